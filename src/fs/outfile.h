@@ -1,0 +1,85 @@
+/*
+ * Writing a local file that arrives over the wire, atomically by default.
+ *
+ * Atomic mode: bytes go to a hidden temporary file beside the target
+ * (".<name>.scp-part", created with O_NOFOLLOW relative to the target's
+ * directory), and outfile_commit() renames it over the final name only
+ * after the expected size has arrived.  A file under its final name is
+ * therefore never truncated or mixed.  A failed or interrupted transfer
+ * leaves the partial data under the temporary name (for --resume) and the
+ * final name untouched.
+ *
+ * In-place mode (--inplace, OpenSSH's behaviour): open the final name with
+ * O_WRONLY|O_CREAT (no O_TRUNC, so copying a file onto itself is safe),
+ * write, then truncate to the final size at commit.
+ *
+ * Modes (PROTOCOL.md section 2): without `preserve`, a new file gets
+ * mode & ~umask (setuid/setgid/sticky dropped); an existing target keeps
+ * its mode (the temporary file is given it at commit, as an in-place
+ * write would).  With `preserve` the mode is applied exactly (07777
+ * masked to 06777... as sent) and times are set.
+ */
+#ifndef SCP_FS_OUTFILE_H
+#define SCP_FS_OUTFILE_H
+
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#define OUTFILE_INPLACE		0x01	/* write the final name directly */
+#define OUTFILE_NOFOLLOW	0x02	/* final name must not be a symlink
+					 * (names sent by a peer inside a
+					 * directory); else a symlink target
+					 * given by the user is followed */
+#define OUTFILE_PRESERVE	0x04	/* -p: apply mode exactly */
+#define OUTFILE_RESUME		0x08	/* keep existing partial data */
+
+struct outfile {
+	int dirfd;		/* directory of the final name (owned) */
+	char *name;		/* final name inside dirfd */
+	char *tmpname;		/* temporary name, NULL in place */
+	int fd;			/* open for writing, -1 when closed */
+	int flags;
+	int existed;		/* final name existed as a regular file */
+	mode_t mode;		/* mode to give the file at commit */
+	uint64_t resume_off;	/* bytes already present (OUTFILE_RESUME) */
+	uint64_t written;	/* highest offset written */
+};
+
+/*
+ * Opens for writing.  `dirfd` is a directory (AT_FDCWD allowed) and
+ * `name` a path relative to it: in OUTFILE_NOFOLLOW mode it must be a
+ * single component.  `mode` is the mode the peer sent.
+ * On success the outfile owns a dup of dirfd.  Returns 0, or -1 with
+ * errno set (EISDIR if the target is a directory).
+ */
+int outfile_open(struct outfile *of, int dirfd, const char *name,
+    mode_t mode, int flags);
+
+/* Writes `n` bytes at offset `off`.  0, or -1 with errno. */
+int outfile_pwrite(struct outfile *of, const void *p, size_t n,
+    uint64_t off);
+
+/*
+ * Finishes the file: checks that `size` bytes are present (else fails
+ * with errno EIO and behaves as outfile_abort), truncates to `size`,
+ * applies the mode, the times if `times` is non-NULL (atime, mtime),
+ * fsync is NOT forced, then renames over the final name (atomic mode).
+ * Frees everything.  0, or -1 with errno.
+ */
+int outfile_commit(struct outfile *of, uint64_t size,
+    const struct timespec times[2]);
+
+/*
+ * Gives up: closes the file.  In atomic mode the partial data stays under
+ * the temporary name when `keep_partial` is set (interrupted transfer),
+ * else it is unlinked.  In place, the file stays as written (OpenSSH).
+ * Frees everything.  Never fails.
+ */
+void outfile_abort(struct outfile *of, int keep_partial);
+
+/* Process-wide umask read once at start-up (cli calls this). */
+void outfile_set_umask(mode_t mask);
+mode_t outfile_get_umask(void);
+
+#endif

@@ -1,0 +1,122 @@
+#include "log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sanitize.h"
+
+static const char *log_progname = "scp";
+static enum log_level log_level = LOG_INFO;
+static int log_remote;
+
+void
+log_init(const char *progname, enum log_level level, int remote)
+{
+	if (progname != NULL) {
+		log_progname = progname;
+	}
+	log_level = level;
+	log_remote = remote;
+}
+
+enum log_level
+log_get_level(void)
+{
+	return log_level;
+}
+
+int
+log_is_remote(void)
+{
+	return log_remote;
+}
+
+/* One write(2) per message so lines from several processes don't mix. */
+static void
+log_emit(const char *prefix, const char *fmt, va_list ap)
+{
+	char raw[2048], safe[8192];
+	size_t n, pl;
+
+	vsnprintf(raw, sizeof(raw), fmt, ap);
+	pl = strlen(prefix);
+	if (pl >= sizeof(safe) - 2) {
+		return;
+	}
+	memcpy(safe, prefix, pl);
+	sanitize_buf(safe + pl, sizeof(safe) - pl - 1, raw, strlen(raw));
+	n = strlen(safe);
+	safe[n++] = '\n';
+	fflush(stdout);
+	while (write(STDERR_FILENO, safe, n) == -1) {
+		break;
+	}
+}
+
+void
+log_error(const char *fmt, ...)
+{
+	char prefix[64];
+	va_list ap;
+
+	if (log_remote || log_level < LOG_ERROR) {
+		return;
+	}
+	snprintf(prefix, sizeof(prefix), "%s: ", log_progname);
+	va_start(ap, fmt);
+	log_emit(prefix, fmt, ap);
+	va_end(ap);
+}
+
+void
+log_plain(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (log_remote || log_level < LOG_ERROR) {
+		return;
+	}
+	va_start(ap, fmt);
+	log_emit("", fmt, ap);
+	va_end(ap);
+}
+
+void
+log_info(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (log_remote || log_level < LOG_INFO) {
+		return;
+	}
+	va_start(ap, fmt);
+	log_emit("", fmt, ap);
+	va_end(ap);
+}
+
+#define LOG_DEBUG_FN(name, lvl, pfx)			\
+void							\
+name(const char *fmt, ...)				\
+{							\
+	va_list ap;					\
+							\
+	if (log_level < (lvl)) {			\
+		return;					\
+	}						\
+	va_start(ap, fmt);				\
+	log_emit(pfx, fmt, ap);				\
+	va_end(ap);					\
+}
+
+LOG_DEBUG_FN(log_debug, LOG_DEBUG1, "debug1: ")
+LOG_DEBUG_FN(log_debug2, LOG_DEBUG2, "debug2: ")
+LOG_DEBUG_FN(log_debug3, LOG_DEBUG3, "debug3: ")
+
+void
+log_raw(const char *s)
+{
+	fputs(s, stderr);
+	fflush(stderr);
+}
