@@ -1,0 +1,69 @@
+/*
+ * SFTP mode (PROTOCOL.md section 4): the operations src/cli calls.
+ *
+ * A session speaks SFTP v3 (draft-ietf-secsh-filexfer-02, plus OpenSSH's
+ * extensions) over a pair of descriptors, normally the stdio of
+ * `ssh -s host sftp` or of a local sftp-server (-D).  Protocol code never
+ * exits: each call returns
+ *    0  everything asked was copied,
+ *    1  errors were reported ("scp: ..." on stderr) but the session is
+ *       still usable and later operands may proceed,
+ *   <0  the session is unusable (malformed reply, lost connection,
+ *       interrupt); the message has been printed.
+ */
+#ifndef SCP_PROTO_SFTP_SFTP_H
+#define SCP_PROTO_SFTP_SFTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct sftp_opts {
+	int recursive;		/* -r */
+	int preserve;		/* -p */
+	int verbose;		/* -v */
+	int progress;		/* draw the progress meter */
+	int inplace;		/* --inplace: no temp name + rename */
+	uint64_t bwlimit_kbits;	/* -l, 0 = unlimited */
+	uint32_t buffer_len;	/* -X buffer=, 0 = automatic */
+	uint32_t nrequests;	/* -X nrequests=, 0 = automatic */
+};
+
+struct sftp_session;
+
+/*
+ * Sends INIT, reads VERSION and the extensions, queries
+ * limits@openssh.com when offered.  `o` is kept by pointer.  On success
+ * *out is a new session the caller frees with sftp_session_free().
+ * Returns 0 or a negative SCP_E_* code (message printed, including
+ * OpenSSH's hint when the shell printed text before the SFTP stream).
+ */
+int sftp_session_open(struct sftp_session **out, int rfd, int wfd,
+    const struct sftp_opts *o);
+
+/* Frees the session; does not close the descriptors.  NULL-safe. */
+void sftp_session_free(struct sftp_session *s);
+
+/*
+ * Upload of one local operand `src` to remote `target`.  `multiple` is
+ * set when there are several sources (the target must be, or is made, a
+ * directory).  Paths are as the user typed them: "", "~", "~/x",
+ * "~user/x" are resolved as PROTOCOL.md section 4 says.
+ */
+int sftp_upload(struct sftp_session *s, const char *src,
+    const char *target, int multiple);
+
+/*
+ * Download of remote operand `src` (a glob pattern, expanded over
+ * READDIR) to local `target`.
+ */
+int sftp_download(struct sftp_session *s, const char *src,
+    const char *target);
+
+/*
+ * Remote-to-remote relay (-3): `src` on session `from` (a glob) to
+ * `target` on session `to`.  `multiple`: as sftp_upload.
+ */
+int sftp_crossload(struct sftp_session *from, const char *src,
+    struct sftp_session *to, const char *target, int multiple);
+
+#endif
