@@ -1,0 +1,32 @@
+#!/bin/sh
+# Installs what building and testing scp needs, on Debian, when missing.
+# Safe to run repeatedly: it only calls apt-get when a tool is absent.
+set -eu
+
+need=""
+have() { command -v "$1" >/dev/null 2>&1; }
+have meson || need="$need meson"
+have ninja || need="$need ninja-build"
+have cc || need="$need gcc"
+have pkg-config || need="$need pkg-config"
+have ssh || need="$need openssh-client"
+have ssh-keygen || need="$need openssh-client"
+[ -x /usr/sbin/sshd ] || need="$need openssh-server"
+[ -x /usr/lib/openssh/sftp-server ] || need="$need openssh-sftp-server"
+pkg-config --exists cmocka 2>/dev/null || need="$need libcmocka-dev"
+have useradd || need="$need passwd"
+if [ "${SCP_NEED_CLANG:-0}" = 1 ]; then
+	have clang || need="$need clang"
+fi
+
+if [ -n "$need" ]; then
+	if [ "$(id -u)" != 0 ]; then
+		echo "deps: missing:$need (run as root to install)" >&2
+		exit 1
+	fi
+	echo "deps: installing:$need" >&2
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -q >/dev/null
+	# shellcheck disable=SC2086
+	apt-get install -y -q --no-install-recommends $need >/dev/null
+fi
