@@ -1,0 +1,182 @@
+/*
+ * Child process bookkeeping and signals (PROTOCOL.md section 1, "Exit
+ * status": SIGINT/TERM/HUP kill the ssh children, exit 1).
+ *
+ * The handler only raises a flag and sends SIGTERM to the registered
+ * children: the io loops notice the flag (io_set_cancel) or the closed
+ * connection, and the normal flow unwinds and exits 1.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../transport/io.h"
+#include "../util/log.h"
+#include "../util/xmalloc.h"
+#include "run.h"
+
+#define MAX_CHILDREN	8
+
+volatile sig_atomic_t cli_interrupted;
+
+/* Read by the signal handler: a slot is only published once complete. */
+static struct ssh_child *volatile children[MAX_CHILDREN];
+
+static void
+cli_on_signal(int sig)
+{
+	int i, saved = errno;
+
+	(void)sig;
+	cli_interrupted = 1;
+	for (i = 0; i < MAX_CHILDREN; i++) {
+		if (children[i] != NULL) {
+			ssh_child_kill(children[i], SIGTERM);
+		}
+	}
+	errno = saved;
+}
+
+void
+cli_signals_install(void)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+	struct sigaction sa, old;
+	size_t i;
+
+	io_set_cancel(&cli_interrupted);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGPIPE, &sa, NULL);
+
+	/* No SA_RESTART: blocking calls must return EINTR so the io layer
+	 * can see the flag. */
+	sa.sa_handler = cli_on_signal;
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		if (sigaction(sigs[i], NULL, &old) == 0 &&
+		    old.sa_handler == SIG_IGN) {
+			continue;	/* e.g. under nohup */
+		}
+		sigaction(sigs[i], &sa, NULL);
+	}
+}
+
+void
+cli_child_register(struct ssh_child *c)
+{
+	int i;
+
+	for (i = 0; i < MAX_CHILDREN; i++) {
+		if (children[i] == NULL || children[i] == c) {
+			children[i] = c;
+			return;
+		}
+	}
+	/* More children than slots would only lose the signal kill. */
+}
+
+static void
+cli_child_unregister(struct ssh_child *c)
+{
+	int i;
+
+	for (i = 0; i < MAX_CHILDREN; i++) {
+		if (children[i] == c) {
+			children[i] = NULL;
+		}
+	}
+}
+
+int
+cli_child_start(struct ssh_child *c, char *const argv[])
+{
+	if (ssh_child_start(c, argv) == -1) {
+		return -1;
+	}
+	cli_child_register(c);
+	if (cli_interrupted) {
+		ssh_child_kill(c, SIGTERM);
+	}
+	return 0;
+}
+
+int
+cli_child_start_fds(struct ssh_child *c, char *const argv[], int in,
+    int out)
+{
+	if (ssh_child_start_fds(c, argv, in, out) == -1) {
+		return -1;
+	}
+	cli_child_register(c);
+	if (cli_interrupted) {
+		ssh_child_kill(c, SIGTERM);
+	}
+	return 0;
+}
+
+int
+cli_child_finish(struct ssh_child *c)
+{
+	int r;
+
+	r = ssh_child_finish(c);
+	cli_child_unregister(c);
+	return r;
+}
+
+void
+cli_child_finish_all(void)
+{
+	int i;
+
+	for (i = 0; i < MAX_CHILDREN; i++) {
+		if (children[i] != NULL) {
+			cli_child_finish(children[i]);
+		}
+	}
+}
+
+void
+cli_fatal(const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	int i;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_error("%s", msg);
+	for (i = 0; i < MAX_CHILDREN; i++) {
+		if (children[i] != NULL) {
+			ssh_child_kill(children[i], SIGTERM);
+		}
+	}
+	cli_child_finish_all();
+	exit(255);
+}
+
+/* OpenSSH's do_local_cmd() trace: "Executing: arg arg ...". */
+void
+cli_trace_argv(const struct scp_options *o, char *const argv[])
+{
+	char *line, *next;
+	size_t i;
+
+	if (!o->verbose) {
+		return;
+	}
+	line = xstrdup("Executing:");
+	for (i = 0; argv[i] != NULL; i++) {
+		next = xasprintf("%s %s", line, argv[i]);
+		free(line);
+		line = next;
+	}
+	log_plain("%s", line);
+	free(line);
+}

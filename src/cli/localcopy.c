@@ -1,0 +1,79 @@
+/*
+ * local -> local copies.  OpenSSH runs cp(1); we run our own legacy
+ * source in a child and our sink here, over a socketpair, so the copy
+ * has scp's semantics (PROTOCOL.md section 2) and no PATH lookup.
+ * Messages from the source side reach the user through the sink, which
+ * prints what the peer reports; the child itself stays silent.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "../util/log.h"
+#include "../util/progress.h"
+#include "run.h"
+
+static void
+local_source_child(const struct cli *x, int fd, const char *src)
+{
+	struct scp_opts so;
+	struct scp_conn conn;
+	int r;
+
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	/* Errors go to the peer (our sink) only, as a remote scp's do. */
+	log_init("scp", log_get_level(), 1);
+	so = x->sopts;
+	so.remote = 1;
+	so.progress = 0;
+	scp_conn_init(&conn, fd, fd, &so);
+	r = scp_source_start(&conn);
+	if (r == 0) {
+		r = scp_source_send(&conn, src);
+	}
+	_exit(r < 0 || conn.errs != 0);
+}
+
+void
+local_copy(struct cli *x, const char *src, const char *target)
+{
+	struct scp_opts so;
+	struct scp_conn conn;
+	struct ssh_child c;
+	int sv[2], r;
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
+		cli_fatal("socketpair: %s", strerror(errno));
+	}
+	if ((pid = fork()) == -1) {
+		cli_fatal("fork: %s", strerror(errno));
+	}
+	if (pid == 0) {
+		close(sv[0]);
+		local_source_child(x, sv[1], src);
+	}
+	close(sv[1]);
+	c.pid = pid;
+	c.fd = sv[0];
+	cli_child_register(&c);
+
+	so = x->sopts;
+	/* cp shows no meter; and the name check guards against a hostile
+	 * peer, which our own child is not. */
+	so.progress = 0;
+	so.no_name_check = 1;
+	scp_conn_init(&conn, sv[0], sv[0], &so);
+	r = scp_sink(&conn, target, NULL);
+	x->errs += conn.errs;
+	if (r < 0) {
+		x->errs++;
+	}
+	if (cli_child_finish(&c) != 0) {
+		x->errs++;
+	}
+}

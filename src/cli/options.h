@@ -1,0 +1,81 @@
+/*
+ * The command line of scp (PROTOCOL.md section 1): getopt without
+ * argument permutation into one struct scp_options.
+ *
+ * Parsing is pure apart from getopt's globals and parse_port()'s
+ * /etc/services lookup: nothing is printed and nothing exits, so unit
+ * tests can drive it.  The caller (main.c) prints and picks the exit
+ * status from the return value.
+ */
+#ifndef SCP_CLI_OPTIONS_H
+#define SCP_CLI_OPTIONS_H
+
+#include <stdint.h>
+
+#include "../util/strvec.h"
+
+#define SCP_DEFAULT_SSH		"/usr/bin/ssh"
+#define SCP_BWLIMIT_MAX		104857600ULL	/* -l, Kbit/s */
+#define SCP_SFTP_XMAX		262144ULL	/* -X buffer= / nrequests= */
+
+enum scp_mode {
+	SCP_MODE_SFTP = 0,	/* default since OpenSSH 9.0 */
+	SCP_MODE_LEGACY,	/* -O */
+};
+
+struct scp_options {
+	enum scp_mode mode;	/* last of -O / -s wins */
+	int server_sink;	/* -t */
+	int server_source;	/* -f */
+	int recursive;		/* -r */
+	int preserve;		/* -p */
+	int target_dir;		/* -d, or set by main for >2 operands */
+	int no_name_check;	/* -T */
+	int quiet;		/* -q */
+	int verbose;		/* number of -v */
+	int through_local;	/* -3 (default 1); -R sets 0 */
+	int port;		/* -P, -1 when not given */
+	uint64_t bwlimit_kbits;	/* -l, 0 = none */
+	const char *ssh_program;	/* -S, default SCP_DEFAULT_SSH */
+	const char *sftp_direct;	/* -D, NULL when not given */
+	uint32_t sftp_buffer_len;	/* -X buffer=, 0 = automatic */
+	uint32_t sftp_nrequests;	/* -X nrequests=, 0 = automatic */
+	int inplace;		/* --inplace */
+	int resume;		/* --resume */
+	unsigned int timeout;	/* --timeout=N seconds, 0 = none */
+
+	/*
+	 * The user's ssh options in command-line order (-4 -6 -A -C -B
+	 * -c -i -F -J -o -v -q), given to every ssh we start, including
+	 * the -R one (PROTOCOL.md section 3).  Owned.
+	 */
+	struct strvec ssh_args;
+
+	int noperands;		/* operands after the options */
+	char **operands;	/* points into the argv given to parse */
+
+	char errmsg[512];	/* why parsing failed, "" if not said */
+};
+
+/* Sets the defaults; call before options_parse(). */
+void options_init(struct scp_options *o);
+
+/*
+ * Parses argv (argv[0] is the program name) into `o`.  Operands are left
+ * in o->operands.  Returns
+ *   0            success,
+ *   SCP_E_FORMAT usage error: print o->errmsg (if not empty) and the
+ *                usage text, exit 1,
+ *   SCP_E_FATAL  fatal error: print "scp: " o->errmsg, exit 255.
+ * Not reentrant (getopt state).
+ */
+int options_parse(struct scp_options *o, int argc, char **argv);
+
+/* Frees what options_parse() allocated.  `o` may be reused after
+ * options_init(). */
+void options_free(struct scp_options *o);
+
+/* OpenSSH 9.2's usage text, three lines ending in a newline. */
+extern const char options_usage_text[];
+
+#endif

@@ -1,0 +1,108 @@
+/*
+ * Running a copy once the options are parsed: dispatch by operand kind
+ * (PROTOCOL.md section 1 "Modes by operand kinds"), the legacy and SFTP
+ * client flows, local copies, the server modes, and the bookkeeping of
+ * child processes and signals.  Only src/cli code; these functions may
+ * exit() (fatal errors: 255).
+ */
+#ifndef SCP_CLI_RUN_H
+#define SCP_CLI_RUN_H
+
+#include <signal.h>
+
+#include "../proto/scp/scp.h"
+#include "../proto/sftp/sftp.h"
+#include "../transport/ssh_child.h"
+#include "operand.h"
+#include "options.h"
+
+/* State of one client run. */
+struct cli {
+	struct scp_options *o;
+	struct scp_opts sopts;		/* legacy engine options */
+	struct sftp_opts fopts;		/* SFTP engine options */
+	int errs;			/* exit 1 if non-zero */
+	int stop;			/* a connection broke: no more operands */
+
+	/* The single upload connection (all local sources to one target). */
+	struct ssh_child up;
+	int up_open;
+	struct scp_conn upconn;		/* legacy */
+	struct sftp_session *upsess;	/* SFTP */
+};
+
+/* --- child.c: children, signals, fatal() ------------------------- */
+
+/* Set by SIGINT/SIGTERM/SIGHUP (the io cancel flag). */
+extern volatile sig_atomic_t cli_interrupted;
+
+/*
+ * Installs the handlers: INT/TERM/HUP raise cli_interrupted and send
+ * SIGTERM to every registered child; SIGPIPE is ignored (EPIPE becomes
+ * "lost connection").
+ */
+void cli_signals_install(void);
+
+/* ssh_child_start / _start_fds plus registration for the signal
+ * handler.  Same returns. */
+int cli_child_start(struct ssh_child *c, char *const argv[]);
+int cli_child_start_fds(struct ssh_child *c, char *const argv[], int in,
+    int out);
+/* Registers a child forked by hand (local copies). */
+void cli_child_register(struct ssh_child *c);
+/* ssh_child_finish plus unregistration. */
+int cli_child_finish(struct ssh_child *c);
+/* Closes fds and waits for every registered child (at exit). */
+void cli_child_finish_all(void);
+
+/* Prints "scp: <msg>", kills and reaps the children, exits 255. */
+void cli_fatal(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2), noreturn));
+
+/* Prints "Executing: ..." under -v. */
+void cli_trace_argv(const struct scp_options *o, char *const argv[]);
+
+/* --- run_client.c ------------------------------------------------- */
+
+/* The client: returns the exit status (0 or 1); fatal paths exit 255. */
+int run_client(struct scp_options *o);
+
+/* --- run_server.c ------------------------------------------------- */
+
+/* -t / -f on stdin/stdout, always the legacy protocol.  Exit status. */
+int run_server(struct scp_options *o);
+
+/* --- run_legacy.c ------------------------------------------------- */
+
+/* Sends local `src` over the (lazily opened) `scp -t` connection. */
+void legacy_upload(struct cli *x, const char *src,
+    const struct operand *targ);
+/* One `scp -f` connection for remote `src`, sink into local `target`. */
+void legacy_download(struct cli *x, const struct operand *src,
+    const char *target);
+/* -3 legacy: `scp -f` on src's host wired to `scp -t` on targ's. */
+void legacy_relay(struct cli *x, const struct operand *src,
+    const struct operand *targ);
+/* -R: ssh to src's host running scp there. */
+void legacy_remote_remote(struct cli *x, const struct operand *src,
+    const struct operand *targ);
+/* Ends the upload connection and collects its exit status. */
+void legacy_upload_finish(struct cli *x);
+
+/* --- run_sftp.c --------------------------------------------------- */
+
+void sftp_cli_upload(struct cli *x, const char *src,
+    const struct operand *targ);
+void sftp_cli_download(struct cli *x, const struct operand *src,
+    const char *target);
+/* -3 SFTP: the destination session is the upload connection. */
+void sftp_cli_relay(struct cli *x, const struct operand *src,
+    const struct operand *targ);
+void sftp_cli_upload_finish(struct cli *x);
+
+/* --- localcopy.c -------------------------------------------------- */
+
+/* local -> local: our own source and sink over a socketpair. */
+void local_copy(struct cli *x, const char *src, const char *target);
+
+#endif

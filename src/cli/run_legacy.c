@@ -1,0 +1,160 @@
+/*
+ * Legacy (SCP/RCP) client flows: PROTOCOL.md section 2 for the wire,
+ * section 3 for the processes.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../util/err.h"
+#include "../util/log.h"
+#include "../util/strvec.h"
+#include "run.h"
+#include "sshargs.h"
+
+/*
+ * Starts ssh for `op`'s host running the remote scp with -t or -f.
+ * Exits 255 if the process cannot be started (OpenSSH's do_cmd fatal).
+ */
+static void
+legacy_start(struct cli *x, struct ssh_child *c, enum sshargs_kind kind,
+    const struct operand *op, int flag, const char *path, int in)
+{
+	struct strvec av;
+	char *cmd, *desc;
+	int r;
+
+	cmd = sshargs_scp_command(x->o, flag, path);
+	strvec_init(&av);
+	sshargs_connection(&av, x->o, kind, op->host, op->user, op->port,
+	    cmd);
+	if (x->o->verbose) {
+		desc = sshargs_describe(x->o, kind, op->host, op->user, cmd);
+		log_plain("%s", desc);
+		free(desc);
+	}
+	if (in == -1) {
+		r = cli_child_start(c, av.v);
+	} else {
+		r = cli_child_start_fds(c, av.v, in, in);
+	}
+	if (r == -1) {
+		cli_fatal("fork: %s", strerror(errno));
+	}
+	strvec_clear(&av);
+	free(cmd);
+}
+
+/* A negative source return: the connection is gone (OpenSSH lostconn). */
+static void
+legacy_source_broken(struct cli *x, int r)
+{
+	if (r == SCP_E_CLOSED && !cli_interrupted) {
+		log_plain("lost connection");
+	}
+	x->errs++;
+	x->stop = 1;
+}
+
+void
+legacy_upload(struct cli *x, const char *src, const struct operand *targ)
+{
+	int r;
+
+	if (!x->up_open) {
+		legacy_start(x, &x->up, SSHARGS_LEGACY, targ, 't',
+		    targ->path, -1);
+		x->up_open = 1;
+		scp_conn_init(&x->upconn, x->up.fd, x->up.fd, &x->sopts);
+		if ((r = scp_source_start(&x->upconn)) < 0) {
+			legacy_source_broken(x, r);
+			return;
+		}
+	}
+	if ((r = scp_source_send(&x->upconn, src)) < 0) {
+		legacy_source_broken(x, r);
+	}
+}
+
+void
+legacy_upload_finish(struct cli *x)
+{
+	if (!x->up_open) {
+		return;
+	}
+	x->errs += x->upconn.errs;
+	if (cli_child_finish(&x->up) != 0) {
+		x->errs++;
+	}
+	x->up_open = 0;
+}
+
+void
+legacy_download(struct cli *x, const struct operand *src,
+    const char *target)
+{
+	struct ssh_child c;
+	struct scp_conn conn;
+	int r;
+
+	legacy_start(x, &c, SSHARGS_LEGACY, src, 'f', src->path, -1);
+	scp_conn_init(&conn, c.fd, c.fd, &x->sopts);
+	r = scp_sink(&conn, target, src->path);
+	x->errs += conn.errs;
+	if (r < 0) {
+		/* OpenSSH's sink exits here (protocol error, lost
+		 * connection): no later operand is tried. */
+		x->errs++;
+		x->stop = 1;
+	}
+	if (cli_child_finish(&c) != 0) {
+		x->errs++;
+	}
+}
+
+void
+legacy_relay(struct cli *x, const struct operand *src,
+    const struct operand *targ)
+{
+	struct ssh_child c1, c2;
+	int s1, s2;
+
+	/* The local scp only waits: the two remote scps talk directly
+	 * (PROTOCOL.md section 3, "-3 legacy"). */
+	legacy_start(x, &c1, SSHARGS_LEGACY, src, 'f', src->path, -1);
+	legacy_start(x, &c2, SSHARGS_LEGACY_2ND, targ, 't', targ->path,
+	    c1.fd);
+	close(c1.fd);
+	c1.fd = -1;
+	s2 = cli_child_finish(&c2);
+	s1 = cli_child_finish(&c1);
+	if (s1 != 0 || s2 != 0) {
+		x->errs++;
+	}
+}
+
+void
+legacy_remote_remote(struct cli *x, const struct operand *src,
+    const struct operand *targ)
+{
+	struct ssh_child c;
+	struct strvec av;
+
+	if (targ->port != -1 && targ->port != 22) {
+		/* The remote scp would need to understand URIs. */
+		cli_fatal("target port not supported with two remote hosts "
+		    "and the -R option");
+	}
+	strvec_init(&av);
+	sshargs_remote_remote(&av, x->o, src, targ);
+	cli_trace_argv(x->o, av.v);
+	if (cli_child_start_fds(&c, av.v, STDIN_FILENO,
+	    STDOUT_FILENO) == -1) {
+		cli_fatal("fork: %s", strerror(errno));
+	}
+	strvec_clear(&av);
+	if (cli_child_finish(&c) != 0) {
+		x->errs++;
+	}
+}

@@ -1,0 +1,146 @@
+/*
+ * SFTP client flows (PROTOCOL.md section 4), connection handling as
+ * OpenSSH 9.2's scp.c toremote()/tolocal() in MODE_SFTP.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../util/log.h"
+#include "../util/strvec.h"
+#include "run.h"
+#include "sshargs.h"
+
+/* OpenSSH dies when an SFTP session cannot be set up (sftp_init's
+ * message, e.g. "Connection closed", has been printed): exit 255. */
+static void
+sftp_setup_failed(void)
+{
+	cli_child_finish_all();
+	exit(255);
+}
+
+/*
+ * Starts `ssh -s host sftp` (or the -D program) and opens the session.
+ * Returns 0, or -1 with the child reaped (message printed).
+ */
+static int
+sftp_connect(struct cli *x, struct ssh_child *c, const struct operand *op,
+    struct sftp_session **s)
+{
+	struct strvec av;
+	char *desc;
+
+	strvec_init(&av);
+	sshargs_connection(&av, x->o, SSHARGS_SFTP, op->host, op->user,
+	    op->port, "sftp");
+	if (x->o->verbose) {
+		desc = sshargs_describe(x->o, SSHARGS_SFTP, op->host,
+		    op->user, "sftp");
+		log_plain("%s", desc);
+		free(desc);
+	}
+	if (cli_child_start(c, av.v) == -1) {
+		cli_fatal("fork: %s", strerror(errno));
+	}
+	strvec_clear(&av);
+	if (sftp_session_open(s, c->fd, c->fd, &x->fopts) != 0) {
+		*s = NULL;
+		cli_child_finish(c);
+		return -1;
+	}
+	return 0;
+}
+
+/* Opens the connection to the target host on first use. */
+static void
+sftp_up_connect(struct cli *x, const struct operand *targ)
+{
+	if (x->up_open) {
+		return;
+	}
+	if (sftp_connect(x, &x->up, targ, &x->upsess) != 0) {
+		sftp_setup_failed();
+	}
+	x->up_open = 1;
+}
+
+static void
+sftp_count(struct cli *x, int r, int stop_on_broken)
+{
+	if (r == 0) {
+		return;
+	}
+	x->errs++;
+	if (r < 0 && stop_on_broken) {
+		x->stop = 1;
+	}
+}
+
+void
+sftp_cli_upload(struct cli *x, const char *src, const struct operand *targ)
+{
+	int r;
+
+	sftp_up_connect(x, targ);
+	r = sftp_upload(x->upsess, src, targ->path, x->o->noperands > 2);
+	sftp_count(x, r, 1);
+}
+
+void
+sftp_cli_upload_finish(struct cli *x)
+{
+	if (!x->up_open) {
+		return;
+	}
+	sftp_session_free(x->upsess);
+	x->upsess = NULL;
+	if (cli_child_finish(&x->up) != 0) {
+		x->errs++;
+	}
+	x->up_open = 0;
+}
+
+void
+sftp_cli_download(struct cli *x, const struct operand *src,
+    const char *target)
+{
+	struct sftp_session *s;
+	struct ssh_child c;
+	int r;
+
+	if (sftp_connect(x, &c, src, &s) != 0) {
+		sftp_setup_failed();
+	}
+	r = sftp_download(s, src->path, target);
+	/* Each source has its own connection: a broken one does not stop
+	 * the next operand. */
+	sftp_count(x, r, 0);
+	sftp_session_free(s);
+	if (cli_child_finish(&c) != 0) {
+		x->errs++;
+	}
+}
+
+void
+sftp_cli_relay(struct cli *x, const struct operand *src,
+    const struct operand *targ)
+{
+	struct sftp_session *from;
+	struct ssh_child c;
+	int r;
+
+	/* Destination first, once; then one origin connection per
+	 * operand (OpenSSH's order, visible in the -v trace). */
+	sftp_up_connect(x, targ);
+	if (sftp_connect(x, &c, src, &from) != 0) {
+		sftp_setup_failed();
+	}
+	r = sftp_crossload(from, src->path, x->upsess, targ->path,
+	    x->o->noperands > 2);
+	sftp_count(x, r, 1);
+	sftp_session_free(from);
+	if (cli_child_finish(&c) != 0) {
+		x->errs++;
+	}
+}
