@@ -1,2 +1,438 @@
-/* placeholder: being written */
-typedef int scp_placeholder_msg;
+/*
+ * SFTP framing (u32 length || type || body) and the table of outstanding
+ * requests.  PROTOCOL.md section 4; draft-ietf-secsh-filexfer-02 section 3.
+ *
+ * Every request registers its id here; every reply must answer an
+ * outstanding request with a type that fits that request.  Replies that
+ * arrive for a request other than the one being waited for are kept in
+ * the table until their owner collects them, so any number of requests
+ * of any kind (several files at once) may be in flight.
+ */
+#include "sftp_int.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../transport/io.h"
+#include "../../util/buf.h"
+#include "../../util/err.h"
+#include "../../util/log.h"
+#include "../../util/xmalloc.h"
+
+int
+sftp_fail(struct sftp_session *s, int code, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	/* Report only the first failure: later ones are consequences. */
+	if (s == NULL || !s->dead) {
+		log_error("%s", msg);
+	}
+	if (s != NULL) {
+		s->dead = 1;
+	}
+	return code;
+}
+
+const char *
+sftp_fx2txt(uint32_t status)
+{
+	switch (status) {
+	case SSH2_FX_OK:
+		return "No error";
+	case SSH2_FX_EOF:
+		return "End of file";
+	case SSH2_FX_NO_SUCH_FILE:
+		return "No such file or directory";
+	case SSH2_FX_PERMISSION_DENIED:
+		return "Permission denied";
+	case SSH2_FX_FAILURE:
+		return "Failure";
+	case SSH2_FX_BAD_MESSAGE:
+		return "Bad message";
+	case SSH2_FX_NO_CONNECTION:
+		return "No connection";
+	case SSH2_FX_CONNECTION_LOST:
+		return "Connection lost";
+	case SSH2_FX_OP_UNSUPPORTED:
+		return "Operation unsupported";
+	default:
+		return "Unknown status";
+	}
+}
+
+int
+sftp_msg_check_len(uint32_t len)
+{
+	if (len == 0) {
+		return SCP_E_FORMAT;
+	}
+	if (len > SFTP_MSG_CAP) {
+		return SCP_E_TOOBIG;
+	}
+	return 0;
+}
+
+static int
+read_errno_code(void)
+{
+	if (errno == EINTR) {
+		return SCP_E_INTR;
+	}
+	if (errno == ETIMEDOUT) {
+		return SCP_E_TIMEOUT;
+	}
+	return SCP_E_SYS;
+}
+
+int
+sftp_msg_read(int fd, struct buf **out)
+{
+	uint8_t lenbuf[4], *p;
+	struct buf *b = NULL;
+	uint32_t len;
+	ssize_t n;
+	int r;
+
+	*out = NULL;
+	n = io_read_full(fd, lenbuf, sizeof(lenbuf));
+	if (n < 0) {
+		r = read_errno_code();
+		if (r == SCP_E_INTR) {
+			return r;
+		}
+		log_error("Couldn't read packet: %s", strerror(errno));
+		return r;
+	}
+	if ((size_t)n < sizeof(lenbuf)) {
+		log_error("Connection closed");
+		return SCP_E_CLOSED;
+	}
+	len = (uint32_t)lenbuf[0] << 24 | (uint32_t)lenbuf[1] << 16 |
+	    (uint32_t)lenbuf[2] << 8 | lenbuf[3];
+	if ((r = sftp_msg_check_len(len)) != 0) {
+		if (r == SCP_E_TOOBIG) {
+			/*
+			 * Usually text from the remote shell's startup
+			 * files read as a length; OpenSSH's hint.
+			 */
+			log_error("Received message too long %u", len);
+			log_error("Ensure the remote shell produces no output "
+			    "for non-interactive sessions.");
+		} else {
+			log_error("Received empty message");
+		}
+		return r;
+	}
+	if ((b = buf_new(len)) == NULL) {
+		log_error("out of memory");
+		return SCP_E_NOMEM;
+	}
+	if ((r = buf_reserve(b, len, &p)) != 0) {
+		buf_free(b);
+		return r;
+	}
+	n = io_read_full(fd, p, len);
+	if (n < 0) {
+		r = read_errno_code();
+		if (r != SCP_E_INTR) {
+			log_error("Couldn't read packet: %s", strerror(errno));
+		}
+		buf_free(b);
+		return r;
+	}
+	if ((size_t)n < len) {
+		log_error("Connection closed");
+		buf_free(b);
+		return SCP_E_CLOSED;
+	}
+	*out = b;
+	return 0;
+}
+
+struct buf *
+sftp_req_buf(struct sftp_session *s)
+{
+	return s->wbuf;
+}
+
+int
+sftp_req_begin(struct sftp_session *s, uint8_t type, const void *owner,
+    uint32_t *idp)
+{
+	struct sftp_req *rq;
+	uint32_t id;
+	int r;
+
+	if (s->dead) {
+		return SCP_E_FATAL;
+	}
+	id = s->next_id++;
+	buf_reset(s->wbuf);
+	if ((r = buf_put_u32(s->wbuf, 0)) != 0 ||
+	    (r = buf_put_u8(s->wbuf, type)) != 0 ||
+	    (r = buf_put_u32(s->wbuf, id)) != 0) {
+		return sftp_fail(s, r, "compose request: %s",
+		    scp_strerror(r));
+	}
+	if (s->nreqs == s->reqs_alloc) {
+		s->reqs_alloc = s->reqs_alloc ? s->reqs_alloc * 2 : 64;
+		s->reqs = xreallocarray(s->reqs, s->reqs_alloc,
+		    sizeof(*s->reqs));
+	}
+	rq = &s->reqs[s->nreqs++];
+	memset(rq, 0, sizeof(*rq));
+	rq->id = id;
+	rq->type = type;
+	rq->owner = owner;
+	if (idp != NULL) {
+		*idp = id;
+	}
+	return 0;
+}
+
+int
+sftp_req_send(struct sftp_session *s)
+{
+	size_t len = buf_len(s->wbuf);
+	int r;
+
+	if (s->dead) {
+		return SCP_E_FATAL;
+	}
+	if (len < 5 || len - 4 > SFTP_MAX_MSG) {
+		return sftp_fail(s, SCP_E_TOOBIG, "request too long");
+	}
+	if ((r = buf_poke_u32(s->wbuf, 0, (uint32_t)(len - 4))) != 0) {
+		return sftp_fail(s, r, "compose request: %s",
+		    scp_strerror(r));
+	}
+	if (io_write_full(s->wfd, buf_ptr(s->wbuf), len) != 0) {
+		if (errno == EINTR) {
+			s->dead = 1;
+			return SCP_E_INTR;
+		}
+		return sftp_fail(s, SCP_E_CLOSED, "Couldn't send packet: %s",
+		    strerror(errno));
+	}
+	bwlimit_account(&s->bw_out, len);
+	return 0;
+}
+
+static ssize_t
+req_find(const struct sftp_session *s, uint32_t id)
+{
+	size_t i;
+
+	for (i = 0; i < s->nreqs; i++) {
+		if (s->reqs[i].id == id) {
+			return (ssize_t)i;
+		}
+	}
+	return -1;
+}
+
+static void
+req_remove(struct sftp_session *s, size_t i)
+{
+	buf_free(s->reqs[i].reply);
+	s->reqs[i] = s->reqs[s->nreqs - 1];
+	s->nreqs--;
+}
+
+size_t
+sftp_req_count(const struct sftp_session *s, const void *owner)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < s->nreqs; i++) {
+		if (owner == NULL || s->reqs[i].owner == owner) {
+			n++;
+		}
+	}
+	return n;
+}
+
+void
+sftp_req_forget(struct sftp_session *s, const void *owner)
+{
+	size_t i = 0;
+
+	while (i < s->nreqs) {
+		if (owner == NULL || s->reqs[i].owner == owner) {
+			req_remove(s, i);
+		} else {
+			i++;
+		}
+	}
+}
+
+/* Whether reply type `rt` may answer a request of type `qt`. */
+static int
+reply_fits(uint8_t qt, uint8_t rt)
+{
+	if (rt == SSH2_FXP_STATUS) {
+		return 1;
+	}
+	switch (qt) {
+	case SSH2_FXP_OPEN:
+	case SSH2_FXP_OPENDIR:
+		return rt == SSH2_FXP_HANDLE;
+	case SSH2_FXP_READ:
+		return rt == SSH2_FXP_DATA;
+	case SSH2_FXP_READDIR:
+	case SSH2_FXP_REALPATH:
+	case SSH2_FXP_READLINK:
+		return rt == SSH2_FXP_NAME;
+	case SSH2_FXP_STAT:
+	case SSH2_FXP_LSTAT:
+	case SSH2_FXP_FSTAT:
+		return rt == SSH2_FXP_ATTRS;
+	case SSH2_FXP_EXTENDED:
+		/* expand-path@openssh.com answers with NAME. */
+		return rt == SSH2_FXP_EXTENDED_REPLY || rt == SSH2_FXP_NAME;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * Reads one message and files it under its request.  Returns the index
+ * of that request in the table.
+ */
+static int
+reply_receive(struct sftp_session *s, size_t *idx)
+{
+	struct buf *b = NULL;
+	uint8_t type;
+	uint32_t id;
+	ssize_t i;
+	int r;
+
+	if (s->dead) {
+		return SCP_E_FATAL;
+	}
+	if ((r = sftp_msg_read(s->rfd, &b)) != 0) {
+		s->dead = 1;
+		return r;
+	}
+	bwlimit_account(&s->bw_in, buf_len(b) + 4);
+	if ((r = buf_get_u8(b, &type)) != 0 ||
+	    (r = buf_get_u32(b, &id)) != 0) {
+		buf_free(b);
+		return sftp_fail(s, SCP_E_FORMAT, "Received short message");
+	}
+	if ((i = req_find(s, id)) < 0 || s->reqs[i].reply != NULL) {
+		buf_free(b);
+		return sftp_fail(s, SCP_E_FORMAT, "Unexpected reply %u", id);
+	}
+	if (!reply_fits(s->reqs[i].type, type)) {
+		buf_free(b);
+		return sftp_fail(s, SCP_E_FORMAT,
+		    "Unexpected reply type %u to request type %u (id %u)",
+		    type, s->reqs[i].type, id);
+	}
+	s->reqs[i].reply = b;
+	s->reqs[i].rtype = type;
+	*idx = (size_t)i;
+	return 0;
+}
+
+static void
+reply_take(struct sftp_session *s, size_t i, uint32_t *id, uint8_t *type,
+    struct buf **body)
+{
+	if (id != NULL) {
+		*id = s->reqs[i].id;
+	}
+	*type = s->reqs[i].rtype;
+	*body = s->reqs[i].reply;
+	s->reqs[i].reply = NULL;
+	req_remove(s, i);
+}
+
+int
+sftp_reply_wait(struct sftp_session *s, uint32_t id, uint8_t *type,
+    struct buf **body)
+{
+	ssize_t i;
+	size_t got;
+	int r;
+
+	*body = NULL;
+	if ((i = req_find(s, id)) < 0) {
+		return sftp_fail(s, SCP_E_FORMAT,
+		    "internal error: waiting for unknown request %u", id);
+	}
+	while (s->reqs[i].reply == NULL) {
+		if ((r = reply_receive(s, &got)) != 0) {
+			return r;
+		}
+		if ((i = req_find(s, id)) < 0) {
+			return SCP_E_FATAL;
+		}
+	}
+	reply_take(s, (size_t)i, NULL, type, body);
+	return 0;
+}
+
+int
+sftp_reply_next(struct sftp_session *s, const void *owner, uint32_t *id,
+    uint8_t *type, struct buf **body)
+{
+	size_t i, got, have = 0;
+	int r;
+
+	*body = NULL;
+	for (i = 0; i < s->nreqs; i++) {
+		if (s->reqs[i].owner != owner) {
+			continue;
+		}
+		have++;
+		if (s->reqs[i].reply != NULL) {
+			reply_take(s, i, id, type, body);
+			return 0;
+		}
+	}
+	if (have == 0) {
+		return sftp_fail(s, SCP_E_FORMAT,
+		    "internal error: no outstanding request");
+	}
+	for (;;) {
+		if ((r = reply_receive(s, &got)) != 0) {
+			return r;
+		}
+		if (s->reqs[got].owner == owner) {
+			reply_take(s, got, id, type, body);
+			return 0;
+		}
+	}
+}
+
+int
+sftp_parse_status(struct buf *b, uint32_t *code, char **msg)
+{
+	int r;
+
+	if (msg != NULL) {
+		*msg = NULL;
+	}
+	if ((r = buf_get_u32(b, code)) != 0) {
+		return SCP_E_FORMAT;
+	}
+	/* The message and language tag are optional in practice. */
+	if (buf_len(b) == 0 || msg == NULL) {
+		return 0;
+	}
+	if ((r = buf_get_cstring(b, msg, NULL, 8192)) != 0) {
+		return SCP_E_FORMAT;
+	}
+	return 0;
+}

@@ -1,0 +1,758 @@
+/*
+ * Session set-up (INIT/VERSION, limits@openssh.com) and one function per
+ * request type.  PROTOCOL.md section 4.
+ */
+#include "sftp_int.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../transport/io.h"
+#include "../../util/buf.h"
+#include "../../util/err.h"
+#include "../../util/log.h"
+#include "../../util/progress.h"
+#include "../../util/xmalloc.h"
+
+static const struct {
+	const char *name;
+	const char *version;
+	unsigned int flag;
+} known_exts[] = {
+	{ "posix-rename@openssh.com", "1", SFTP_EXT_POSIX_RENAME },
+	{ "statvfs@openssh.com", "2", SFTP_EXT_STATVFS },
+	{ "fstatvfs@openssh.com", "2", SFTP_EXT_FSTATVFS },
+	{ "hardlink@openssh.com", "1", SFTP_EXT_HARDLINK },
+	{ "fsync@openssh.com", "1", SFTP_EXT_FSYNC },
+	{ "lsetstat@openssh.com", "1", SFTP_EXT_LSETSTAT },
+	{ "limits@openssh.com", "1", SFTP_EXT_LIMITS },
+	{ "expand-path@openssh.com", "1", SFTP_EXT_EXPAND_PATH },
+	{ "copy-data", "1", SFTP_EXT_COPY_DATA },
+	{ "users-groups-by-id@openssh.com", "1", SFTP_EXT_USERS_GROUPS },
+};
+
+/* Extensions announced in VERSION beyond this are ignored. */
+#define MAX_VERSION_EXTS	1024
+
+static int
+parse_version(struct sftp_session *s, struct buf *b)
+{
+	const uint8_t *name, *data;
+	size_t nlen, dlen, i, count = 0;
+	uint8_t type;
+	int r;
+
+	if ((r = buf_get_u8(b, &type)) != 0 || type != SSH2_FXP_VERSION) {
+		return sftp_fail(s, SCP_E_FORMAT,
+		    "Invalid packet back from SSH2_FXP_INIT (type %u)",
+		    r == 0 ? type : 0);
+	}
+	if ((r = buf_get_u32(b, &s->version)) != 0) {
+		return sftp_fail(s, SCP_E_FORMAT, "Received short VERSION");
+	}
+	while (buf_len(b) > 0) {
+		if ((r = buf_get_string_direct(b, &name, &nlen)) != 0 ||
+		    (r = buf_get_string_direct(b, &data, &dlen)) != 0) {
+			return sftp_fail(s, SCP_E_FORMAT,
+			    "Malformed extension in VERSION");
+		}
+		if (++count > MAX_VERSION_EXTS) {
+			continue;
+		}
+		for (i = 0; i < sizeof(known_exts) / sizeof(known_exts[0]);
+		    i++) {
+			if (nlen == strlen(known_exts[i].name) &&
+			    memcmp(name, known_exts[i].name, nlen) == 0 &&
+			    dlen == strlen(known_exts[i].version) &&
+			    memcmp(data, known_exts[i].version, dlen) == 0) {
+				s->exts |= known_exts[i].flag;
+				log_debug2("Server supports extension \"%s\" "
+				    "revision %s", known_exts[i].name,
+				    known_exts[i].version);
+			}
+		}
+	}
+	log_debug2("Remote version: %u", s->version);
+	return 0;
+}
+
+static uint32_t
+clamp_block(uint64_t v)
+{
+	if (v > SFTP_MAX_BLOCK) {
+		return SFTP_MAX_BLOCK;
+	}
+	if (v < 64) {
+		return 64;
+	}
+	return (uint32_t)v;
+}
+
+/* limits@openssh.com: max-packet, max-read, max-write, max-open-handles. */
+static int
+query_limits(struct sftp_session *s, uint64_t lim[4])
+{
+	struct buf *b = NULL;
+	uint8_t type;
+	uint32_t id, status;
+	int r, i;
+
+	if ((r = sftp_req_begin(s, SSH2_FXP_EXTENDED, s, &id)) != 0 ||
+	    (r = buf_put_cstring(s->wbuf, "limits@openssh.com")) != 0 ||
+	    (r = sftp_req_send(s)) != 0 ||
+	    (r = sftp_reply_wait(s, id, &type, &b)) != 0) {
+		return r;
+	}
+	if (type == SSH2_FXP_STATUS) {
+		r = sftp_parse_status(b, &status, NULL);
+		buf_free(b);
+		if (r != 0) {
+			return sftp_fail(s, r, "Malformed STATUS reply");
+		}
+		/* A server may offer and then refuse: use the defaults. */
+		memset(lim, 0, 4 * sizeof(*lim));
+		return 0;
+	}
+	if (type != SSH2_FXP_EXTENDED_REPLY) {
+		buf_free(b);
+		return sftp_fail(s, SCP_E_FORMAT,
+		    "Expected SSH2_FXP_EXTENDED_REPLY(%u) packet, got %u",
+		    SSH2_FXP_EXTENDED_REPLY, type);
+	}
+	for (i = 0; i < 4; i++) {
+		if ((r = buf_get_u64(b, &lim[i])) != 0) {
+			buf_free(b);
+			return sftp_fail(s, SCP_E_FORMAT,
+			    "Malformed limits@openssh.com reply");
+		}
+	}
+	buf_free(b);
+	return 0;
+}
+
+int
+sftp_session_open(struct sftp_session **out, int rfd, int wfd,
+    const struct sftp_opts *o)
+{
+	struct sftp_session *s;
+	struct buf *b = NULL;
+	uint64_t lim[4] = { 0, 0, 0, 0 };
+	uint8_t init[9] = { 0, 0, 0, 5, SSH2_FXP_INIT, 0, 0, 0, 3 };
+	int r;
+
+	*out = NULL;
+	s = xcalloc(1, sizeof(*s));
+	s->rfd = rfd;
+	s->wfd = wfd;
+	s->o = o;
+	s->next_id = 1;
+	s->read_len = s->write_len = SFTP_DEFAULT_BLOCK;
+	s->nreq = SFTP_DEFAULT_NREQ;
+	if ((s->wbuf = buf_new(SFTP_MAX_MSG + 4)) == NULL) {
+		free(s);
+		log_error("out of memory");
+		return SCP_E_NOMEM;
+	}
+	bwlimit_init(&s->bw_in, 0, SFTP_DEFAULT_BLOCK);
+	bwlimit_init(&s->bw_out, 0, SFTP_DEFAULT_BLOCK);
+
+	if (io_write_full(wfd, init, sizeof(init)) != 0) {
+		r = errno == EINTR ? SCP_E_INTR : SCP_E_CLOSED;
+		if (r != SCP_E_INTR) {
+			log_error("Couldn't send packet: %s", strerror(errno));
+		}
+		goto fail;
+	}
+	if ((r = sftp_msg_read(rfd, &b)) != 0) {
+		goto fail;
+	}
+	r = parse_version(s, b);
+	buf_free(b);
+	if (r != 0) {
+		goto fail;
+	}
+	if ((s->exts & SFTP_EXT_LIMITS) &&
+	    (r = query_limits(s, lim)) != 0) {
+		goto fail;
+	}
+	if (o->buffer_len != 0) {
+		s->read_len = s->write_len = clamp_block(o->buffer_len);
+	} else {
+		if (lim[1] != 0) {
+			s->read_len = clamp_block(lim[1]);
+		}
+		if (lim[2] != 0) {
+			s->write_len = clamp_block(lim[2]);
+		}
+	}
+	if (s->version == 0) {
+		/* OpenSSH's cap for protocol version 0 servers. */
+		if (s->read_len > 20480) {
+			s->read_len = 20480;
+		}
+		if (s->write_len > 20480) {
+			s->write_len = 20480;
+		}
+	}
+	if (o->nrequests != 0) {
+		s->nreq = o->nrequests;
+	} else if (lim[3] != 0 && lim[3] < SFTP_DEFAULT_NREQ) {
+		s->nreq = (uint32_t)lim[3];
+	}
+	bwlimit_init(&s->bw_in, o->bwlimit_kbits, s->read_len);
+	bwlimit_init(&s->bw_out, o->bwlimit_kbits, s->write_len);
+	log_debug3("SFTP read %u write %u requests %u", s->read_len,
+	    s->write_len, s->nreq);
+	*out = s;
+	return 0;
+fail:
+	sftp_session_free(s);
+	return r < 0 ? r : SCP_E_FATAL;
+}
+
+void
+sftp_session_free(struct sftp_session *s)
+{
+	if (s == NULL) {
+		return;
+	}
+	sftp_req_forget(s, NULL);
+	free(s->reqs);
+	buf_free(s->wbuf);
+	free(s->last_status_msg);
+	free(s);
+}
+
+/* ---- replies ---- */
+
+/*
+ * A reply that should be STATUS: 0 for OK, SCP_E_PEER (code kept) for
+ * an error status, fatal otherwise.
+ */
+static int
+take_status(struct sftp_session *s, uint8_t type, struct buf *b)
+{
+	uint32_t code;
+	char *msg = NULL;
+	int r;
+
+	if (type != SSH2_FXP_STATUS) {
+		buf_free(b);
+		return sftp_fail(s, SCP_E_FORMAT,
+		    "Expected SSH2_FXP_STATUS(%u) packet, got %u",
+		    SSH2_FXP_STATUS, type);
+	}
+	r = sftp_parse_status(b, &code, &msg);
+	buf_free(b);
+	if (r != 0) {
+		free(msg);
+		return sftp_fail(s, SCP_E_FORMAT, "Malformed STATUS reply");
+	}
+	free(s->last_status_msg);
+	s->last_status_msg = msg;
+	s->last_status = code;
+	return code == SSH2_FX_OK ? 0 : SCP_E_PEER;
+}
+
+static int
+wait_status(struct sftp_session *s, uint32_t id)
+{
+	struct buf *b;
+	uint8_t type;
+	int r;
+
+	if ((r = sftp_reply_wait(s, id, &type, &b)) != 0) {
+		return r;
+	}
+	return take_status(s, type, b);
+}
+
+/* Sends the composed request and waits for a reply of type `want` (or a
+ * STATUS, turned into SCP_E_PEER).  *body is the caller's to free. */
+static int
+send_and_wait(struct sftp_session *s, uint32_t id, uint8_t want,
+    struct buf **body)
+{
+	struct buf *b;
+	uint8_t type;
+	int r;
+
+	*body = NULL;
+	if ((r = sftp_req_send(s)) != 0 ||
+	    (r = sftp_reply_wait(s, id, &type, &b)) != 0) {
+		return r;
+	}
+	if (type == SSH2_FXP_STATUS) {
+		r = take_status(s, type, b);
+		/* An OK status where data was due is a protocol error. */
+		if (r == 0) {
+			return sftp_fail(s, SCP_E_FORMAT,
+			    "Unexpected OK status (id %u)", id);
+		}
+		return r;
+	}
+	if (type != want) {
+		buf_free(b);
+		return sftp_fail(s, SCP_E_FORMAT,
+		    "Expected packet type %u, got %u", want, type);
+	}
+	*body = b;
+	return 0;
+}
+
+int
+sftp_do_stat(struct sftp_session *s, const char *path, int lstat,
+    struct sftp_attr *a)
+{
+	struct buf *b;
+	uint32_t id;
+	int r;
+
+	if ((r = sftp_req_begin(s, lstat ? SSH2_FXP_LSTAT : SSH2_FXP_STAT,
+	    s, &id)) != 0) {
+		return r;
+	}
+	if ((r = buf_put_cstring(s->wbuf, path)) != 0) {
+		return sftp_fail(s, r, "compose: %s", scp_strerror(r));
+	}
+	if ((r = send_and_wait(s, id, SSH2_FXP_ATTRS, &b)) != 0) {
+		return r;
+	}
+	r = sftp_attr_decode(b, a);
+	if (r == 0 && buf_len(b) != 0) {
+		r = SCP_E_FORMAT;
+	}
+	buf_free(b);
+	if (r != 0) {
+		return sftp_fail(s, SCP_E_FORMAT, "Malformed ATTRS reply");
+	}
+	return 0;
+}
+
+static int
+put_handle(struct sftp_session *s, const struct sftp_handle *h)
+{
+	return buf_put_string(s->wbuf, h->h, h->len);
+}
+
+static int
+take_handle(struct sftp_session *s, struct buf *b, struct sftp_handle *h)
+{
+	const uint8_t *p;
+	size_t n;
+	int r;
+
+	r = buf_get_string_direct(b, &p, &n);
+	if (r != 0 || n > SFTP_MAX_HANDLE || buf_len(b) != 0) {
+		buf_free(b);
+		return sftp_fail(s, SCP_E_FORMAT, "Malformed HANDLE reply");
+	}
+	memcpy(h->h, p, n);
+	h->len = n;
+	buf_free(b);
+	return 0;
+}
+
+int
+sftp_do_open(struct sftp_session *s, const char *path, uint32_t pflags,
+    const struct sftp_attr *a, struct sftp_handle *h)
+{
+	struct sftp_attr none;
+	struct buf *b;
+	uint32_t id;
+	int r;
+
+	memset(&none, 0, sizeof(none));
+	if (a == NULL) {
+		a = &none;
+	}
+	if ((r = sftp_req_begin(s, SSH2_FXP_OPEN, s, &id)) != 0) {
+		return r;
+	}
+	if ((r = buf_put_cstring(s->wbuf, path)) != 0 ||
+	    (r = buf_put_u32(s->wbuf, pflags)) != 0 ||
+	    (r = sftp_attr_encode(s->wbuf, a)) != 0) {
+		return sftp_fail(s, r, "compose open: %s", scp_strerror(r));
+	}
+	if ((r = send_and_wait(s, id, SSH2_FXP_HANDLE, &b)) != 0) {
+		return r;
+	}
+	return take_handle(s, b, h);
+}
+
+int
+sftp_do_close(struct sftp_session *s, const struct sftp_handle *h)
+{
+	uint32_t id;
+	int r;
+
+	if ((r = sftp_req_begin(s, SSH2_FXP_CLOSE, s, &id)) != 0) {
+		return r;
+	}
+	if ((r = put_handle(s, h)) != 0 || (r = sftp_req_send(s)) != 0) {
+		return r;
+	}
+	return wait_status(s, id);
+}
+
+static int
+path_attr_request(struct sftp_session *s, uint8_t type, const char *path,
+    const struct sftp_attr *a)
+{
+	uint32_t id;
+	int r;
+
+	if ((r = sftp_req_begin(s, type, s, &id)) != 0) {
+		return r;
+	}
+	if ((r = buf_put_cstring(s->wbuf, path)) != 0 ||
+	    (a != NULL && (r = sftp_attr_encode(s->wbuf, a)) != 0)) {
+		return sftp_fail(s, r, "compose: %s", scp_strerror(r));
+	}
+	if ((r = sftp_req_send(s)) != 0) {
+		return r;
+	}
+	return wait_status(s, id);
+}
+
+int
+sftp_do_setstat(struct sftp_session *s, const char *path,
+    const struct sftp_attr *a)
+{
+	return path_attr_request(s, SSH2_FXP_SETSTAT, path, a);
+}
+
+int
+sftp_do_fsetstat(struct sftp_session *s, const struct sftp_handle *h,
+    const struct sftp_attr *a)
+{
+	uint32_t id;
+	int r;
+
+	if ((r = sftp_req_begin(s, SSH2_FXP_FSETSTAT, s, &id)) != 0) {
+		return r;
+	}
+	if ((r = put_handle(s, h)) != 0 ||
+	    (r = sftp_attr_encode(s->wbuf, a)) != 0 ||
+	    (r = sftp_req_send(s)) != 0) {
+		return r;
+	}
+	return wait_status(s, id);
+}
+
+int
+sftp_do_mkdir(struct sftp_session *s, const char *path,
+    const struct sftp_attr *a)
+{
+	return path_attr_request(s, SSH2_FXP_MKDIR, path, a);
+}
+
+int
+sftp_do_remove(struct sftp_session *s, const char *path)
+{
+	return path_attr_request(s, SSH2_FXP_REMOVE, path, NULL);
+}
+
+static int
+plain_rename(struct sftp_session *s, const char *oldp, const char *newp)
+{
+	uint32_t id;
+	int r;
+
+	if ((r = sftp_req_begin(s, SSH2_FXP_RENAME, s, &id)) != 0) {
+		return r;
+	}
+	if ((r = buf_put_cstring(s->wbuf, oldp)) != 0 ||
+	    (r = buf_put_cstring(s->wbuf, newp)) != 0 ||
+	    (r = sftp_req_send(s)) != 0) {
+		return r;
+	}
+	return wait_status(s, id);
+}
+
+int
+sftp_do_rename(struct sftp_session *s, const char *oldp, const char *newp)
+{
+	uint32_t id;
+	int r;
+
+	if (!(s->exts & SFTP_EXT_POSIX_RENAME)) {
+		/*
+		 * Plain RENAME refuses to replace an existing name
+		 * (filexfer-02 section 6.5): remove it first.  Not atomic.
+		 */
+		if (!s->rename_warned) {
+			log_debug("server lacks posix-rename@openssh.com: "
+			    "replacing files non-atomically");
+			s->rename_warned = 1;
+		}
+		if ((r = sftp_do_remove(s, newp)) != 0 && r != SCP_E_PEER) {
+			return r;
+		}
+		return plain_rename(s, oldp, newp);
+	}
+	if ((r = sftp_req_begin(s, SSH2_FXP_EXTENDED, s, &id)) != 0) {
+		return r;
+	}
+	if ((r = buf_put_cstring(s->wbuf, "posix-rename@openssh.com")) != 0 ||
+	    (r = buf_put_cstring(s->wbuf, oldp)) != 0 ||
+	    (r = buf_put_cstring(s->wbuf, newp)) != 0 ||
+	    (r = sftp_req_send(s)) != 0) {
+		return r;
+	}
+	return wait_status(s, id);
+}
+
+/* A NAME reply with exactly one entry (REALPATH, expand-path). */
+static int
+take_name1(struct sftp_session *s, struct buf *b, char **out)
+{
+	struct sftp_attr a;
+	const uint8_t *p;
+	uint32_t count;
+	size_t n;
+	int r;
+
+	*out = NULL;
+	if ((r = buf_get_u32(b, &count)) != 0 || count != 1) {
+		buf_free(b);
+		return sftp_fail(s, SCP_E_FORMAT,
+		    "Got multiple names (%u) from SSH_FXP_REALPATH",
+		    r == 0 ? count : 0);
+	}
+	if ((r = buf_get_cstring(b, out, NULL, SFTP_MAX_PATH)) != 0 ||
+	    (r = buf_get_string_direct(b, &p, &n)) != 0 ||
+	    (r = sftp_attr_decode(b, &a)) != 0 || buf_len(b) != 0) {
+		free(*out);
+		*out = NULL;
+		buf_free(b);
+		return sftp_fail(s, SCP_E_FORMAT, "Malformed NAME reply");
+	}
+	buf_free(b);
+	return 0;
+}
+
+int
+sftp_do_realpath(struct sftp_session *s, const char *path, char **out)
+{
+	struct buf *b;
+	uint32_t id;
+	int r;
+
+	*out = NULL;
+	if ((r = sftp_req_begin(s, SSH2_FXP_REALPATH, s, &id)) != 0) {
+		return r;
+	}
+	if ((r = buf_put_cstring(s->wbuf, path)) != 0) {
+		return sftp_fail(s, r, "compose: %s", scp_strerror(r));
+	}
+	if ((r = send_and_wait(s, id, SSH2_FXP_NAME, &b)) != 0) {
+		return r;
+	}
+	return take_name1(s, b, out);
+}
+
+int
+sftp_do_expand_path(struct sftp_session *s, const char *path, char **out)
+{
+	struct buf *b;
+	uint32_t id;
+	int r;
+
+	*out = NULL;
+	if ((r = sftp_req_begin(s, SSH2_FXP_EXTENDED, s, &id)) != 0) {
+		return r;
+	}
+	if ((r = buf_put_cstring(s->wbuf, "expand-path@openssh.com")) != 0 ||
+	    (r = buf_put_cstring(s->wbuf, path)) != 0) {
+		return sftp_fail(s, r, "compose: %s", scp_strerror(r));
+	}
+	if ((r = send_and_wait(s, id, SSH2_FXP_NAME, &b)) != 0) {
+		return r;
+	}
+	return take_name1(s, b, out);
+}
+
+void
+sftp_dirents_free(struct sftp_dirent *ents, size_t n)
+{
+	size_t i;
+
+	for (i = 0; ents != NULL && i < n; i++) {
+		free(ents[i].name);
+	}
+	free(ents);
+}
+
+/* Adds the entries of one NAME reply to *ents. */
+static int
+take_names(struct sftp_session *s, struct buf *b, const char *path,
+    struct sftp_dirent **ents, size_t *n, size_t *alloc)
+{
+	const uint8_t *name, *longname;
+	size_t nlen, llen;
+	struct sftp_attr a;
+	uint32_t count, i;
+	int r;
+
+	if ((r = buf_get_u32(b, &count)) != 0) {
+		return SCP_E_FORMAT;
+	}
+	for (i = 0; i < count; i++) {
+		if ((r = buf_get_string_direct(b, &name, &nlen)) != 0 ||
+		    (r = buf_get_string_direct(b, &longname, &llen)) != 0 ||
+		    (r = sftp_attr_decode(b, &a)) != 0) {
+			return SCP_E_FORMAT;
+		}
+		/*
+		 * A name with '/' (or NUL) could reach outside a
+		 * recursive copy's directory (OpenSSH's check).
+		 */
+		if (nlen == 0 || memchr(name, '/', nlen) != NULL ||
+		    memchr(name, '\0', nlen) != NULL) {
+			char *tmp = xstrndup((const char *)name, nlen);
+
+			log_error("Server sent suspect path \"%s\" "
+			    "during readdir of \"%s\"", tmp, path);
+			free(tmp);
+			continue;
+		}
+		if (*n >= SFTP_MAX_DIRENTS) {
+			return SCP_E_TOOBIG;
+		}
+		if (*n == *alloc) {
+			*alloc = *alloc ? *alloc * 2 : 64;
+			*ents = xreallocarray(*ents, *alloc, sizeof(**ents));
+		}
+		(*ents)[*n].name = xstrndup((const char *)name, nlen);
+		(*ents)[*n].a = a;
+		(*n)++;
+	}
+	if (buf_len(b) != 0) {
+		return SCP_E_FORMAT;
+	}
+	return 0;
+}
+
+int
+sftp_do_readdir(struct sftp_session *s, const char *path,
+    struct sftp_dirent **entsp, size_t *np)
+{
+	struct sftp_dirent *ents = NULL;
+	struct sftp_handle h;
+	size_t n = 0, alloc = 0;
+	struct buf *b;
+	uint8_t type;
+	uint32_t id;
+	int r, rc;
+
+	*entsp = NULL;
+	*np = 0;
+	if ((r = sftp_req_begin(s, SSH2_FXP_OPENDIR, s, &id)) != 0) {
+		return r;
+	}
+	if ((r = buf_put_cstring(s->wbuf, path)) != 0) {
+		return sftp_fail(s, r, "compose: %s", scp_strerror(r));
+	}
+	if ((r = send_and_wait(s, id, SSH2_FXP_HANDLE, &b)) != 0 ||
+	    (r = take_handle(s, b, &h)) != 0) {
+		return r;
+	}
+	for (;;) {
+		if ((r = sftp_req_begin(s, SSH2_FXP_READDIR, s, &id)) != 0 ||
+		    (r = put_handle(s, &h)) != 0 ||
+		    (r = sftp_req_send(s)) != 0 ||
+		    (r = sftp_reply_wait(s, id, &type, &b)) != 0) {
+			goto fail;
+		}
+		if (type == SSH2_FXP_STATUS) {
+			r = take_status(s, type, b);
+			if (r == SCP_E_PEER && s->last_status == SSH2_FX_EOF) {
+				break;
+			}
+			if (r == 0) {
+				r = sftp_fail(s, SCP_E_FORMAT,
+				    "Unexpected OK status in READDIR");
+			}
+			goto fail;
+		}
+		rc = take_names(s, b, path, &ents, &n, &alloc);
+		buf_free(b);
+		if (rc == SCP_E_TOOBIG) {
+			log_error("remote readdir \"%s\": too many entries",
+			    path);
+			r = SCP_E_PEER;
+			s->last_status = SSH2_FX_FAILURE;
+			goto fail;
+		}
+		if (rc != 0) {
+			r = sftp_fail(s, SCP_E_FORMAT, "Malformed NAME reply");
+			goto fail;
+		}
+	}
+	if ((r = sftp_do_close(s, &h)) != 0 && r != SCP_E_PEER) {
+		goto out;
+	}
+	*entsp = ents;
+	*np = n;
+	return 0;
+fail:
+	if (!s->dead) {
+		uint32_t st = s->last_status;
+
+		(void)sftp_do_close(s, &h);
+		s->last_status = st;
+	}
+out:
+	sftp_dirents_free(ents, n);
+	return r;
+}
+
+char *
+sftp_path_append(const char *dir, const char *name)
+{
+	size_t dl = strlen(dir);
+
+	if (dl == 0) {
+		return xstrdup(name);
+	}
+	if (dir[dl - 1] == '/') {
+		return xasprintf("%s%s", dir, name);
+	}
+	return xasprintf("%s/%s", dir, name);
+}
+
+void
+sftp_meter_start(struct sftp_session *s, const char *path, uint64_t size)
+{
+	const char *p;
+
+	if (!s->o->progress) {
+		return;
+	}
+	/* OpenSSH's progress_meter_path(): the last component. */
+	p = strrchr(path, '/');
+	if (p == NULL || p[1] == '\0') {
+		p = path;
+	} else {
+		p++;
+	}
+	progress_start(p, size);
+}
+
+void
+sftp_meter_update(struct sftp_session *s, uint64_t done)
+{
+	if (s->o->progress) {
+		progress_update(done);
+	}
+}
+
+void
+sftp_meter_end(struct sftp_session *s)
+{
+	if (s->o->progress) {
+		progress_end();
+	}
+}

@@ -1,0 +1,2 @@
+/* placeholder: being written */
+typedef int scp_placeholder_xl;

@@ -1,0 +1,322 @@
+/*
+ * Internals of the SFTP client, shared by the files of src/proto/sftp and
+ * by its unit tests (tests/unit/test_sftp_*.c).  Not for src/cli.
+ *
+ * Conventions: functions return 0 or a negative SCP_E_* code.  A code of
+ * SCP_E_PEER means the server answered a request with an error STATUS
+ * (the code is in s->last_status and nothing was printed); any other
+ * negative code from a function taking a session marks the session dead
+ * (s->dead) after printing a message, unless said otherwise.
+ */
+#ifndef SCP_PROTO_SFTP_SFTP_INT_H
+#define SCP_PROTO_SFTP_SFTP_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "sftp.h"
+#include "../../util/bwlimit.h"
+
+struct buf;
+struct stat;
+struct strvec;
+
+/* Packet types (draft-ietf-secsh-filexfer-02 section 3). */
+#define SSH2_FXP_INIT		1
+#define SSH2_FXP_VERSION	2
+#define SSH2_FXP_OPEN		3
+#define SSH2_FXP_CLOSE		4
+#define SSH2_FXP_READ		5
+#define SSH2_FXP_WRITE		6
+#define SSH2_FXP_LSTAT		7
+#define SSH2_FXP_FSTAT		8
+#define SSH2_FXP_SETSTAT	9
+#define SSH2_FXP_FSETSTAT	10
+#define SSH2_FXP_OPENDIR	11
+#define SSH2_FXP_READDIR	12
+#define SSH2_FXP_REMOVE		13
+#define SSH2_FXP_MKDIR		14
+#define SSH2_FXP_RMDIR		15
+#define SSH2_FXP_REALPATH	16
+#define SSH2_FXP_STAT		17
+#define SSH2_FXP_RENAME		18
+#define SSH2_FXP_READLINK	19
+#define SSH2_FXP_SYMLINK	20
+#define SSH2_FXP_STATUS		101
+#define SSH2_FXP_HANDLE		102
+#define SSH2_FXP_DATA		103
+#define SSH2_FXP_NAME		104
+#define SSH2_FXP_ATTRS		105
+#define SSH2_FXP_EXTENDED	200
+#define SSH2_FXP_EXTENDED_REPLY	201
+
+#define SSH2_FXF_READ		0x01
+#define SSH2_FXF_WRITE		0x02
+#define SSH2_FXF_APPEND		0x04
+#define SSH2_FXF_CREAT		0x08
+#define SSH2_FXF_TRUNC		0x10
+#define SSH2_FXF_EXCL		0x20
+
+#define SSH2_FILEXFER_ATTR_SIZE		0x01
+#define SSH2_FILEXFER_ATTR_UIDGID	0x02
+#define SSH2_FILEXFER_ATTR_PERMISSIONS	0x04
+#define SSH2_FILEXFER_ATTR_ACMODTIME	0x08
+#define SSH2_FILEXFER_ATTR_EXTENDED	0x80000000U
+
+#define SSH2_FX_OK			0
+#define SSH2_FX_EOF			1
+#define SSH2_FX_NO_SUCH_FILE		2
+#define SSH2_FX_PERMISSION_DENIED	3
+#define SSH2_FX_FAILURE			4
+#define SSH2_FX_BAD_MESSAGE		5
+#define SSH2_FX_NO_CONNECTION		6
+#define SSH2_FX_CONNECTION_LOST		7
+#define SSH2_FX_OP_UNSUPPORTED		8
+
+/* Extensions we recognise in VERSION (PROTOCOL.md section 4). */
+#define SFTP_EXT_POSIX_RENAME	0x0001
+#define SFTP_EXT_STATVFS	0x0002
+#define SFTP_EXT_FSTATVFS	0x0004
+#define SFTP_EXT_HARDLINK	0x0008
+#define SFTP_EXT_FSYNC		0x0010
+#define SFTP_EXT_LSETSTAT	0x0020
+#define SFTP_EXT_LIMITS		0x0040
+#define SFTP_EXT_EXPAND_PATH	0x0080
+#define SFTP_EXT_COPY_DATA	0x0100
+#define SFTP_EXT_USERS_GROUPS	0x0200
+
+/* OpenSSH's SFTP_MAX_MSG_LENGTH; we accept a little slack above it. */
+#define SFTP_MAX_MSG		(256 * 1024)
+#define SFTP_MSG_CAP		(SFTP_MAX_MSG + 1024)
+/* Default and largest block: OpenSSH's 256K - 1024 (fits one message). */
+#define SFTP_DEFAULT_BLOCK	32768
+#define SFTP_MAX_BLOCK		(SFTP_MAX_MSG - 1024)
+#define SFTP_MIN_BLOCK		512
+#define SFTP_DEFAULT_NREQ	64
+#define SFTP_MAX_HANDLE		256
+#define SFTP_MAX_DEPTH		64
+/* Largest number of entries we accept from one READDIR listing, and of
+ * extended attribute pairs in one ATTRS (OpenSSH's 0x100000). */
+#define SFTP_MAX_DIRENTS	(1024 * 1024)
+#define SFTP_MAX_EXT_PAIRS	0x100000
+#define SFTP_MAX_PATH		(64 * 1024)
+
+struct sftp_attr {
+	uint32_t flags;
+	uint64_t size;
+	uint32_t uid, gid;
+	uint32_t perm;
+	uint32_t atime, mtime;
+};
+
+struct sftp_handle {
+	uint8_t h[SFTP_MAX_HANDLE];
+	size_t len;
+};
+
+struct sftp_dirent {
+	char *name;
+	struct sftp_attr a;
+};
+
+/* One request we sent and have no answer for yet. */
+struct sftp_req {
+	uint32_t id;
+	uint8_t type;		/* request type, to validate the reply */
+	const void *owner;	/* who collects the reply (sftp_reply_next) */
+	struct buf *reply;	/* a reply that arrived early, or NULL */
+	uint8_t rtype;		/* its type */
+};
+
+struct sftp_session {
+	int rfd, wfd;
+	const struct sftp_opts *o;
+	uint32_t version;
+	unsigned int exts;
+	uint32_t read_len, write_len;	/* block sizes */
+	uint32_t nreq;			/* requests in flight per transfer */
+	uint32_t next_id;
+	struct sftp_req *reqs;		/* outstanding requests, unordered */
+	size_t nreqs, reqs_alloc;
+	struct buf *wbuf;		/* request being composed */
+	int dead;			/* unusable: stop talking */
+	uint32_t last_status;		/* status code of the last SCP_E_PEER */
+	char *last_status_msg;		/* its message (may be NULL) */
+	int rename_warned;
+	struct bwlimit bw_in, bw_out;
+};
+
+/* ---- msg.c: framing and the table of outstanding requests ---- */
+
+/*
+ * Checks a message length read from the wire.  Returns 0 if 1..cap,
+ * SCP_E_FORMAT for 0, SCP_E_TOOBIG above the cap.  Pure.
+ */
+int sftp_msg_check_len(uint32_t len);
+
+/*
+ * Reads one framed message from `fd`: u32 length || body.  On success
+ * *out is a new buffer (caller frees) holding the body (type byte
+ * first).  Never allocates more than SFTP_MSG_CAP.  Returns 0,
+ * SCP_E_CLOSED on EOF (also mid-message), SCP_E_TOOBIG for an oversized
+ * length (OpenSSH's messages printed), SCP_E_FORMAT for an empty
+ * message, SCP_E_INTR when cancelled, SCP_E_SYS on read errors.
+ * Prints its own message for every failure.
+ */
+int sftp_msg_read(int fd, struct buf **out);
+
+/*
+ * Starts composing a request of `type` in s->wbuf and registers a new
+ * id in the outstanding table for `owner`.  Append the body to s->wbuf,
+ * then call sftp_req_send().  `id` may be NULL.
+ */
+int sftp_req_begin(struct sftp_session *s, uint8_t type, const void *owner,
+    uint32_t *id);
+struct buf *sftp_req_buf(struct sftp_session *s);
+int sftp_req_send(struct sftp_session *s);
+
+/*
+ * The reply to request `id`: waits, keeping replies to other outstanding
+ * requests for later.  *type receives the reply type and *body a new
+ * buffer (caller frees) positioned after the id.  An id nobody is waiting
+ * for, an unknown reply type or a malformed message is a protocol error
+ * (session dead).
+ */
+int sftp_reply_wait(struct sftp_session *s, uint32_t id, uint8_t *type,
+    struct buf **body);
+
+/*
+ * The next reply to any request registered by `owner` (early ones
+ * first), with its id.  SCP_E_FORMAT if `owner` has none outstanding.
+ */
+int sftp_reply_next(struct sftp_session *s, const void *owner,
+    uint32_t *id, uint8_t *type, struct buf **body);
+
+/* Number of outstanding requests of `owner` (NULL: all). */
+size_t sftp_req_count(const struct sftp_session *s, const void *owner);
+
+/* Forgets every request of `owner` without waiting (dead session). */
+void sftp_req_forget(struct sftp_session *s, const void *owner);
+
+/* Marks the session dead and prints "scp: <msg>".  Returns `code`. */
+int sftp_fail(struct sftp_session *s, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Text for a STATUS code, as OpenSSH's fx2txt(). */
+const char *sftp_fx2txt(uint32_t status);
+
+/*
+ * Parses a STATUS body (code, message, language; the last two are
+ * optional as some v3 servers omit them).  *msg may be NULL.
+ */
+int sftp_parse_status(struct buf *b, uint32_t *code, char **msg);
+
+/* ---- attr.c ---- */
+
+/* Decodes ATTRS from `b`; extended pairs are skipped (at most
+ * SFTP_MAX_EXT_PAIRS).  SCP_E_SHORT/SCP_E_FORMAT/SCP_E_TOOBIG. */
+int sftp_attr_decode(struct buf *b, struct sftp_attr *a);
+/* Encodes the fields `a->flags` selects (never extended). */
+int sftp_attr_encode(struct buf *b, const struct sftp_attr *a);
+void sftp_attr_from_stat(struct sftp_attr *a, const struct stat *st);
+/* 1 if permissions are present and say directory / regular / symlink. */
+int sftp_attr_is_dir(const struct sftp_attr *a);
+int sftp_attr_is_reg(const struct sftp_attr *a);
+int sftp_attr_is_lnk(const struct sftp_attr *a);
+
+/* ---- client.c: requests (0, SCP_E_PEER, or fatal) ---- */
+
+int sftp_do_stat(struct sftp_session *s, const char *path, int lstat,
+    struct sftp_attr *a);
+int sftp_do_open(struct sftp_session *s, const char *path, uint32_t pflags,
+    const struct sftp_attr *a, struct sftp_handle *h);
+int sftp_do_close(struct sftp_session *s, const struct sftp_handle *h);
+int sftp_do_setstat(struct sftp_session *s, const char *path,
+    const struct sftp_attr *a);
+int sftp_do_fsetstat(struct sftp_session *s, const struct sftp_handle *h,
+    const struct sftp_attr *a);
+int sftp_do_mkdir(struct sftp_session *s, const char *path,
+    const struct sftp_attr *a);
+int sftp_do_remove(struct sftp_session *s, const char *path);
+/* posix-rename@openssh.com when offered, else REMOVE new + RENAME. */
+int sftp_do_rename(struct sftp_session *s, const char *oldp,
+    const char *newp);
+/* REALPATH or expand-path@openssh.com; *out is new (caller frees). */
+int sftp_do_realpath(struct sftp_session *s, const char *path, char **out);
+int sftp_do_expand_path(struct sftp_session *s, const char *path,
+    char **out);
+/*
+ * OPENDIR/READDIR/CLOSE.  Names with '/' are dropped with OpenSSH's
+ * "Server sent suspect path" message; "." and ".." are kept (glob needs
+ * them).  *ents (caller frees with sftp_dirents_free) has *n entries.
+ */
+int sftp_do_readdir(struct sftp_session *s, const char *path,
+    struct sftp_dirent **ents, size_t *n);
+void sftp_dirents_free(struct sftp_dirent *ents, size_t n);
+
+/* Appends `name` to `dir` with one '/' between (OpenSSH path_append). */
+char *sftp_path_append(const char *dir, const char *name);
+
+/* Progress and bandwidth helpers honouring s->o. */
+void sftp_meter_start(struct sftp_session *s, const char *path,
+    uint64_t size);
+void sftp_meter_update(struct sftp_session *s, uint64_t done);
+void sftp_meter_end(struct sftp_session *s);
+
+/* ---- glob.c ---- */
+
+/* 1 if the component s[0..n) contains unescaped * ? or [. */
+int sftp_glob_has_magic(const char *s, size_t n);
+/* fnmatch-like match of one name against one pattern component
+ * pat[0..n) (backslash escapes, [..] with ranges and '!' or '^').
+ * A leading '.' of `name` must be matched literally.  1 or 0. */
+int sftp_glob_match(const char *pat, size_t n, const char *name);
+/* Backslash-unescaped copy of `s` (caller frees). */
+char *sftp_glob_unescape(const char *s);
+
+/*
+ * Path preparation (PROTOCOL.md section 4), pure part: "" and "~" -> ".",
+ * "~/x" -> "x", others unchanged; *needs_expand set for "~user..." paths,
+ * which sftp_prepare_path() then sends to expand-path@openssh.com.
+ */
+char *sftp_prepare_path_local(const char *path, int *needs_expand);
+int sftp_prepare_path(struct sftp_session *s, const char *path,
+    char **out);
+
+/*
+ * Remote glob with GLOB_NOCHECK|GLOB_MARK semantics: results sorted,
+ * directories marked with a trailing '/'; no match gives the unescaped
+ * pattern and *nomatch = 1.  Results appended to `out`.
+ */
+int sftp_glob(struct sftp_session *s, const char *pattern,
+    struct strvec *out, int *nomatch);
+
+/* ---- upload.c: writing a remote file (shared with crossload) ---- */
+
+struct sftp_rfile {
+	struct sftp_session *s;
+	char *path;		/* final name */
+	char *tmppath;		/* temporary name, NULL in place */
+	struct sftp_handle h;
+	int open;
+	int failed;		/* a WRITE failed: stop sending */
+	uint32_t fail_status;
+	uint64_t acked;		/* highest offset acknowledged */
+	struct sftp_attr final;	/* attributes to set before CLOSE */
+};
+
+/* Opens `path` (or its temporary name) for writing; `a` holds the mode
+ * and, with -p, times of the source.  Prints errors. */
+int sftp_rfile_open(struct sftp_rfile *rf, struct sftp_session *s,
+    const char *path, const struct sftp_attr *a);
+/* Sends one WRITE (data copied into the request) without waiting, then
+ * collects acknowledgements while s->nreq are in flight. */
+int sftp_rfile_write(struct sftp_rfile *rf, const void *p, size_t n,
+    uint64_t off);
+/* Drains acknowledgements, sets attributes, closes, renames into place.
+ * `ok` zero means the data is incomplete: clean up instead.  Prints
+ * errors; 0 or a negative code. */
+int sftp_rfile_finish(struct sftp_rfile *rf, int ok, uint64_t size);
+
+#endif

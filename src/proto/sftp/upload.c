@@ -1,0 +1,596 @@
+/*
+ * Uploads (OpenSSH's source_sftp, PROTOCOL.md section 4) and the remote
+ * file writer shared with crossload.c.
+ *
+ * Unlike OpenSSH, a file is written under a temporary name
+ * ".<name>.scp-part" beside the target and renamed over it
+ * (posix-rename@openssh.com) only once complete, so a partial upload
+ * never sits under the final name; OpenSSH's in-place behaviour is kept
+ * for --inplace.
+ */
+#include "sftp_int.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../../fs/name.h"
+#include "../../transport/io.h"
+#include "../../util/buf.h"
+#include "../../util/err.h"
+#include "../../util/log.h"
+#include "../../util/strvec.h"
+#include "../../util/xmalloc.h"
+
+/* ---- remote file writer ---- */
+
+static char *
+temp_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (slash == NULL) {
+		return xasprintf(".%s.scp-part", path);
+	}
+	return xasprintf("%.*s.%s.scp-part", (int)(slash - path + 1), path,
+	    slash + 1);
+}
+
+static const char *
+status_text(struct sftp_session *s)
+{
+	return sftp_fx2txt(s->last_status);
+}
+
+int
+sftp_rfile_open(struct sftp_rfile *rf, struct sftp_session *s,
+    const char *path, const struct sftp_attr *src)
+{
+	struct sftp_attr cur, oa;
+	const char *opath;
+	uint32_t pflags = SSH2_FXF_WRITE | SSH2_FXF_CREAT;
+	int r, existed = 0;
+
+	memset(rf, 0, sizeof(*rf));
+	rf->s = s;
+	rf->path = xstrdup(path);
+	memset(&oa, 0, sizeof(oa));
+	oa.flags = SSH2_FILEXFER_ATTR_PERMISSIONS;
+	oa.perm = src->perm & 0777;
+
+	if (!s->o->inplace) {
+		/* The final name's mode survives unless -p (section 4). */
+		r = sftp_do_stat(s, path, 0, &cur);
+		if (r != 0 && r != SCP_E_PEER) {
+			return r;
+		}
+		if (r == 0 && sftp_attr_is_reg(&cur)) {
+			existed = 1;
+			if (!s->o->preserve) {
+				oa.perm = cur.perm & 0777;
+			}
+		}
+		rf->tmppath = temp_name(path);
+		pflags |= SSH2_FXF_TRUNC;
+	}
+	opath = rf->tmppath != NULL ? rf->tmppath : path;
+	if ((r = sftp_do_open(s, opath, pflags, &oa, &rf->h)) != 0) {
+		if (r == SCP_E_PEER) {
+			log_error("dest open \"%s\": %s", opath, status_text(s));
+		}
+		free(rf->path);
+		free(rf->tmppath);
+		rf->path = rf->tmppath = NULL;
+		return r;
+	}
+	rf->open = 1;
+
+	memset(&rf->final, 0, sizeof(rf->final));
+	if (s->o->preserve) {
+		rf->final.flags = SSH2_FILEXFER_ATTR_PERMISSIONS;
+		rf->final.perm = src->perm & 0777;
+		if (src->flags & SSH2_FILEXFER_ATTR_ACMODTIME) {
+			rf->final.flags |= SSH2_FILEXFER_ATTR_ACMODTIME;
+			rf->final.atime = src->atime;
+			rf->final.mtime = src->mtime;
+		}
+	} else if (existed) {
+		/* The remote umask may have masked the copied mode. */
+		rf->final.flags = SSH2_FILEXFER_ATTR_PERMISSIONS;
+		rf->final.perm = oa.perm;
+	}
+	return 0;
+}
+
+/* Collects one WRITE acknowledgement. */
+static int
+rfile_ack(struct sftp_rfile *rf)
+{
+	struct sftp_session *s = rf->s;
+	struct buf *b;
+	uint8_t type;
+	uint32_t id, code;
+	int r;
+
+	if ((r = sftp_reply_next(s, rf, &id, &type, &b)) != 0) {
+		return r;
+	}
+	r = sftp_parse_status(b, &code, NULL);
+	buf_free(b);
+	if (type != SSH2_FXP_STATUS || r != 0) {
+		return sftp_fail(s, SCP_E_FORMAT,
+		    "Malformed reply to SSH2_FXP_WRITE");
+	}
+	if (code != SSH2_FX_OK && !rf->failed) {
+		rf->failed = 1;
+		rf->fail_status = code;
+	}
+	return 0;
+}
+
+int
+sftp_rfile_write(struct sftp_rfile *rf, const void *p, size_t n,
+    uint64_t off)
+{
+	struct sftp_session *s = rf->s;
+	int r;
+
+	if (rf->failed) {
+		return 0;
+	}
+	if ((r = sftp_req_begin(s, SSH2_FXP_WRITE, rf, NULL)) != 0) {
+		return r;
+	}
+	if ((r = buf_put_string(s->wbuf, rf->h.h, rf->h.len)) != 0 ||
+	    (r = buf_put_u64(s->wbuf, off)) != 0 ||
+	    (r = buf_put_string(s->wbuf, p, n)) != 0) {
+		return sftp_fail(s, r, "compose write: %s", scp_strerror(r));
+	}
+	if ((r = sftp_req_send(s)) != 0) {
+		return r;
+	}
+	if (off + n > rf->acked) {
+		rf->acked = off + n;
+	}
+	/* Ack read when id - ackid >= nrequests (OpenSSH's pacing). */
+	while (sftp_req_count(s, rf) >= s->nreq) {
+		if ((r = rfile_ack(rf)) != 0) {
+			return r;
+		}
+	}
+	return 0;
+}
+
+int
+sftp_rfile_finish(struct sftp_rfile *rf, int ok, uint64_t size)
+{
+	struct sftp_session *s = rf->s;
+	struct sftp_attr a;
+	int r = 0, rc = 0;
+
+	while (!s->dead && sftp_req_count(s, rf) > 0) {
+		if ((r = rfile_ack(rf)) != 0) {
+			goto out;
+		}
+	}
+	if (s->dead) {
+		r = SCP_E_FATAL;
+		goto out;
+	}
+	if (rf->failed) {
+		log_error("write remote \"%s\": %s", rf->path,
+		    sftp_fx2txt(rf->fail_status));
+		ok = 0;
+	}
+	if (ok && rf->tmppath == NULL) {
+		/* In place: cut what an older, longer file left behind. */
+		memset(&a, 0, sizeof(a));
+		a.flags = SSH2_FILEXFER_ATTR_SIZE;
+		a.size = size;
+		if ((r = sftp_do_fsetstat(s, &rf->h, &a)) != 0) {
+			if (r != SCP_E_PEER) {
+				goto out;
+			}
+			log_error("remote ftruncate \"%s\": %s", rf->path,
+			    status_text(s));
+			ok = 0;
+		}
+	}
+	if (ok && rf->final.flags != 0) {
+		if ((r = sftp_do_fsetstat(s, &rf->h, &rf->final)) != 0) {
+			if (r != SCP_E_PEER) {
+				goto out;
+			}
+			log_error("remote fsetstat \"%s\": %s", rf->path,
+			    status_text(s));
+			/* OpenSSH reports this but keeps the file. */
+			rc = 1;
+		}
+	}
+	rf->open = 0;
+	if ((r = sftp_do_close(s, &rf->h)) != 0) {
+		if (r != SCP_E_PEER) {
+			goto out;
+		}
+		log_error("close remote \"%s\": %s", rf->path, status_text(s));
+		ok = 0;
+	}
+	if (rf->tmppath != NULL) {
+		if (ok) {
+			r = sftp_do_rename(s, rf->tmppath, rf->path);
+			if (r != 0 && r != SCP_E_PEER) {
+				goto out;
+			}
+			if (r == SCP_E_PEER) {
+				log_error("rename \"%s\" to \"%s\": %s",
+				    rf->tmppath, rf->path, status_text(s));
+				ok = 0;
+			}
+		}
+		if (!ok && !io_cancelled()) {
+			r = sftp_do_remove(s, rf->tmppath);
+			if (r != 0 && r != SCP_E_PEER) {
+				goto out;
+			}
+		}
+	}
+	r = ok ? rc : 1;
+out:
+	if (s->dead) {
+		sftp_req_forget(s, rf);
+	}
+	free(rf->path);
+	free(rf->tmppath);
+	rf->path = rf->tmppath = NULL;
+	return r;
+}
+
+/* ---- uploads ---- */
+
+struct dirstack {
+	dev_t dev[SFTP_MAX_DEPTH + 2];
+	ino_t ino[SFTP_MAX_DEPTH + 2];
+	int n;
+};
+
+/* 0 copied, 1 per-file error (printed), <0 session unusable. */
+static int
+upload_file(struct sftp_session *s, const char *lpath, const char *rpath)
+{
+	struct sftp_rfile rf;
+	struct sftp_attr a;
+	struct stat st;
+	uint8_t *blk = NULL;
+	uint64_t off = 0;
+	ssize_t n;
+	int fd, r, ok = 1, fl;
+
+	/* stat first: never open a FIFO or device (it may block). */
+	if (stat(lpath, &st) == -1) {
+		log_error("stat local \"%s\": %s", lpath, strerror(errno));
+		return 1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		log_error("local \"%s\" is not a regular file", lpath);
+		return 1;
+	}
+	if ((fd = open(lpath, O_RDONLY | O_NONBLOCK | O_NOCTTY)) == -1) {
+		log_error("open local \"%s\": %s", lpath, strerror(errno));
+		return 1;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		log_error("local \"%s\" is not a regular file", lpath);
+		close(fd);
+		return 1;
+	}
+	if ((fl = fcntl(fd, F_GETFL)) != -1) {
+		(void)fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+	}
+	sftp_attr_from_stat(&a, &st);
+	if ((r = sftp_rfile_open(&rf, s, rpath, &a)) != 0) {
+		close(fd);
+		return r == SCP_E_PEER ? 1 : r;
+	}
+	blk = xmalloc(s->write_len);
+	sftp_meter_start(s, lpath, (uint64_t)st.st_size);
+	for (;;) {
+		if (io_cancelled()) {
+			ok = 0;
+			break;
+		}
+		n = io_read_full(fd, blk, s->write_len);
+		if (n < 0) {
+			log_error("read local \"%s\": %s", lpath,
+			    strerror(errno));
+			ok = 0;
+			break;
+		}
+		if (n == 0) {
+			break;
+		}
+		if ((r = sftp_rfile_write(&rf, blk, (size_t)n, off)) != 0) {
+			ok = 0;
+			break;
+		}
+		off += (uint64_t)n;
+		sftp_meter_update(s, off);
+		if (rf.failed || (size_t)n < s->write_len) {
+			break;
+		}
+	}
+	sftp_meter_end(s);
+	free(blk);
+	close(fd);
+	r = sftp_rfile_finish(&rf, ok, off);
+	if (io_cancelled()) {
+		return SCP_E_INTR;
+	}
+	return r;
+}
+
+static int
+cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Names in local directory `path`, sorted, without "." and "..". */
+static int
+list_local_dir(const char *path, struct strvec *names, struct stat *st)
+{
+	struct dirent *de;
+	DIR *d;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_NOCTTY)) == -1) {
+		log_error("open local \"%s\": %s", path, strerror(errno));
+		return 1;
+	}
+	if (fstat(fd, st) == -1 || (d = fdopendir(fd)) == NULL) {
+		log_error("opendir local \"%s\": %s", path, strerror(errno));
+		close(fd);
+		return 1;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0) {
+			continue;
+		}
+		strvec_push(names, de->d_name);
+	}
+	closedir(d);
+	qsort(names->v, names->n, sizeof(*names->v), cmp_name);
+	return 0;
+}
+
+static int
+upload_dir(struct sftp_session *s, const char *lpath, const char *rpath,
+    struct dirstack *ds)
+{
+	struct strvec names;
+	struct sftp_attr a, cur;
+	struct stat st, est;
+	char *lsub, *rsub;
+	size_t i;
+	int r, errs = 0, created = 0, k;
+
+	if (ds->n >= SFTP_MAX_DEPTH) {
+		log_error("Maximum directory depth exceeded: %d levels",
+		    ds->n);
+		return 1;
+	}
+	strvec_init(&names);
+	if (list_local_dir(lpath, &names, &st) != 0) {
+		strvec_clear(&names);
+		return 1;
+	}
+	for (k = 0; k < ds->n; k++) {
+		if (ds->dev[k] == st.st_dev && ds->ino[k] == st.st_ino) {
+			log_error("%s: directory loop, skipped", lpath);
+			strvec_clear(&names);
+			return 1;
+		}
+	}
+	ds->dev[ds->n] = st.st_dev;
+	ds->ino[ds->n] = st.st_ino;
+	ds->n++;
+
+	/* An existing directory is reused (and keeps its mode). */
+	r = sftp_do_stat(s, rpath, 0, &cur);
+	if (r != 0 && r != SCP_E_PEER) {
+		goto out;
+	}
+	if (r == SCP_E_PEER || !sftp_attr_is_dir(&cur)) {
+		memset(&a, 0, sizeof(a));
+		a.flags = SSH2_FILEXFER_ATTR_PERMISSIONS;
+		a.perm = (st.st_mode & 0777) | 0700;
+		r = sftp_do_mkdir(s, rpath, &a);
+		if (r != 0 && r != SCP_E_PEER) {
+			goto out;
+		}
+		if (r == SCP_E_PEER) {
+			log_error("remote mkdir \"%s\": %s", rpath,
+			    sftp_fx2txt(s->last_status));
+			errs = 1;
+			r = 0;
+			goto out;
+		}
+		created = 1;
+	}
+	for (i = 0; i < names.n && !io_cancelled(); i++) {
+		lsub = sftp_path_append(lpath, names.v[i]);
+		rsub = sftp_path_append(rpath, names.v[i]);
+		r = 0;
+		if (stat(lsub, &est) == -1) {
+			/* Dangling symlinks and races. */
+			log_error("%s: not a regular file", names.v[i]);
+		} else if (S_ISDIR(est.st_mode)) {
+			r = upload_dir(s, lsub, rsub, ds);
+		} else if (S_ISREG(est.st_mode)) {
+			r = upload_file(s, lsub, rsub);
+		} else {
+			/* Reported, but not an error (OpenSSH's logit). */
+			log_error("%s: not a regular file", names.v[i]);
+		}
+		free(lsub);
+		free(rsub);
+		if (r < 0) {
+			goto out;
+		}
+		if (r > 0) {
+			errs = 1;
+		}
+	}
+	r = 0;
+	if (io_cancelled()) {
+		r = SCP_E_INTR;
+		goto out;
+	}
+	/*
+	 * Directory attributes last, so writes inside don't disturb them.
+	 * An existing directory keeps its mode unless -p (OpenSSH 9.x
+	 * clobbered it, section 6).
+	 */
+	memset(&a, 0, sizeof(a));
+	if (s->o->preserve) {
+		a.flags = SSH2_FILEXFER_ATTR_PERMISSIONS |
+		    SSH2_FILEXFER_ATTR_ACMODTIME;
+		a.perm = st.st_mode & 07777;
+		sftp_attr_from_stat(&cur, &st);
+		a.atime = cur.atime;
+		a.mtime = cur.mtime;
+	} else if (created && (st.st_mode & 0700) != 0700) {
+		a.flags = SSH2_FILEXFER_ATTR_PERMISSIONS;
+		a.perm = st.st_mode & 0777;
+	}
+	if (a.flags != 0) {
+		r = sftp_do_setstat(s, rpath, &a);
+		if (r == SCP_E_PEER) {
+			log_error("remote setstat \"%s\": %s", rpath,
+			    sftp_fx2txt(s->last_status));
+			errs = 1;
+			r = 0;
+		}
+	}
+out:
+	ds->n--;
+	strvec_clear(&names);
+	if (r < 0) {
+		return r;
+	}
+	return errs;
+}
+
+/*
+ * The name a source gets inside a target directory.  "." and ".."
+ * (as in "dir/sub/..") must not write beside the target (section 6):
+ * use the real directory's name.
+ */
+static char *
+source_name(const char *src)
+{
+	char *base = name_basename(src), *real, *b2;
+
+	if (strcmp(base, ".") != 0 && strcmp(base, "..") != 0) {
+		return base;
+	}
+	free(base);
+	if ((real = realpath(src, NULL)) == NULL) {
+		return NULL;
+	}
+	b2 = name_basename(real);
+	free(real);
+	if (!name_is_safe(b2)) {
+		free(b2);
+		return NULL;
+	}
+	return b2;
+}
+
+int
+sftp_upload(struct sftp_session *s, const char *src, const char *target,
+    int multiple)
+{
+	struct sftp_attr a, ta;
+	struct dirstack ds;
+	struct stat st;
+	char *tgt = NULL, *name = NULL, *dst = NULL;
+	int r, tdir = 0;
+
+	if (s->dead) {
+		return SCP_E_CLOSED;
+	}
+	if (stat(src, &st) == -1) {
+		/* OpenSSH: fatal, exit 255. */
+		log_error("stat local \"%s\": %s", src, strerror(errno));
+		return SCP_E_SYS;
+	}
+	if ((r = sftp_prepare_path(s, target, &tgt)) != 0) {
+		r = r == SCP_E_PEER ? SCP_E_SYS : r;
+		goto out;
+	}
+	r = sftp_do_stat(s, tgt, 0, &ta);
+	if (r != 0 && r != SCP_E_PEER) {
+		goto out;
+	}
+	tdir = r == 0 && sftp_attr_is_dir(&ta);
+	if (multiple && !tdir) {
+		log_debug("target directory \"%s\" does not exist", tgt);
+		memset(&a, 0, sizeof(a));
+		a.flags = SSH2_FILEXFER_ATTR_PERMISSIONS;
+		a.perm = (st.st_mode & 0777) | 0700;
+		if ((r = sftp_do_mkdir(s, tgt, &a)) != 0) {
+			if (r == SCP_E_PEER) {
+				log_error("remote mkdir \"%s\": %s", tgt,
+				    sftp_fx2txt(s->last_status));
+				r = SCP_E_SYS;
+			}
+			goto out;
+		}
+		tdir = 1;
+	}
+	if (tdir) {
+		if ((name = source_name(src)) == NULL) {
+			log_error("%s: cannot determine a name for the "
+			    "target", src);
+			r = 1;
+			goto out;
+		}
+		dst = sftp_path_append(tgt, name);
+	} else {
+		dst = xstrdup(tgt);
+	}
+	log_debug3("copying local %s to remote %s", src, dst);
+	if (S_ISDIR(st.st_mode) && s->o->recursive) {
+		memset(&ds, 0, sizeof(ds));
+		r = upload_dir(s, src, dst, &ds);
+		if (r > 0) {
+			log_error("failed to upload directory %s to %s", src,
+			    target);
+		}
+	} else {
+		r = upload_file(s, src, dst);
+		if (r > 0) {
+			log_error("failed to upload file %s to %s", src,
+			    target);
+		}
+	}
+out:
+	free(tgt);
+	free(name);
+	free(dst);
+	if (io_cancelled()) {
+		return SCP_E_INTR;
+	}
+	if (s->dead) {
+		return r == SCP_E_INTR ? r : SCP_E_CLOSED;
+	}
+	if (r < 0 && r != SCP_E_SYS) {
+		return SCP_E_CLOSED;
+	}
+	return r > 0 ? 1 : r;
+}
