@@ -80,7 +80,7 @@ static int
 brace_expand_one(const char *s, struct strvec *work, int *did)
 {
 	long open, close, i, from, level = 0;
-	int bracket = 0, r;
+	int bracket = 0, escaped, r;
 
 	*did = 0;
 	if ((r = brace_find(s, &open, &close)) != 0) {
@@ -91,6 +91,7 @@ brace_expand_one(const char *s, struct strvec *work, int *did)
 	}
 	from = open + 1;
 	for (i = from; i < close; i++) {
+		escaped = 0;
 		if (s[i] == '{' && !bracket) {
 			level++;
 		} else if (s[i] == '}' && !bracket) {
@@ -101,8 +102,14 @@ brace_expand_one(const char *s, struct strvec *work, int *did)
 			bracket = 0;
 		} else if (s[i] == '\\' && i < close - 1) {
 			i++;
+			escaped = 1;
 		}
-		if (s[i] != ',' && i != close - 1) {
+		/*
+		 * OpenSSH still splits on an escaped comma here ("{a\,b}"
+		 * gives "a\" and "b"); we honour the escape instead, so
+		 * the name "a,b" is accepted as the user meant.
+		 */
+		if ((s[i] != ',' || escaped) && i != close - 1) {
 			continue;
 		}
 		if (bracket || level > 0) {
