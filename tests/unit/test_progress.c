@@ -110,10 +110,14 @@ test_format_fields(void **state)
 		int done_flag;
 		const char *stats;
 	} t[] = {
-		{ 9999, 100000, 1, 0, 0, 0, "   9% 9999     0.0KB/s   --:-- ETA" },
-		{ 10000, 100000, 1, 0, 0, 0, "  10%   10KB   0.0KB/s   --:-- ETA" },
-		{ 10239487, 20000000, 1, 0, 0, 0, "  51% 9999KB   0.0KB/s   --:-- ETA" },
-		{ 10239488, 20000000, 1, 0, 0, 0, "  51%   10MB   0.0KB/s   --:-- ETA" },
+		{ 9999, 100000, 1, 0, 0, 0,
+		    "   9% 9999     0.0KB/s   --:-- ETA" },
+		{ 10000, 100000, 1, 0, 0, 0,
+		    "  10%   10KB   0.0KB/s   --:-- ETA" },
+		{ 10239487, 20000000, 1, 0, 0, 0,
+		    "  51% 9999KB   0.0KB/s   --:-- ETA" },
+		{ 10239488, 20000000, 1, 0, 0, 0,
+		    "  51%   10MB   0.0KB/s   --:-- ETA" },
 		{ 5 * (1ULL << 30), 10 * (1ULL << 30), 1, 0, 0, 0,
 		    "  50% 5120MB   0.0KB/s   --:-- ETA" },
 		{ 20000 * (1ULL << 30), 40000 * (1ULL << 30), 1, 0, 0, 0,
@@ -132,14 +136,19 @@ test_format_fields(void **state)
 		/* ETA forms. */
 		{ 0, 3661, 0, 1, 0, 0, "   0%    0     0.0KB/s 1:01:01 ETA" },
 		{ 0, 3599, 0, 1, 0, 0, "   0%    0     0.0KB/s   59:59 ETA" },
-		{ 100, 200, 10, 1024, 5, 0, "  50%  100     1.0KB/s - stalled -" },
-		{ 100, 200, 10, 1024, 4.9, 0, "  50%  100     1.0KB/s   00:00 ETA" },
+		{ 100, 200, 10, 1024, 5, 0,
+		    "  50%  100     1.0KB/s - stalled -" },
+		{ 100, 200, 10, 1024, 4.9, 0,
+		    "  50%  100     1.0KB/s   00:00 ETA" },
 		{ 100, 200, 10, 0, 5, 0, "  50%  100     0.0KB/s - stalled -" },
 		/* Done: elapsed time instead of an ETA. */
-		{ 200, 200, 3725, 1024, 0, 1, " 100%  200     1.0KB/s 1:02:05    " },
-		{ 200, 200, 61.9, 1024, 0, 0, " 100%  200     1.0KB/s   01:01    " },
+		{ 200, 200, 3725, 1024, 0, 1,
+		    " 100%  200     1.0KB/s 1:02:05    " },
+		{ 200, 200, 61.9, 1024, 0, 0,
+		    " 100%  200     1.0KB/s   01:01    " },
 		/* Final line of a short transfer keeps its real percentage. */
-		{ 100, 200, 7, 1024, 0, 1, "  50%  100     1.0KB/s   00:07    " },
+		{ 100, 200, 7, 1024, 0, 1,
+		    "  50%  100     1.0KB/s   00:07    " },
 		/* Empty file: 100%. */
 		{ 0, 0, 0, 0, 0, 1, " 100%    0     0.0KB/s   00:00    " },
 		/* Percent truncates, as OpenSSH's (int) cast. */
@@ -269,7 +278,8 @@ test_format_names(void **state)
 	 * 15 columns + 10 spaces.  OpenSSH then cut the line by bytes and
 	 * lost its last 4; we keep the whole line.
 	 */
-	progress_format(out, sizeof(out), 60, "\xc3\xa9\xe2\x82\xacx\033[31m.bin",
+	progress_format(out, sizeof(out), 60,
+	    "\xc3\xa9\xe2\x82\xacx\033[31m.bin",
 	    3000000, 3000000, 0.2, 10.1 * 1048576, 0, 1);
 	snprintf(want, sizeof(want), "%s%s%s",
 	    "\xc3\xa9\xe2\x82\xacx\\033[31m.bin", "          ", stats);
