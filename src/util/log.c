@@ -33,6 +33,9 @@ log_is_remote(void)
 	return log_remote;
 }
 
+static void log_emit(const char *prefix, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
 /* One write(2) per message so lines from several processes don't mix. */
 static void
 log_emit(const char *prefix, const char *fmt, va_list ap)

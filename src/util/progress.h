@@ -11,6 +11,7 @@
 #ifndef SCP_UTIL_PROGRESS_H
 #define SCP_UTIL_PROGRESS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* Globally enables or disables the meter (call once from cli: enabled

@@ -33,12 +33,18 @@ sanitize_setlocale(void)
 	setlocale(LC_CTYPE, "");
 }
 
-/* Appends `n` bytes if they fit; always counts them. */
+/*
+ * Appends `n` bytes if they fit and nothing was dropped before (so the
+ * output is always a prefix of the full rendering); always counts them
+ * in *pos.  *fill is the number of bytes really stored.
+ */
 static void
-emit(char *out, size_t outsz, size_t *pos, const char *p, size_t n)
+emit(char *out, size_t outsz, size_t *pos, size_t *fill, const char *p,
+    size_t n)
 {
-	if (outsz > 0 && *pos + n < outsz) {
+	if (outsz > 0 && *fill == *pos && *pos + n < outsz) {
 		memcpy(out + *pos, p, n);
+		*fill += n;
 	}
 	*pos += n;
 }
@@ -49,7 +55,7 @@ sanitize_impl(char *out, size_t outsz, const char *s, size_t len,
 {
 	mbstate_t st;
 	wchar_t wc;
-	size_t pos = 0, cols = 0, n;
+	size_t pos = 0, fill = 0, cols = 0, n;
 	int w;
 	char esc[5];
 	int stopped = 0;
@@ -70,7 +76,7 @@ sanitize_impl(char *out, size_t outsz, const char *s, size_t len,
 			if (cols + (size_t)w > max_cols) {
 				break;
 			}
-			emit(out, outsz, &pos, s, n);
+			emit(out, outsz, &pos, &fill, s, n);
 			cols += (size_t)w;
 			s += n;
 			len -= n;
@@ -85,7 +91,7 @@ sanitize_impl(char *out, size_t outsz, const char *s, size_t len,
 			esc[1] = (char)('0' + (((unsigned char)*s >> 6) & 7));
 			esc[2] = (char)('0' + (((unsigned char)*s >> 3) & 7));
 			esc[3] = (char)('0' + ((unsigned char)*s & 7));
-			emit(out, outsz, &pos, esc, 4);
+			emit(out, outsz, &pos, &fill, esc, 4);
 			cols += 4;
 			s++;
 			len--;
@@ -93,7 +99,7 @@ sanitize_impl(char *out, size_t outsz, const char *s, size_t len,
 		}
 	}
 	if (outsz > 0) {
-		out[pos < outsz ? pos : outsz - 1] = '\0';
+		out[fill] = '\0';
 	}
 	if (colsp != NULL) {
 		*colsp = cols;
