@@ -213,6 +213,11 @@ sink_file(struct sink *s, const struct sink_dest *dst, const char *name,
 		amt = size - off < blk ? (size_t)(size - off) : blk;
 		n = io_read_full(c->rfd, s->data, amt);
 		if (n < 0 || (size_t)n != amt) {
+			/* Keep what arrived, for a later --resume. */
+			if (n > 0 && !wrerr) {
+				(void)outfile_pwrite(&of, s->data, (size_t)n,
+				    off);
+			}
 			/* OpenSSH reports EPIPE here: "Broken pipe". */
 			scp_run_err(c, "%s", strerror(n < 0 ? errno : EPIPE));
 			c->broken = 1;
