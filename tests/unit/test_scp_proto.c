@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -541,6 +542,49 @@ test_target_dir_option(void **state)
 	assert_false(exists(pathf("%s/nodir", dstdir)));
 }
 
+/* -r into a name that does not exist yet: the directory becomes it. */
+static void
+test_recursive_new_target(void **state)
+{
+	struct scp_opts o = { .recursive = 1 };
+	static const char s1[] = "D0755 0 tree\nC0644 1 f\nA\0E\n";
+	int r;
+
+	(void)state;
+	r = HOSTILE(&o, s1, pathf("%s/new", dstdir), NULL);
+	assert_int_equal(r, 0);
+	assert_string_equal(get(pathf("%s/new/f", dstdir)), "A");
+}
+
+/*
+ * A write error is noted, the announced bytes are still consumed, and
+ * one reply is sent for the file (CVE-2020-12062), so the next file
+ * arrives intact.
+ */
+static void
+test_write_error_stays_in_sync(void **state)
+{
+	struct scp_opts o = { 0 };
+	static const char s1[] = "C0644 10 big\n0123456789\0C0644 1 ok\nA\0";
+	struct rlimit old, lim;
+	struct scp_conn c;
+	int r;
+
+	(void)state;
+	signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	lim = old;
+	lim.rlim_cur = 4;
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	r = hostile(&o, s1, sizeof(s1) - 1, dstdir, NULL, &c);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	assert_int_equal(r, 0);
+	assert_true(c.errs >= 1);
+	assert_false(exists(pathf("%s/big", dstdir)));
+	assert_false(exists(pathf("%s/.big.scp-part", dstdir)));
+	assert_string_equal(get(pathf("%s/ok", dstdir)), "A");
+}
+
 /* Exact ack bytes a sink sends (PROTOCOL.md section 2, obs). */
 static void
 test_ack_count(void **state)
@@ -606,6 +650,8 @@ main(void)
 		T(test_source_failed_midfile),
 		T(test_target_dir_option),
 		T(test_ack_count),
+		T(test_recursive_new_target),
+		T(test_write_error_stays_in_sync),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, NULL);
