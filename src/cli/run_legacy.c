@@ -46,13 +46,12 @@ legacy_start(struct cli *x, struct ssh_child *c, enum sshargs_kind kind,
 	free(cmd);
 }
 
-/* A negative source return: the connection is gone (OpenSSH lostconn). */
+/* A negative source return: the connection is gone; the engine has
+ * said so ("lost connection", OpenSSH's lostconn). */
 static void
 legacy_source_broken(struct cli *x, int r)
 {
-	if (r == SCP_E_CLOSED && !cli_interrupted) {
-		log_plain("lost connection");
-	}
+	(void)r;
 	x->errs++;
 	x->stop = 1;
 }
