@@ -1,2 +1,692 @@
-/* placeholder: being written */
-typedef int scp_placeholder_dl;
+/*
+ * Downloads (OpenSSH's sink_sftp and do_download, PROTOCOL.md section 4).
+ *
+ * Local files are written through src/fs/outfile.h: atomically (temporary
+ * name, renamed once complete) unless --inplace.  Names that come from the
+ * server (READDIR) are created relative to their directory's descriptor
+ * without following symlinks.
+ */
+#include "sftp_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../../fs/name.h"
+#include "../../fs/outfile.h"
+#include "../../transport/io.h"
+#include "../../util/buf.h"
+#include "../../util/err.h"
+#include "../../util/log.h"
+#include "../../util/strvec.h"
+#include "../../util/xmalloc.h"
+
+struct rdreq {
+	uint32_t id;
+	uint64_t off;
+	uint32_t len;
+};
+
+struct rdstate {
+	struct rdreq *q;
+	size_t n, alloc;
+};
+
+static int
+send_read(struct sftp_session *s, struct rdstate *st,
+    const struct sftp_handle *h, uint64_t off, uint32_t len)
+{
+	uint32_t id;
+	int r;
+
+	if ((r = sftp_req_begin(s, SSH2_FXP_READ, st, &id)) != 0) {
+		return r;
+	}
+	if ((r = buf_put_string(s->wbuf, h->h, h->len)) != 0 ||
+	    (r = buf_put_u64(s->wbuf, off)) != 0 ||
+	    (r = buf_put_u32(s->wbuf, len)) != 0) {
+		return sftp_fail(s, r, "compose read: %s", scp_strerror(r));
+	}
+	if ((r = sftp_req_send(s)) != 0) {
+		return r;
+	}
+	if (st->n == st->alloc) {
+		st->alloc = st->alloc ? st->alloc * 2 : 16;
+		st->q = xreallocarray(st->q, st->alloc, sizeof(*st->q));
+	}
+	st->q[st->n].id = id;
+	st->q[st->n].off = off;
+	st->q[st->n].len = len;
+	st->n++;
+	return 0;
+}
+
+/* Data sink for sftp_read_file: the local outfile or a remote writer. */
+struct rsink {
+	struct outfile *of;
+	struct sftp_rfile *rf;
+	int err;		/* errno of the first local write failure */
+	int failed;
+};
+
+/*
+ * Pipelined READs of `h` (OpenSSH's do_download loop): a window starting
+ * at one request and growing by one per reply up to s->nreq; short DATA
+ * is re-requested; DATA longer than asked is a protocol error.  On return
+ * *end is the EOF position.  Returns 0, 1 for a read error reported by
+ * the server (*status set), or a negative fatal code.
+ */
+static int
+read_file(struct sftp_session *s, const struct sftp_handle *h,
+    uint64_t size, struct rsink *sink, uint64_t *end, uint32_t *status,
+    int meter)
+{
+	struct rdstate st;
+	struct buf *b = NULL;
+	const uint8_t *data;
+	uint64_t offset = 0, data_end = 0, total = 0, eof_at = UINT64_MAX;
+	uint32_t buflen = s->read_len, max_req = 1, id, code;
+	size_t dlen, i;
+	uint8_t type;
+	int r = 0, read_error = 0;
+
+	memset(&st, 0, sizeof(st));
+	*status = SSH2_FX_OK;
+	while (st.n > 0 || max_req > 0) {
+		if (io_cancelled()) {
+			if (st.n == 0) {
+				break;
+			}
+			max_req = 0;
+		}
+		while (st.n < max_req) {
+			if ((r = send_read(s, &st, h, offset, buflen)) != 0) {
+				goto out;
+			}
+			offset += buflen;
+		}
+		if ((r = sftp_reply_next(s, &st, &id, &type, &b)) != 0) {
+			goto out;
+		}
+		for (i = 0; i < st.n && st.q[i].id != id; i++) {
+			;
+		}
+		if (i == st.n) {
+			r = sftp_fail(s, SCP_E_FORMAT, "Unexpected reply %u",
+			    id);
+			goto out;
+		}
+		if (type == SSH2_FXP_STATUS) {
+			if (sftp_parse_status(b, &code, NULL) != 0) {
+				r = sftp_fail(s, SCP_E_FORMAT,
+				    "Malformed STATUS reply");
+				goto out;
+			}
+			if (code == SSH2_FX_EOF) {
+				if (st.q[i].off < eof_at) {
+					eof_at = st.q[i].off;
+				}
+			} else if (!read_error) {
+				read_error = 1;
+				*status = code;
+			}
+			max_req = 0;
+			st.q[i] = st.q[--st.n];
+		} else {
+			if (buf_get_string_direct(b, &data, &dlen) != 0 ||
+			    buf_len(b) != 0) {
+				r = sftp_fail(s, SCP_E_FORMAT,
+				    "Malformed DATA reply");
+				goto out;
+			}
+			if (dlen > st.q[i].len) {
+				r = sftp_fail(s, SCP_E_FORMAT,
+				    "Received more data than asked for "
+				    "%zu > %u", dlen, st.q[i].len);
+				goto out;
+			}
+			if (dlen == 0) {
+				/* Would re-request the same range forever. */
+				r = sftp_fail(s, SCP_E_FORMAT,
+				    "Received empty DATA reply");
+				goto out;
+			}
+			if (!sink->failed) {
+				if (sink->of != NULL &&
+				    outfile_pwrite(sink->of, data, dlen,
+				    st.q[i].off) != 0) {
+					sink->err = errno;
+					sink->failed = 1;
+					max_req = 0;
+				} else if (sink->rf != NULL &&
+				    ((r = sftp_rfile_write(sink->rf, data,
+				    dlen, st.q[i].off)) != 0)) {
+					goto out;
+				}
+				if (sink->rf != NULL && sink->rf->failed) {
+					sink->failed = 1;
+					max_req = 0;
+				}
+			}
+			total += dlen;
+			if (st.q[i].off + dlen > data_end) {
+				data_end = st.q[i].off + dlen;
+			}
+			if (meter) {
+				sftp_meter_update(s, total);
+			}
+			if (dlen == st.q[i].len) {
+				st.q[i] = st.q[--st.n];
+			} else {
+				/* Short block: ask for the rest. */
+				uint64_t noff = st.q[i].off + dlen;
+				uint32_t nlen = st.q[i].len - (uint32_t)dlen;
+
+				st.q[i] = st.q[--st.n];
+				if ((r = send_read(s, &st, h, noff,
+				    nlen)) != 0) {
+					goto out;
+				}
+				if (dlen < buflen) {
+					buflen = dlen < SFTP_MIN_BLOCK ?
+					    SFTP_MIN_BLOCK : (uint32_t)dlen;
+				}
+			}
+			if (max_req > 0) {
+				if (size > 0 && offset > size) {
+					/* One at a time past the
+					 * expected end. */
+					max_req = 1;
+				} else if (max_req < s->nreq) {
+					max_req++;
+				}
+			}
+		}
+		buf_free(b);
+		b = NULL;
+	}
+	if (io_cancelled()) {
+		r = SCP_E_INTR;
+		goto out;
+	}
+	if (!read_error && !sink->failed &&
+	    (data_end > eof_at || total != data_end)) {
+		/* EOF before data we received, or a hole: the server lies. */
+		r = sftp_fail(s, SCP_E_FORMAT,
+		    "Server sent inconsistent data and EOF");
+		goto out;
+	}
+	*end = data_end;
+	r = read_error ? 1 : 0;
+out:
+	buf_free(b);
+	if (r < 0) {
+		sftp_req_forget(s, &st);
+	}
+	free(st.q);
+	return r;
+}
+
+int
+sftp_copy_handle(struct sftp_session *s, const struct sftp_handle *h,
+    uint64_t size, struct sftp_rfile *rf, uint64_t *end, uint32_t *status)
+{
+	struct rsink sink;
+
+	memset(&sink, 0, sizeof(sink));
+	sink.rf = rf;
+	return read_file(s, h, size, &sink, end, status, size != 0);
+}
+
+/*
+ * One remote file to `lname` relative to `dirfd`.  `given` are attributes
+ * already known (READDIR), else the file is STAT-ed.
+ * 0 copied, 1 error reported, <0 session unusable.
+ */
+static int
+download_file(struct sftp_session *s, const char *rpath,
+    const struct sftp_attr *given, int dirfd, const char *lname,
+    int ofl)
+{
+	struct sftp_attr a;
+	struct sftp_handle h;
+	struct outfile of;
+	struct rsink sink;
+	struct timespec ts[2];
+	uint64_t size, end = 0;
+	uint32_t status;
+	mode_t mode;
+	int r, rr, saved;
+
+	if (given != NULL) {
+		a = *given;
+	} else if ((r = sftp_do_stat(s, rpath, 0, &a)) != 0) {
+		if (r == SCP_E_PEER) {
+			log_error("stat remote \"%s\": %s", rpath,
+			    sftp_fx2txt(s->last_status));
+			return 1;
+		}
+		return r;
+	}
+	if ((a.flags & SSH2_FILEXFER_ATTR_PERMISSIONS) && !S_ISREG(a.perm)) {
+		log_error("download %s: not a regular file", rpath);
+		return 1;
+	}
+	/* setuid/setgid are never kept: ownership is not preserved. */
+	mode = (a.flags & SSH2_FILEXFER_ATTR_PERMISSIONS) ?
+	    (mode_t)(a.perm & 0777) : 0666;
+	size = (a.flags & SSH2_FILEXFER_ATTR_SIZE) ? a.size : 0;
+
+	if ((r = sftp_do_open(s, rpath, SSH2_FXF_READ, NULL, &h)) != 0) {
+		if (r == SCP_E_PEER) {
+			log_error("remote open \"%s\": %s", rpath,
+			    sftp_fx2txt(s->last_status));
+			return 1;
+		}
+		return r;
+	}
+	if (s->o->inplace) {
+		ofl |= OUTFILE_INPLACE;
+	}
+	if (s->o->preserve) {
+		ofl |= OUTFILE_PRESERVE;
+	}
+	if (outfile_open(&of, dirfd, lname, mode, ofl) != 0) {
+		saved = errno;
+		log_error("open local \"%s\": %s", lname, strerror(saved));
+		r = sftp_do_close(s, &h);
+		return r == 0 || r == SCP_E_PEER ? 1 : r;
+	}
+	memset(&sink, 0, sizeof(sink));
+	sink.of = &of;
+	if (size != 0) {
+		sftp_meter_start(s, rpath, size);
+	}
+	r = read_file(s, &h, size, &sink, &end, &status, size != 0);
+	if (size != 0) {
+		sftp_meter_end(s);
+	}
+	if (r < 0) {
+		outfile_abort(&of, r == SCP_E_INTR);
+		return r;
+	}
+	rr = sftp_do_close(s, &h);
+	if (rr != 0 && rr != SCP_E_PEER) {
+		outfile_abort(&of, 0);
+		return rr;
+	}
+	if (r == 1) {
+		log_error("read remote \"%s\" : %s", rpath,
+		    sftp_fx2txt(status));
+		outfile_abort(&of, 0);
+		return 1;
+	}
+	if (sink.failed) {
+		log_error("write local \"%s\": %s", lname,
+		    strerror(sink.err));
+		outfile_abort(&of, 0);
+		return 1;
+	}
+	if (rr == SCP_E_PEER) {
+		log_error("close remote \"%s\": %s", rpath,
+		    sftp_fx2txt(s->last_status));
+		outfile_abort(&of, 0);
+		return 1;
+	}
+	memset(ts, 0, sizeof(ts));
+	if (s->o->preserve && (a.flags & SSH2_FILEXFER_ATTR_ACMODTIME)) {
+		ts[0].tv_sec = (time_t)a.atime;
+		ts[1].tv_sec = (time_t)a.mtime;
+	}
+	if (outfile_commit(&of, end, s->o->preserve &&
+	    (a.flags & SSH2_FILEXFER_ATTR_ACMODTIME) ? ts : NULL) != 0) {
+		log_error("write local \"%s\": %s", lname, strerror(errno));
+		return 1;
+	}
+	return 0;
+}
+
+/* Canonical remote paths of the directories being copied (loops). */
+struct rstack {
+	char *path[SFTP_MAX_DEPTH + 2];
+	int n;
+};
+
+static int download_dir(struct sftp_session *s, const char *rpath,
+    const struct sftp_attr *da, int parentfd, const char *lname,
+    int nofollow, struct rstack *rs);
+
+static int
+cmp_dirent(const void *a, const void *b)
+{
+	return strcmp(((const struct sftp_dirent *)a)->name,
+	    ((const struct sftp_dirent *)b)->name);
+}
+
+/* An entry of a remote directory being copied into `dfd`. */
+static int
+download_entry(struct sftp_session *s, const char *rdir,
+    const struct sftp_dirent *e, int dfd, struct rstack *rs)
+{
+	struct sftp_attr a = e->a;
+	char *sub, *canon = NULL;
+	int r = 0, k;
+
+	sub = sftp_path_append(rdir, e->name);
+	if (sftp_attr_is_lnk(&a)) {
+		/* Symlinks are followed (9.5+, section 4). */
+		if ((r = sftp_do_stat(s, sub, 0, &a)) != 0) {
+			if (r == SCP_E_PEER) {
+				log_error("download \"%s\": not a regular "
+				    "file", sub);
+				r = 0;
+			}
+			goto out;
+		}
+		if (sftp_attr_is_dir(&a)) {
+			if ((r = sftp_do_realpath(s, sub, &canon)) != 0) {
+				if (r == SCP_E_PEER) {
+					log_error("download \"%s\": path "
+					    "canonicalization failed", sub);
+					r = 1;
+				}
+				goto out;
+			}
+			for (k = 0; k < rs->n; k++) {
+				if (strcmp(rs->path[k], canon) == 0) {
+					log_error("download \"%s\": directory "
+					    "loop, skipped", sub);
+					goto out;
+				}
+			}
+			free(sub);
+			sub = canon;
+			canon = NULL;
+		}
+	}
+	if (sftp_attr_is_dir(&a)) {
+		r = download_dir(s, sub, &a, dfd, e->name, 1, rs);
+	} else if (sftp_attr_is_reg(&a)) {
+		r = download_file(s, sub, &a, dfd, e->name, OUTFILE_NOFOLLOW);
+		if (r > 0) {
+			log_error("Download of file %s to %s failed", sub,
+			    e->name);
+		}
+	} else {
+		/* Reported, not an error (OpenSSH's logit). */
+		log_error("download \"%s\": not a regular file", sub);
+	}
+out:
+	free(canon);
+	free(sub);
+	return r;
+}
+
+static int
+download_dir(struct sftp_session *s, const char *rpath,
+    const struct sftp_attr *da, int parentfd, const char *lname,
+    int nofollow, struct rstack *rs)
+{
+	struct sftp_dirent *ents = NULL;
+	struct timespec ts[2];
+	struct stat st;
+	size_t n = 0, i;
+	mode_t mode = 0777, tmpmode;
+	int dfd = -1, r = 0, errs = 0, created = 0;
+
+	if (rs->n >= SFTP_MAX_DEPTH) {
+		log_error("Maximum directory depth exceeded: %d levels",
+		    rs->n);
+		return 1;
+	}
+	if (!sftp_attr_is_dir(da)) {
+		log_error("\"%s\" is not a directory", rpath);
+		return 1;
+	}
+	if (da->flags & SSH2_FILEXFER_ATTR_PERMISSIONS) {
+		mode = da->perm & 01777;
+	}
+	tmpmode = mode | S_IWUSR | S_IXUSR | S_IRUSR;
+	if (mkdirat(parentfd, lname, tmpmode) == 0) {
+		created = 1;
+	} else if (errno != EEXIST) {
+		log_error("mkdir %s: %s", lname, strerror(errno));
+		return 1;
+	}
+	dfd = openat(parentfd, lname, O_RDONLY | O_DIRECTORY | O_NOCTTY |
+	    (nofollow ? O_NOFOLLOW : 0));
+	if (dfd == -1 || fstat(dfd, &st) == -1) {
+		log_error("open local \"%s\": %s", lname,
+		    errno == ELOOP ? strerror(ENOTDIR) : strerror(errno));
+		if (dfd != -1) {
+			close(dfd);
+		}
+		return 1;
+	}
+	rs->path[rs->n++] = xstrdup(rpath);
+	if ((r = sftp_do_readdir(s, rpath, &ents, &n)) != 0) {
+		if (r == SCP_E_PEER) {
+			log_error("remote readdir \"%s\" failed", rpath);
+			errs = 1;
+			r = 0;
+		}
+		goto out;
+	}
+	qsort(ents, n, sizeof(*ents), cmp_dirent);
+	for (i = 0; i < n && !io_cancelled(); i++) {
+		if (!name_is_safe(ents[i].name)) {
+			continue;
+		}
+		r = download_entry(s, rpath, &ents[i], dfd, rs);
+		if (r < 0) {
+			goto out;
+		}
+		if (r > 0) {
+			errs = 1;
+		}
+	}
+	r = 0;
+	if (io_cancelled()) {
+		r = SCP_E_INTR;
+		goto out;
+	}
+	if (s->o->preserve) {
+		if (da->flags & SSH2_FILEXFER_ATTR_ACMODTIME) {
+			ts[0].tv_sec = (time_t)da->atime;
+			ts[0].tv_nsec = 0;
+			ts[1].tv_sec = (time_t)da->mtime;
+			ts[1].tv_nsec = 0;
+			if (futimens(dfd, ts) == -1) {
+				log_error("local set times on \"%s\": %s",
+				    lname, strerror(errno));
+				errs = 1;
+			}
+		}
+		/* Exactly, umask or not (OpenSSH 9.2 lost bits here). */
+		if (fchmod(dfd, mode) == -1) {
+			log_error("local chmod directory \"%s\": %s", lname,
+			    strerror(errno));
+			errs = 1;
+		}
+	} else if (created && mode != tmpmode) {
+		if (fchmod(dfd, mode & ~outfile_get_umask()) == -1) {
+			log_error("local chmod directory \"%s\": %s", lname,
+			    strerror(errno));
+			errs = 1;
+		}
+	}
+out:
+	free(rs->path[--rs->n]);
+	sftp_dirents_free(ents, n);
+	close(dfd);
+	if (r < 0) {
+		return r;
+	}
+	return errs;
+}
+
+/*
+ * The local name for a glob result: its last component; for "." and
+ * ".." (or "/") the real directory's name, so nothing is written beside
+ * the target (section 6).  NULL (message printed) or a new string.
+ */
+static char *
+match_name(struct sftp_session *s, const char *match, int *fatal)
+{
+	char *base = name_basename(match), *canon = NULL;
+	int r;
+
+	*fatal = 0;
+	if (name_is_safe(base)) {
+		return base;
+	}
+	free(base);
+	if ((r = sftp_do_realpath(s, match, &canon)) != 0) {
+		if (r != SCP_E_PEER) {
+			*fatal = r;
+		} else {
+			log_error("%s: %s", match,
+			    sftp_fx2txt(s->last_status));
+		}
+		return NULL;
+	}
+	base = name_basename(canon);
+	free(canon);
+	if (!name_is_safe(base)) {
+		log_error("%s: cannot determine a local name", match);
+		free(base);
+		return NULL;
+	}
+	return base;
+}
+
+int
+sftp_download(struct sftp_session *s, const char *src, const char *target)
+{
+	struct strvec g;
+	struct sftp_attr a;
+	struct rstack rs;
+	struct stat st;
+	char *path = NULL, *name = NULL, *canon = NULL;
+	size_t i, len;
+	int r, nomatch, dst_is_dir, errs = 0, dfd = -1, fatal;
+
+	strvec_init(&g);
+	memset(&rs, 0, sizeof(rs));
+	if (s->dead) {
+		return SCP_E_CLOSED;
+	}
+	if ((r = sftp_prepare_path(s, src, &path)) != 0) {
+		if (r == SCP_E_PEER) {
+			errs = 1;
+			r = 0;
+		}
+		goto out;
+	}
+	if ((r = sftp_glob(s, path, &g, &nomatch)) != 0) {
+		if (r == SCP_E_TOOBIG) {
+			errs = 1;
+			r = 0;
+		}
+		goto out;
+	}
+	if (nomatch) {
+		/* The unglobbed path may still exist (a name with '['). */
+		if ((r = sftp_do_stat(s, g.v[0], 0, &a)) != 0) {
+			if (r == SCP_E_PEER) {
+				log_error("%s: %s", src,
+				    strerror(ENOENT));
+				errs = 1;
+				r = 0;
+			}
+			goto out;
+		}
+	}
+	dst_is_dir = stat(target, &st) == 0 && S_ISDIR(st.st_mode);
+	if (g.n > 1 && !dst_is_dir) {
+		if (lstat(target, &st) == 0) {
+			log_error("Multiple files match pattern, but "
+			    "destination \"%s\" is not a directory", target);
+			errs = 1;
+			goto out;
+		}
+		log_debug2("creating destination \"%s\"", target);
+		if (mkdir(target, 0777) != 0) {
+			log_error("local mkdir \"%s\": %s", target,
+			    strerror(errno));
+			errs = 1;
+			goto out;
+		}
+		dst_is_dir = 1;
+	}
+	if (dst_is_dir &&
+	    (dfd = open(target, O_RDONLY | O_DIRECTORY | O_NOCTTY)) == -1) {
+		log_error("open local \"%s\": %s", target, strerror(errno));
+		errs = 1;
+		goto out;
+	}
+	for (i = 0; i < g.n && !io_cancelled(); i++) {
+		len = strlen(g.v[i]);
+		free(name);
+		name = NULL;
+		if (dst_is_dir) {
+			if ((name = match_name(s, g.v[i], &fatal)) == NULL) {
+				if (fatal) {
+					r = fatal;
+					goto out;
+				}
+				errs = 1;
+				continue;
+			}
+		}
+		log_debug("Fetching %s to %s/%s", g.v[i], target,
+		    name != NULL ? name : "");
+		if (len > 0 && g.v[i][len - 1] == '/' && s->o->recursive) {
+			free(canon);
+			canon = NULL;
+			if ((r = sftp_do_realpath(s, g.v[i], &canon)) != 0 ||
+			    (r = sftp_do_stat(s, canon, 0, &a)) != 0) {
+				if (r != SCP_E_PEER) {
+					goto out;
+				}
+				log_error("download \"%s\": path "
+				    "canonicalization failed", g.v[i]);
+				errs = 1;
+				continue;
+			}
+			r = download_dir(s, canon, &a,
+			    dst_is_dir ? dfd : AT_FDCWD,
+			    dst_is_dir ? name : target, dst_is_dir, &rs);
+		} else {
+			r = download_file(s, g.v[i], NULL,
+			    dst_is_dir ? dfd : AT_FDCWD,
+			    dst_is_dir ? name : target,
+			    dst_is_dir ? OUTFILE_NOFOLLOW : 0);
+		}
+		if (r < 0) {
+			goto out;
+		}
+		if (r > 0) {
+			errs = 1;
+		}
+	}
+	r = 0;
+out:
+	if (dfd != -1) {
+		close(dfd);
+	}
+	free(path);
+	free(name);
+	free(canon);
+	strvec_clear(&g);
+	if (io_cancelled()) {
+		return SCP_E_INTR;
+	}
+	if (r < 0 || s->dead) {
+		return r == SCP_E_INTR ? r : SCP_E_CLOSED;
+	}
+	return errs ? 1 : 0;
+}

@@ -323,7 +323,11 @@ glob_rec(struct globctx *g, const char *prefix, const char *rest,
 		goto out;
 	}
 	for (i = 0; i < nents && !g->toomany; i++) {
-		if (!sftp_glob_match(comp, clen, ents[i].name)) {
+		/* "." and ".." never match a pattern (bash's
+		 * globskipdots): ".*" must not reach the parent. */
+		if (strcmp(ents[i].name, ".") == 0 ||
+		    strcmp(ents[i].name, "..") == 0 ||
+		    !sftp_glob_match(comp, clen, ents[i].name)) {
 			continue;
 		}
 		cpy = xasprintf("%s%s", path, ents[i].name);

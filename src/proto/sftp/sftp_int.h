@@ -319,4 +319,14 @@ int sftp_rfile_write(struct sftp_rfile *rf, const void *p, size_t n,
  * errors; 0 or a negative code. */
 int sftp_rfile_finish(struct sftp_rfile *rf, int ok, uint64_t size);
 
+/* ---- download.c ---- */
+
+/*
+ * Pipelined READs of open remote handle `h` (of `size` bytes per STAT)
+ * written into `rf` at the same offsets (crossload).  *end: EOF offset.
+ * 0, 1 when the server reported a read error (*status), or <0 fatal.
+ */
+int sftp_copy_handle(struct sftp_session *s, const struct sftp_handle *h,
+    uint64_t size, struct sftp_rfile *rf, uint64_t *end, uint32_t *status);
+
 #endif

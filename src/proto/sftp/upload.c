@@ -80,7 +80,7 @@ sftp_rfile_open(struct sftp_rfile *rf, struct sftp_session *s,
 	opath = rf->tmppath != NULL ? rf->tmppath : path;
 	if ((r = sftp_do_open(s, opath, pflags, &oa, &rf->h)) != 0) {
 		if (r == SCP_E_PEER) {
-			log_error("dest open \"%s\": %s", opath, status_text(s));
+			log_error("dest open \"%s\": %s", path, status_text(s));
 		}
 		free(rf->path);
 		free(rf->tmppath);
@@ -390,9 +390,10 @@ upload_dir(struct sftp_session *s, const char *lpath, const char *rpath,
 	}
 	for (k = 0; k < ds->n; k++) {
 		if (ds->dev[k] == st.st_dev && ds->ino[k] == st.st_ino) {
+			/* Like a non-regular file: said, not an error. */
 			log_error("%s: directory loop, skipped", lpath);
 			strvec_clear(&names);
-			return 1;
+			return 0;
 		}
 	}
 	ds->dev[ds->n] = st.st_dev;

@@ -1,0 +1,583 @@
+/*
+ * End-to-end tests of SFTP mode (PROTOCOL.md section 4) against OpenSSH's
+ * own sftp-server, run as a child over a socketpair in a temporary
+ * directory (its cwd, so relative remote paths land there too).
+ * Also the OpenSSH 9.2 weaknesses of section 6, each fixed.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "fs/outfile.h"
+#include "proto/sftp/sftp.h"
+#include "transport/ssh_child.h"
+#include "util/err.h"
+#include "util/log.h"
+
+#define SERVER "/usr/lib/openssh/sftp-server"
+
+struct env {
+	char dir[64];
+	char oldcwd[4096];
+	struct ssh_child c1, c2;
+	struct sftp_session *s1, *s2;
+	struct sftp_opts o;
+};
+
+static int
+rm_rf(const char *path)
+{
+	char cmd[256];
+
+	snprintf(cmd, sizeof(cmd), "chmod -R u+rwx '%s' 2>/dev/null; "
+	    "rm -rf '%s'", path, path);
+	return system(cmd);
+}
+
+static void
+start(struct env *e, struct ssh_child *c, struct sftp_session **s)
+{
+	char *argv[] = { (char *)SERVER, NULL };
+
+	assert_int_equal(ssh_child_start(c, argv), 0);
+	assert_int_equal(sftp_session_open(s, c->fd, c->fd, &e->o), 0);
+}
+
+static int
+setup(void **state)
+{
+	struct env *e = calloc(1, sizeof(*e));
+
+	signal(SIGPIPE, SIG_IGN);
+	log_init("scp", LOG_ERROR, 0);
+	umask(022);
+	outfile_set_umask(022);
+	snprintf(e->dir, sizeof(e->dir), "/tmp/sftpe2e.XXXXXX");
+	if (mkdtemp(e->dir) == NULL || getcwd(e->oldcwd,
+	    sizeof(e->oldcwd)) == NULL || chdir(e->dir) != 0) {
+		return -1;
+	}
+	e->c1.pid = e->c2.pid = -1;
+	*state = e;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct env *e = *state;
+
+	sftp_session_free(e->s1);
+	sftp_session_free(e->s2);
+	if (e->c1.pid != -1) {
+		ssh_child_finish(&e->c1);
+	}
+	if (e->c2.pid != -1) {
+		ssh_child_finish(&e->c2);
+	}
+	if (chdir(e->oldcwd) != 0) {
+		return -1;
+	}
+	rm_rf(e->dir);
+	free(e);
+	return 0;
+}
+
+static void
+put_file(const char *path, const void *p, size_t n, mode_t mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, p, n), (ssize_t)n);
+	close(fd);
+	assert_int_equal(chmod(path, mode), 0);
+}
+
+static void
+put_str(const char *path, const char *s)
+{
+	put_file(path, s, strlen(s), 0644);
+}
+
+/* Whole file into a new buffer; *n its size.  NULL if missing. */
+static char *
+get_file(const char *path, size_t *n)
+{
+	struct stat st;
+	char *p;
+	int fd = open(path, O_RDONLY);
+
+	if (fd < 0) {
+		return NULL;
+	}
+	assert_int_equal(fstat(fd, &st), 0);
+	p = malloc((size_t)st.st_size + 1);
+	assert_int_equal(read(fd, p, (size_t)st.st_size), st.st_size);
+	p[st.st_size] = '\0';
+	*n = (size_t)st.st_size;
+	close(fd);
+	return p;
+}
+
+static void
+assert_file(const char *path, const char *want)
+{
+	size_t n;
+	char *p = get_file(path, &n);
+
+	if (p == NULL) {
+		fail_msg("%s missing", path);
+	}
+	assert_int_equal(n, strlen(want));
+	assert_memory_equal(p, want, n);
+	free(p);
+}
+
+static int
+exists(const char *path)
+{
+	struct stat st;
+
+	return lstat(path, &st) == 0;
+}
+
+static mode_t
+mode_of(const char *path)
+{
+	struct stat st;
+
+	assert_int_equal(stat(path, &st), 0);
+	return st.st_mode & 07777;
+}
+
+static void
+test_file_roundtrip(void **state)
+{
+	struct env *e = *state;
+
+	start(e, &e->c1, &e->s1);
+	put_str("src.txt", "hello sftp\n");
+	assert_int_equal(sftp_upload(e->s1, "src.txt", "up.txt", 0), 0);
+	assert_file("up.txt", "hello sftp\n");
+	assert_false(exists(".up.txt.scp-part"));
+	assert_int_equal(sftp_download(e->s1, "up.txt", "down.txt"), 0);
+	assert_file("down.txt", "hello sftp\n");
+	/* Into directories. */
+	assert_int_equal(mkdir("d", 0755), 0);
+	assert_int_equal(sftp_upload(e->s1, "src.txt", "d", 0), 0);
+	assert_file("d/src.txt", "hello sftp\n");
+	assert_int_equal(mkdir("e", 0755), 0);
+	assert_int_equal(sftp_download(e->s1, "d/src.txt", "e"), 0);
+	assert_file("e/src.txt", "hello sftp\n");
+	/* Overwrite a longer file: no stale tail. */
+	put_str("long.txt", "0123456789012345678901234567890\n");
+	assert_int_equal(sftp_upload(e->s1, "src.txt", "long.txt", 0), 0);
+	assert_file("long.txt", "hello sftp\n");
+}
+
+static void
+test_empty_file(void **state)
+{
+	struct env *e = *state;
+
+	start(e, &e->c1, &e->s1);
+	put_str("empty", "");
+	assert_int_equal(sftp_upload(e->s1, "empty", "empty.up", 0), 0);
+	assert_file("empty.up", "");
+	assert_int_equal(sftp_download(e->s1, "empty.up", "empty.down"), 0);
+	assert_file("empty.down", "");
+}
+
+static void
+test_big_file(void **state)
+{
+	struct env *e = *state;
+	size_t n = 20 * 1024 * 1024 + 12345, i, got;
+	unsigned char *p = malloc(n);
+	char *q;
+	uint32_t x = 12345;
+
+	for (i = 0; i < n; i++) {
+		x = x * 1103515245 + 12345;
+		p[i] = (unsigned char)(x >> 16);
+	}
+	put_file("big", p, n, 0600);
+	start(e, &e->c1, &e->s1);
+	assert_int_equal(sftp_upload(e->s1, "big", "big.up", 0), 0);
+	q = get_file("big.up", &got);
+	assert_non_null(q);
+	assert_int_equal(got, n);
+	assert_memory_equal(p, q, n);
+	free(q);
+	assert_int_equal(mode_of("big.up"), 0600);
+	assert_int_equal(sftp_download(e->s1, "big.up", "big.down"), 0);
+	q = get_file("big.down", &got);
+	assert_non_null(q);
+	assert_int_equal(got, n);
+	assert_memory_equal(p, q, n);
+	free(q);
+	free(p);
+}
+
+static void
+set_mtime(const char *path, time_t t)
+{
+	struct timeval tv[2];
+
+	tv[0].tv_sec = t - 100;
+	tv[0].tv_usec = 0;
+	tv[1].tv_sec = t;
+	tv[1].tv_usec = 0;
+	assert_int_equal(utimes(path, tv), 0);
+}
+
+static time_t
+mtime_of(const char *path)
+{
+	struct stat st;
+
+	assert_int_equal(stat(path, &st), 0);
+	return st.st_mtime;
+}
+
+static void
+make_tree(void)
+{
+	assert_int_equal(mkdir("src", 0755), 0);
+	assert_int_equal(mkdir("src/sub", 0755), 0);
+	assert_int_equal(mkdir("src/sub/deep", 0755), 0);
+	put_str("src/a", "A\n");
+	put_file("src/sub/b", "BB\n", 3, 0640);
+	put_str("src/sub/deep/c", "");
+	assert_int_equal(chmod("src/sub", 0751), 0);
+	set_mtime("src/sub/b", 1000000000);
+	set_mtime("src/sub", 1100000000);
+}
+
+static void
+test_tree_rp(void **state)
+{
+	struct env *e = *state;
+
+	e->o.recursive = e->o.preserve = 1;
+	start(e, &e->c1, &e->s1);
+	make_tree();
+	assert_int_equal(mkdir("dst", 0755), 0);
+	assert_int_equal(sftp_upload(e->s1, "src", "dst", 0), 0);
+	assert_file("dst/src/a", "A\n");
+	assert_file("dst/src/sub/b", "BB\n");
+	assert_file("dst/src/sub/deep/c", "");
+	assert_int_equal(mode_of("dst/src/sub/b"), 0640);
+	assert_int_equal(mode_of("dst/src/sub"), 0751);
+	assert_int_equal(mtime_of("dst/src/sub/b"), 1000000000);
+	assert_int_equal(mtime_of("dst/src/sub"), 1100000000);
+
+	assert_int_equal(sftp_download(e->s1, "dst/src", "back"), 0);
+	assert_file("back/a", "A\n");
+	assert_file("back/sub/b", "BB\n");
+	assert_file("back/sub/deep/c", "");
+	assert_int_equal(mode_of("back/sub/b"), 0640);
+	assert_int_equal(mode_of("back/sub"), 0751);
+	assert_int_equal(mtime_of("back/sub/b"), 1000000000);
+	assert_int_equal(mtime_of("back/sub"), 1100000000);
+}
+
+static void
+test_dir_without_r(void **state)
+{
+	struct env *e = *state;
+
+	start(e, &e->c1, &e->s1);
+	make_tree();
+	assert_int_equal(mkdir("dst", 0755), 0);
+	assert_int_equal(sftp_upload(e->s1, "src", "dst", 0), 1);
+	assert_false(exists("dst/src"));
+	assert_int_equal(sftp_download(e->s1, "src", "dst"), 1);
+	assert_false(exists("dst/src"));
+}
+
+static void
+test_glob_download(void **state)
+{
+	struct env *e = *state;
+
+	start(e, &e->c1, &e->s1);
+	assert_int_equal(mkdir("g", 0755), 0);
+	put_str("g/a.txt", "a");
+	put_str("g/b.txt", "b");
+	put_str("g/c.log", "c");
+	put_str("g/.hidden.txt", "h");
+	put_str("g/x[1]", "lit");
+	assert_int_equal(sftp_download(e->s1, "g/*.txt", "out"), 0);
+	assert_file("out/a.txt", "a");
+	assert_file("out/b.txt", "b");
+	assert_false(exists("out/c.log"));
+	assert_false(exists("out/.hidden.txt"));
+	assert_int_equal(sftp_download(e->s1, "g/[!a].txt", "one"), 0);
+	assert_file("one", "b");
+	assert_int_equal(sftp_download(e->s1, "g/?.l*", "two"), 0);
+	assert_file("two", "c");
+	/* A literal name that looks like a pattern (NOCHECK + STAT). */
+	assert_int_equal(sftp_download(e->s1, "g/x[1]", "three"), 0);
+	assert_file("three", "lit");
+	assert_int_equal(sftp_download(e->s1, "g/x\\[1\\]", "four"), 0);
+	assert_file("four", "lit");
+	assert_int_equal(sftp_download(e->s1, "g/*.zzz", "none"), 1);
+	assert_false(exists("none"));
+	/* No brace expansion in SFTP mode (obs). */
+	assert_int_equal(sftp_download(e->s1, "g/{a,b}.txt", "br"), 1);
+	/* Several matches, destination an existing file. */
+	put_str("plain", "p");
+	assert_int_equal(sftp_download(e->s1, "g/*.txt", "plain"), 1);
+	assert_file("plain", "p");
+	/* ~ paths: "~/x" is relative to the server's cwd here. */
+	assert_int_equal(sftp_download(e->s1, "~/g/a.txt", "tilde"), 0);
+	assert_file("tilde", "a");
+	assert_int_equal(sftp_download(e->s1, "~nosuchuser12/x", "nu"), 1);
+}
+
+static void
+test_crossload(void **state)
+{
+	struct env *e = *state;
+
+	e->o.recursive = 1;
+	start(e, &e->c1, &e->s1);
+	start(e, &e->c2, &e->s2);
+	put_str("x", "cross\n");
+	assert_int_equal(sftp_crossload(e->s1, "x", e->s2, "y", 0), 0);
+	assert_file("y", "cross\n");
+	make_tree();
+	assert_int_equal(mkdir("dst", 0755), 0);
+	assert_int_equal(sftp_crossload(e->s1, "src", e->s2, "dst", 0), 0);
+	assert_file("dst/src/a", "A\n");
+	assert_file("dst/src/sub/b", "BB\n");
+	assert_file("dst/src/sub/deep/c", "");
+	assert_int_equal(sftp_crossload(e->s1, "nope", e->s2, "dst", 0), 1);
+}
+
+static void
+test_missing(void **state)
+{
+	struct env *e = *state;
+
+	start(e, &e->c1, &e->s1);
+	assert_int_equal(sftp_upload(e->s1, "nope", "x", 0), SCP_E_SYS);
+	assert_int_equal(sftp_download(e->s1, "nope", "x"), 1);
+	assert_false(exists("x"));
+	put_str("f", "f");
+	assert_int_equal(sftp_upload(e->s1, "f", "nodir/x", 0), 1);
+	/* The session is still usable. */
+	assert_int_equal(sftp_upload(e->s1, "f", "g", 0), 0);
+	assert_file("g", "f");
+}
+
+static void
+test_multiple_mkdir(void **state)
+{
+	struct env *e = *state;
+
+	start(e, &e->c1, &e->s1);
+	put_str("f1", "1");
+	put_str("f2", "2");
+	assert_int_equal(sftp_upload(e->s1, "f1", "newdir", 1), 0);
+	assert_int_equal(sftp_upload(e->s1, "f2", "newdir", 1), 0);
+	assert_file("newdir/f1", "1");
+	assert_file("newdir/f2", "2");
+}
+
+static void
+test_self_copy(void **state)
+{
+	struct env *e = *state;
+
+	start(e, &e->c1, &e->s1);
+	put_str("same", "do not truncate me\n");
+	assert_int_equal(sftp_upload(e->s1, "same", "same", 0), 0);
+	assert_file("same", "do not truncate me\n");
+	assert_int_equal(sftp_download(e->s1, "same", "same"), 0);
+	assert_file("same", "do not truncate me\n");
+	e->o.inplace = 1;
+	assert_int_equal(sftp_upload(e->s1, "same", "same", 0), 0);
+	assert_file("same", "do not truncate me\n");
+	assert_int_equal(sftp_download(e->s1, "same", "same"), 0);
+	assert_file("same", "do not truncate me\n");
+}
+
+static void
+test_inplace_keeps_mode(void **state)
+{
+	struct env *e = *state;
+
+	start(e, &e->c1, &e->s1);
+	put_file("t", "old contents here\n", 18, 0600);
+	put_file("s", "new\n", 4, 0644);
+	assert_int_equal(sftp_upload(e->s1, "s", "t", 0), 0);
+	assert_file("t", "new\n");
+	assert_int_equal(mode_of("t"), 0600);
+	e->o.inplace = 1;
+	put_file("t", "old contents here\n", 18, 0600);
+	assert_int_equal(sftp_upload(e->s1, "s", "t", 0), 0);
+	assert_file("t", "new\n");
+	assert_int_equal(mode_of("t"), 0600);
+}
+
+/* Section 6: "-r DIR/sub/.." wrote beside the target in 9.2. */
+static void
+test_bug_dotdot(void **state)
+{
+	struct env *e = *state;
+
+	e->o.recursive = 1;
+	start(e, &e->c1, &e->s1);
+	assert_int_equal(mkdir("t", 0755), 0);
+	assert_int_equal(mkdir("t/d", 0755), 0);
+	assert_int_equal(mkdir("t/d/sub", 0755), 0);
+	put_str("t/d/f", "F");
+	assert_int_equal(mkdir("w", 0755), 0);
+	assert_int_equal(mkdir("w/tgt", 0755), 0);
+	assert_int_equal(sftp_upload(e->s1, "t/d/sub/..", "w/tgt", 0), 0);
+	assert_file("w/tgt/d/f", "F");
+	assert_false(exists("w/f"));
+	assert_false(exists("w/sub"));
+	assert_int_equal(mkdir("w/dl", 0755), 0);
+	assert_int_equal(sftp_download(e->s1, "t/d/sub/..", "w/dl"), 0);
+	assert_file("w/dl/d/f", "F");
+	assert_false(exists("w/f"));
+	/* ".*" does not reach "..". */
+	assert_int_equal(mkdir("w/dot", 0755), 0);
+	put_str("t/d/.dot", "D");
+	assert_int_equal(sftp_download(e->s1, "t/d/.*", "w/dot"), 0);
+	assert_file("w/dot/.dot", "D");
+	assert_false(exists("w/dot/d"));
+	assert_false(exists("w/dot/t"));
+}
+
+/* Section 6: symlinked directories in -r, with a loop. */
+static void
+test_bug_symlink_dirs(void **state)
+{
+	struct env *e = *state;
+
+	e->o.recursive = 1;
+	start(e, &e->c1, &e->s1);
+	assert_int_equal(mkdir("real", 0755), 0);
+	put_str("real/file", "R");
+	assert_int_equal(mkdir("src", 0755), 0);
+	assert_int_equal(symlink("../real", "src/link"), 0);
+	assert_int_equal(symlink(".", "src/loop"), 0);
+	put_str("src/top", "T");
+	assert_int_equal(mkdir("up", 0755), 0);
+	assert_int_equal(sftp_upload(e->s1, "src", "up", 0), 0);
+	assert_file("up/src/link/file", "R");
+	assert_file("up/src/top", "T");
+	assert_int_equal(mkdir("down", 0755), 0);
+	assert_int_equal(sftp_download(e->s1, "src", "down"), 0);
+	assert_file("down/src/link/file", "R");
+	assert_file("down/src/top", "T");
+}
+
+/* Section 6: -r upload clobbered an existing directory's mode. */
+static void
+test_bug_existing_dir_mode(void **state)
+{
+	struct env *e = *state;
+
+	e->o.recursive = 1;
+	start(e, &e->c1, &e->s1);
+	make_tree();
+	assert_int_equal(mkdir("dst", 0755), 0);
+	assert_int_equal(mkdir("dst/src", 0700), 0);
+	assert_int_equal(sftp_upload(e->s1, "src", "dst", 0), 0);
+	assert_int_equal(mode_of("dst/src"), 0700);
+	assert_int_equal(mode_of("dst/src/sub"), 0751);
+}
+
+/* Section 6: -rp download lost umask-masked directory bits. */
+static void
+test_bug_rp_umask(void **state)
+{
+	struct env *e = *state;
+
+	e->o.recursive = e->o.preserve = 1;
+	start(e, &e->c1, &e->s1);
+	assert_int_equal(mkdir("wide", 0777), 0);
+	assert_int_equal(chmod("wide", 0777), 0);
+	put_str("wide/f", "w");
+	assert_int_equal(sftp_download(e->s1, "wide", "copy"), 0);
+	assert_int_equal(mode_of("copy"), 0777);
+	assert_file("copy/f", "w");
+}
+
+/* Section 6: a FIFO operand blocked forever. */
+static void
+test_bug_fifo(void **state)
+{
+	struct env *e = *state;
+
+	start(e, &e->c1, &e->s1);
+	assert_int_equal(mkfifo("fifo", 0644), 0);
+	alarm(20);
+	assert_int_equal(sftp_upload(e->s1, "fifo", "fifo.up", 0), 1);
+	e->o.recursive = 1;
+	assert_int_equal(mkdir("fd", 0755), 0);
+	assert_int_equal(mkfifo("fd/p", 0644), 0);
+	put_str("fd/f", "x");
+	assert_int_equal(sftp_upload(e->s1, "fd", "fd.up", 0), 0);
+	alarm(0);
+	assert_file("fd.up/f", "x");
+	assert_false(exists("fd.up/p"));
+	assert_false(exists("fifo.up"));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_file_roundtrip, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_empty_file, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_big_file, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_tree_rp, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dir_without_r, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_glob_download, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_crossload, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_missing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_multiple_mkdir, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_self_copy, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_inplace_keeps_mode, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_bug_dotdot, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_bug_symlink_dirs, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_bug_existing_dir_mode,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bug_rp_umask, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_bug_fifo, setup,
+		    teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
