@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "../transport/io.h"
@@ -41,9 +42,37 @@ cli_on_signal(int sig)
 	errno = saved;
 }
 
+/*
+ * ^Z and background tty access: stop the children first, then ourselves
+ * (OpenSSH's suspchild; PROTOCOL.md section 3).  The wait makes sure
+ * they are stopped before we are.
+ */
+static void
+cli_on_suspend(int sig)
+{
+	siginfo_t info;
+	int i, saved = errno;
+	pid_t pid;
+
+	for (i = 0; i < MAX_CHILDREN; i++) {
+		if (children[i] == NULL || (pid = children[i]->pid) <= 1) {
+			continue;
+		}
+		kill(pid, sig);
+		/* WNOWAIT: an exited child stays for ssh_child_finish. */
+		while (waitid(P_PID, (id_t)pid, &info,
+		    WSTOPPED | WEXITED | WNOWAIT) == -1 && errno == EINTR) {
+			continue;
+		}
+	}
+	kill(getpid(), SIGSTOP);
+	errno = saved;
+}
+
 void
 cli_signals_install(void)
 {
+	static const int susp[] = { SIGTSTP, SIGTTIN, SIGTTOU };
 	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
 	struct sigaction sa, old;
 	size_t i;
@@ -63,6 +92,11 @@ cli_signals_install(void)
 			continue;	/* e.g. under nohup */
 		}
 		sigaction(sigs[i], &sa, NULL);
+	}
+	sa.sa_handler = cli_on_suspend;
+	sa.sa_flags = SA_RESTART;
+	for (i = 0; i < sizeof(susp) / sizeof(susp[0]); i++) {
+		sigaction(susp[i], &sa, NULL);
 	}
 }
 
