@@ -211,12 +211,12 @@ _show_log () {
 test_expect_success () {
 	test_count=$((test_count + 1))
 	if _run_body "$2"; then
-		echo "ok $test_count - $1"
+		printf 'ok %d - %s\n' "$test_count" "$1"
 		if [ "${SCPTEST_VERBOSE:-0}" = 1 ]; then
 			_show_log
 		fi
 	else
-		echo "not ok $test_count - $1"
+		printf 'not ok %d - %s\n' "$test_count" "$1"
 		echo "#   (status $_rc, log $_log)"
 		_show_log
 		test_failed=$((test_failed + 1))
@@ -233,9 +233,10 @@ test_expect_success_ours () {
 	fi
 	test_count=$((test_count + 1))
 	if _run_body "$2"; then
-		echo "ok $test_count - $1 # TODO ours only (reference passes too)"
+		printf 'ok %d - %s # TODO ours only (reference passes too)\n' \
+		    "$test_count" "$1"
 	else
-		echo "not ok $test_count - $1 # TODO ours only"
+		printf 'not ok %d - %s # TODO ours only\n' "$test_count" "$1"
 		test_todo=$((test_todo + 1))
 	fi
 }
@@ -243,7 +244,7 @@ test_expect_success_ours () {
 # test_skip DESC REASON
 test_skip () {
 	test_count=$((test_count + 1))
-	echo "ok $test_count - $1 # SKIP $2"
+	printf 'ok %d - %s # SKIP %s\n' "$test_count" "$1" "$2"
 }
 
 # test_done: print the plan; non-zero status if any test failed.  A
