@@ -66,10 +66,16 @@ legacy_upload(struct cli *x, const char *src, const struct operand *targ)
 		    targ->path, -1);
 		x->up_open = 1;
 		scp_conn_init(&x->upconn, x->up.fd, x->up.fd, &x->sopts);
-		if ((r = scp_source_start(&x->upconn)) < 0) {
+		r = scp_source_start(&x->upconn);
+		/* A \1 instead of the ready byte (e.g. -d and the target is
+		 * not a directory) ends the upload too: OpenSSH exits. */
+		if (r < 0 || x->upconn.errs != 0) {
 			legacy_source_broken(x, r);
 			return;
 		}
+	}
+	if (x->stop) {
+		return;
 	}
 	if ((r = scp_source_send(&x->upconn, src)) < 0) {
 		legacy_source_broken(x, r);
