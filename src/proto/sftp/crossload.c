@@ -262,11 +262,11 @@ sftp_crossload(struct sftp_session *from, const char *src,
 	size_t i, len;
 	int r = 0, nomatch, tdir, errs = 0;
 
-	strvec_init(&g);
-	memset(&xs, 0, sizeof(xs));
 	if (from->dead || to->dead) {
 		return SCP_E_CLOSED;
 	}
+	strvec_init(&g);
+	memset(&xs, 0, sizeof(xs));
 	if ((r = sftp_prepare_path(from, src, &spath)) != 0 ||
 	    (r = sftp_prepare_path(to, target, &tpath)) != 0) {
 		if (r == SCP_E_PEER) {

@@ -574,11 +574,14 @@ sftp_download(struct sftp_session *s, const char *src, const char *target)
 	size_t i, len;
 	int r, nomatch, dst_is_dir, errs = 0, dfd = -1, fatal;
 
-	strvec_init(&g);
-	memset(&rs, 0, sizeof(rs));
 	if (s->dead) {
 		return SCP_E_CLOSED;
 	}
+	if (src == NULL || target == NULL) {
+		return SCP_E_FORMAT;
+	}
+	strvec_init(&g);
+	memset(&rs, 0, sizeof(rs));
 	if ((r = sftp_prepare_path(s, src, &path)) != 0) {
 		if (r == SCP_E_PEER) {
 			errs = 1;
