@@ -585,6 +585,66 @@ test_write_error_stays_in_sync(void **state)
 	assert_string_equal(get(pathf("%s/ok", dstdir)), "A");
 }
 
+/*
+ * A file that shrinks after its C record went out: the source pads with
+ * zeros to the announced size and ends with \1, never a false \0.
+ */
+static void
+test_source_file_shrinks(void **state)
+{
+	struct scp_opts o = { 0 };
+	struct scp_conn c;
+	char path[256], buf[256];
+	size_t got = 0;
+	ssize_t n;
+	int sv[2], st;
+	pid_t pid;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/shrink", srcdir);
+	put(path, "0123456789", 10, 0644);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(sv[0]);
+		scp_conn_init(&c, sv[1], sv[1], &o);
+		if (scp_source_start(&c) != 0 ||
+		    scp_source_send(&c, path) != 0) {
+			_exit(100);
+		}
+		_exit(c.errs);
+	}
+	close(sv[1]);
+	assert_int_equal(write(sv[0], "", 1), 1);
+	/* The C record, up to its newline. */
+	while (got < sizeof(buf) - 1 && read(sv[0], buf + got, 1) == 1) {
+		if (buf[got++] == '\n') {
+			break;
+		}
+	}
+	buf[got] = '\0';
+	assert_string_equal(buf, "C0644 10 shrink\n");
+	assert_int_equal(truncate(path, 4), 0);
+	assert_int_equal(write(sv[0], "", 1), 1);
+	got = 0;
+	while (got < 10 + 1 && (n = read(sv[0], buf + got,
+	    sizeof(buf) - 1 - got)) > 0) {
+		got += (size_t)n;
+	}
+	assert_true(got >= 11);
+	assert_memory_equal(buf, "0123\0\0\0\0\0\0", 10);
+	assert_int_equal(buf[10], '\001');
+	/* Answer the status so the source finishes. */
+	assert_int_equal(write(sv[0], "", 1), 1);
+	while (read(sv[0], buf, sizeof(buf)) > 0) {
+		continue;
+	}
+	close(sv[0]);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_int_equal(WEXITSTATUS(st), 1);
+}
+
 /* Exact ack bytes a sink sends (PROTOCOL.md section 2, obs). */
 static void
 test_ack_count(void **state)
@@ -652,6 +712,7 @@ main(void)
 		T(test_ack_count),
 		T(test_recursive_new_target),
 		T(test_write_error_stays_in_sync),
+		T(test_source_file_shrinks),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, NULL);
