@@ -8,8 +8,14 @@
  *    0  everything asked was copied,
  *    1  errors were reported ("scp: ..." on stderr) but the session is
  *       still usable and later operands may proceed,
- *   <0  the session is unusable (malformed reply, lost connection,
- *       interrupt); the message has been printed.
+ *   <0  the session is unusable (malformed reply, lost connection:
+ *       SCP_E_CLOSED; interrupt: SCP_E_INTR); the message has been
+ *       printed.
+ * Exception: SCP_E_SYS from sftp_upload() means a local condition that
+ * OpenSSH treats as fatal (exit 255): the local source is missing, the
+ * MKDIR of a multi-source target failed, or a ~user target needs the
+ * missing expand-path extension.  The session is still usable.
+ * docs/protocol-sftp.md describes what is spoken and validated.
  */
 #ifndef SCP_PROTO_SFTP_SFTP_H
 #define SCP_PROTO_SFTP_SFTP_H
