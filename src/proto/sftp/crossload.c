@@ -37,7 +37,7 @@ dead_code(struct sftp_session *a, struct sftp_session *b)
 static int
 crossload_file(struct sftp_session *from, const char *spath,
     const struct sftp_attr *given, struct sftp_session *to,
-    const char *dpath)
+    const char *dpath, int fresh)
 {
 	struct sftp_rfile rf;
 	struct sftp_handle h;
@@ -73,7 +73,7 @@ crossload_file(struct sftp_session *from, const char *spath,
 		}
 		return r;
 	}
-	if ((r = sftp_rfile_open(&rf, to, dpath, &a)) != 0) {
+	if ((r = sftp_rfile_open(&rf, to, dpath, &a, fresh)) != 0) {
 		rc = sftp_do_close(from, &h);
 		if (r != SCP_E_PEER) {
 			return r;
@@ -115,7 +115,7 @@ static int crossload_dir(struct sftp_session *from, const char *spath,
 static int
 crossload_entry(struct sftp_session *from, const char *sdir,
     const struct sftp_dirent *e, struct sftp_session *to, const char *ddir,
-    struct xstack *xs)
+    struct xstack *xs, int fresh)
 {
 	struct sftp_attr a = e->a;
 	char *sub, *dsub, *canon = NULL;
@@ -152,7 +152,7 @@ crossload_entry(struct sftp_session *from, const char *sdir,
 	if (sftp_attr_is_dir(&a)) {
 		r = crossload_dir(from, sub, &a, to, dsub, xs);
 	} else if (sftp_attr_is_reg(&a)) {
-		r = crossload_file(from, sub, &a, to, dsub);
+		r = crossload_file(from, sub, &a, to, dsub, fresh);
 	} else {
 		log_error("download \"%s\": not a regular file", sub);
 	}
@@ -208,7 +208,8 @@ crossload_dir(struct sftp_session *from, const char *spath,
 		if (!name_is_safe(ents[i].name)) {
 			continue;
 		}
-		r = crossload_entry(from, spath, &ents[i], to, dpath, xs);
+		r = crossload_entry(from, spath, &ents[i], to, dpath, xs,
+		    created);
 		if (r < 0) {
 			goto out;
 		}
@@ -349,7 +350,7 @@ sftp_crossload(struct sftp_session *from, const char *src,
 			}
 			r = crossload_dir(from, canon, &a, to, dst, &xs);
 		} else {
-			r = crossload_file(from, g.v[i], NULL, to, dst);
+			r = crossload_file(from, g.v[i], NULL, to, dst, 0);
 		}
 		if (r < 0) {
 			goto out;

@@ -307,9 +307,11 @@ struct sftp_rfile {
 };
 
 /* Opens `path` (or its temporary name) for writing; `a` holds the mode
- * and, with -p, times of the source.  Prints errors. */
+ * and, with -p, times of the source.  `fresh`: the target is known not
+ * to exist (inside a directory we just created), which saves a STAT.
+ * Prints errors. */
 int sftp_rfile_open(struct sftp_rfile *rf, struct sftp_session *s,
-    const char *path, const struct sftp_attr *a);
+    const char *path, const struct sftp_attr *a, int fresh);
 /* Sends one WRITE (data copied into the request) without waiting, then
  * collects acknowledgements while s->nreq are in flight. */
 int sftp_rfile_write(struct sftp_rfile *rf, const void *p, size_t n,

@@ -48,7 +48,7 @@ status_text(struct sftp_session *s)
 
 int
 sftp_rfile_open(struct sftp_rfile *rf, struct sftp_session *s,
-    const char *path, const struct sftp_attr *src)
+    const char *path, const struct sftp_attr *src, int fresh)
 {
 	struct sftp_attr cur, oa;
 	const char *opath;
@@ -64,7 +64,7 @@ sftp_rfile_open(struct sftp_rfile *rf, struct sftp_session *s,
 
 	if (!s->o->inplace) {
 		/* The final name's mode survives unless -p (section 4). */
-		r = sftp_do_stat(s, path, 0, &cur);
+		r = fresh ? SCP_E_PEER : sftp_do_stat(s, path, 0, &cur);
 		if (r != 0 && r != SCP_E_PEER) {
 			return r;
 		}
@@ -259,7 +259,8 @@ struct dirstack {
 
 /* 0 copied, 1 per-file error (printed), <0 session unusable. */
 static int
-upload_file(struct sftp_session *s, const char *lpath, const char *rpath)
+upload_file(struct sftp_session *s, const char *lpath, const char *rpath,
+    int fresh)
 {
 	struct sftp_rfile rf;
 	struct sftp_attr a;
@@ -291,7 +292,7 @@ upload_file(struct sftp_session *s, const char *lpath, const char *rpath)
 		(void)fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
 	}
 	sftp_attr_from_stat(&a, &st);
-	if ((r = sftp_rfile_open(&rf, s, rpath, &a)) != 0) {
+	if ((r = sftp_rfile_open(&rf, s, rpath, &a, fresh)) != 0) {
 		close(fd);
 		return r == SCP_E_PEER ? 1 : r;
 	}
@@ -432,7 +433,7 @@ upload_dir(struct sftp_session *s, const char *lpath, const char *rpath,
 		} else if (S_ISDIR(est.st_mode)) {
 			r = upload_dir(s, lsub, rsub, ds);
 		} else if (S_ISREG(est.st_mode)) {
-			r = upload_file(s, lsub, rsub);
+			r = upload_file(s, lsub, rsub, created);
 		} else {
 			/* Reported, but not an error (OpenSSH's logit). */
 			log_error("%s: not a regular file", names.v[i]);
@@ -574,7 +575,7 @@ sftp_upload(struct sftp_session *s, const char *src, const char *target,
 			    target);
 		}
 	} else {
-		r = upload_file(s, src, dst);
+		r = upload_file(s, src, dst, 0);
 		if (r > 0) {
 			log_error("failed to upload file %s to %s", src,
 			    target);
