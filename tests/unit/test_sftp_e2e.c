@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 #include "fs/outfile.h"
-#include "proto/sftp/sftp.h"
+#include "proto/sftp/sftp_int.h"
 #include "transport/ssh_child.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -543,6 +543,116 @@ test_bug_fifo(void **state)
 	assert_false(exists("fifo.up"));
 }
 
+
+static void
+test_small_blocks(void **state)
+{
+	struct env *e = *state;
+	size_t n = 1000003, i, got;
+	unsigned char *p = malloc(n);
+	char *q;
+
+	for (i = 0; i < n; i++) {
+		p[i] = (unsigned char)(i * 7 + (i >> 9));
+	}
+	put_file("mid", p, n, 0644);
+	e->o.buffer_len = 1000;
+	e->o.nrequests = 3;
+	start(e, &e->c1, &e->s1);
+	assert_int_equal(e->s1->read_len, 1000);
+	assert_int_equal(sftp_upload(e->s1, "mid", "mid.up", 0), 0);
+	assert_int_equal(sftp_download(e->s1, "mid.up", "mid.down"), 0);
+	q = get_file("mid.down", &got);
+	assert_non_null(q);
+	assert_int_equal(got, n);
+	assert_memory_equal(p, q, n);
+	free(q);
+	free(p);
+}
+
+static void
+test_preserve_file(void **state)
+{
+	struct env *e = *state;
+
+	e->o.preserve = 1;
+	start(e, &e->c1, &e->s1);
+	put_file("pf", "p", 1, 0604);
+	set_mtime("pf", 1200000000);
+	assert_int_equal(sftp_upload(e->s1, "pf", "pf.up", 0), 0);
+	assert_int_equal(mode_of("pf.up"), 0604);
+	assert_int_equal(mtime_of("pf.up"), 1200000000);
+	assert_int_equal(sftp_download(e->s1, "pf", "pf.down"), 0);
+	assert_int_equal(mode_of("pf.down"), 0604);
+	assert_int_equal(mtime_of("pf.down"), 1200000000);
+	start(e, &e->c2, &e->s2);
+	assert_int_equal(sftp_crossload(e->s1, "pf", e->s2, "pf.x", 0), 0);
+	assert_int_equal(mode_of("pf.x"), 0604);
+	assert_int_equal(mtime_of("pf.x"), 1200000000);
+}
+
+static void
+test_crossload_errors(void **state)
+{
+	struct env *e = *state;
+
+	start(e, &e->c1, &e->s1);
+	start(e, &e->c2, &e->s2);
+	put_str("a1", "1");
+	put_str("a2", "2");
+	put_str("nd", "x");
+	/* Several sources need an existing directory (no MKDIR). */
+	assert_int_equal(sftp_crossload(e->s1, "a*", e->s2, "nd", 0), 1);
+	assert_file("nd", "x");
+	assert_int_equal(sftp_crossload(e->s1, "a1", e->s2, "nodir", 1), 1);
+	assert_false(exists("nodir"));
+	assert_int_equal(mkdir("xd", 0755), 0);
+	assert_int_equal(sftp_crossload(e->s1, "a*", e->s2, "xd", 1), 0);
+	assert_file("xd/a1", "1");
+	assert_file("xd/a2", "2");
+}
+
+/* A symlink planted where a downloaded file goes is replaced, never
+ * followed (atomic), or refused (in place). */
+static void
+test_download_symlink_target(void **state)
+{
+	struct env *e = *state;
+
+	e->o.recursive = 1;
+	start(e, &e->c1, &e->s1);
+	make_tree();
+	put_str("victim", "keep\n");
+	assert_int_equal(mkdir("dl", 0755), 0);
+	assert_int_equal(mkdir("dl/src", 0755), 0);
+	assert_int_equal(symlink("../../victim", "dl/src/a"), 0);
+	assert_int_equal(sftp_download(e->s1, "src", "dl"), 0);
+	assert_file("victim", "keep\n");
+	assert_file("dl/src/a", "A\n");
+	assert_int_equal(unlink("dl/src/a"), 0);
+	assert_int_equal(symlink("../../victim", "dl/src/a"), 0);
+	e->o.inplace = 1;
+	assert_int_equal(sftp_download(e->s1, "src", "dl"), 1);
+	assert_file("victim", "keep\n");
+}
+
+/* Without posix-rename@openssh.com: REMOVE + RENAME. */
+static void
+test_no_posix_rename(void **state)
+{
+	struct env *e = *state;
+
+	start(e, &e->c1, &e->s1);
+	e->s1->exts &= ~SFTP_EXT_POSIX_RENAME;
+	put_str("n1", "new\n");
+	put_str("n2", "old old old\n");
+	assert_int_equal(sftp_upload(e->s1, "n1", "n2", 0), 0);
+	assert_file("n2", "new\n");
+	assert_int_equal(sftp_upload(e->s1, "n1", "n3", 0), 0);
+	assert_file("n3", "new\n");
+	assert_false(exists(".n3.scp-part"));
+}
+
 int
 main(void)
 {
@@ -576,6 +686,16 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_bug_rp_umask, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_bug_fifo, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_small_blocks, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_preserve_file, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_crossload_errors, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_download_symlink_target,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_posix_rename, setup,
 		    teardown),
 	};
 
