@@ -2,6 +2,7 @@
  * scp: secure copy (OpenSSH 9.x compatible).  Start-up, option errors
  * and the exit status; the work is in run_client.c / run_server.c.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -24,15 +25,17 @@ int main(int argc, char **argv);
 static void
 sanitise_stdfd(void)
 {
-	int fd;
+	int fd, nfd;
 
-	while ((fd = open("/dev/null", O_RDWR)) != -1) {
-		if (fd > STDERR_FILENO) {
-			close(fd);
-			return;
+	for (fd = STDIN_FILENO; fd <= STDERR_FILENO; fd++) {
+		if (fcntl(fd, F_GETFD) != -1 || errno != EBADF) {
+			continue;
+		}
+		/* The lowest free descriptor is `fd` itself. */
+		if ((nfd = open("/dev/null", O_RDWR)) != fd) {
+			exit(255);
 		}
 	}
-	exit(255);
 }
 
 static void
