@@ -497,7 +497,7 @@ source_name(const char *src)
 {
 	char *base = name_basename(src), *real, *b2;
 
-	if (strcmp(base, ".") != 0 && strcmp(base, "..") != 0) {
+	if (name_is_safe(base)) {
 		return base;
 	}
 	free(base);
