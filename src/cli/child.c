@@ -163,6 +163,13 @@ cli_child_finish(struct ssh_child *c)
 	return r;
 }
 
+int
+cli_child_abort(struct ssh_child *c)
+{
+	ssh_child_kill(c, SIGTERM);
+	return cli_child_finish(c);
+}
+
 void
 cli_child_finish_all(void)
 {

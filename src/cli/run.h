@@ -52,6 +52,12 @@ int cli_child_start_fds(struct ssh_child *c, char *const argv[], int in,
 void cli_child_register(struct ssh_child *c);
 /* ssh_child_finish plus unregistration. */
 int cli_child_finish(struct ssh_child *c);
+/*
+ * For a connection known to be broken (lost, timed out, out of sync):
+ * SIGTERM first, so a hung ssh cannot keep us waiting, then finish.
+ * Returns what cli_child_finish returns.
+ */
+int cli_child_abort(struct ssh_child *c);
 /* Closes fds and waits for every registered child (at exit). */
 void cli_child_finish_all(void);
 

@@ -89,7 +89,9 @@ legacy_upload_finish(struct cli *x)
 		return;
 	}
 	x->errs += x->upconn.errs;
-	if (cli_child_finish(&x->up) != 0) {
+	if (x->stop) {
+		cli_child_abort(&x->up);
+	} else if (cli_child_finish(&x->up) != 0) {
 		x->errs++;
 	}
 	x->up_open = 0;
@@ -112,8 +114,8 @@ legacy_download(struct cli *x, const struct operand *src,
 		 * connection): no later operand is tried. */
 		x->errs++;
 		x->stop = 1;
-	}
-	if (cli_child_finish(&c) != 0) {
+		cli_child_abort(&c);
+	} else if (cli_child_finish(&c) != 0) {
 		x->errs++;
 	}
 }

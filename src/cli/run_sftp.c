@@ -20,6 +20,17 @@ sftp_setup_failed(void)
 	exit(255);
 }
 
+/* Reaps a connection's child: killed first if its session broke. */
+static void
+sftp_reap(struct cli *x, struct ssh_child *c, int r)
+{
+	if (r < 0) {
+		cli_child_abort(c);
+	} else if (cli_child_finish(c) != 0) {
+		x->errs++;
+	}
+}
+
 /*
  * Starts `ssh -s host sftp` (or the -D program) and opens the session.
  * Returns 0, or -1 with the child reaped (message printed).
@@ -46,7 +57,7 @@ sftp_connect(struct cli *x, struct ssh_child *c, const struct operand *op,
 	strvec_clear(&av);
 	if (sftp_session_open(s, c->fd, c->fd, &x->fopts) != 0) {
 		*s = NULL;
-		cli_child_finish(c);
+		cli_child_abort(c);
 		return -1;
 	}
 	return 0;
@@ -95,9 +106,7 @@ sftp_cli_upload_finish(struct cli *x)
 	}
 	sftp_session_free(x->upsess);
 	x->upsess = NULL;
-	if (cli_child_finish(&x->up) != 0) {
-		x->errs++;
-	}
+	sftp_reap(x, &x->up, x->stop ? -1 : 0);
 	x->up_open = 0;
 }
 
@@ -117,9 +126,7 @@ sftp_cli_download(struct cli *x, const struct operand *src,
 	 * the next operand. */
 	sftp_count(x, r, 0);
 	sftp_session_free(s);
-	if (cli_child_finish(&c) != 0) {
-		x->errs++;
-	}
+	sftp_reap(x, &c, r);
 }
 
 void
@@ -140,7 +147,5 @@ sftp_cli_relay(struct cli *x, const struct operand *src,
 	    x->o->noperands > 2);
 	sftp_count(x, r, 1);
 	sftp_session_free(from);
-	if (cli_child_finish(&c) != 0) {
-		x->errs++;
-	}
+	sftp_reap(x, &c, r);
 }
