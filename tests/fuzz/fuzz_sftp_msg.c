@@ -1,0 +1,378 @@
+/*
+ * libFuzzer target: everything the SFTP client decodes from a server
+ * (PROTOCOL.md section 4): framing, VERSION and its extensions,
+ * limits@openssh.com, STATUS, HANDLE, NAME, ATTRS and DATA replies, as
+ * driven by the real session, glob, download and upload code.
+ *
+ * The input is the server's whole byte stream.  It is put in a memfd
+ * that the client reads (data, then EOF: nothing can block), and the
+ * client's requests go to /dev/null, so no second thread or process is
+ * needed.  The client's request ids are deterministic (1, 2, ...), so a
+ * script of replies can answer them without seeing them.
+ *
+ * Input layout: byte 0 configures the run, the rest is the stream.
+ *   bit 0  -r            bit 1  -p            bit 2  --inplace
+ *   bit 3  framed mode: the stream is records [type u8][len u16][body]
+ *          and the harness adds each message's length and id (the
+ *          first record is VERSION, without id; then ids 1, 2, ...), so
+ *          that mutations reach the decoders instead of the framing
+ *   bits 4-5  which operation (table `ops` below)
+ *   bit 6  the local target is an existing directory
+ *   bit 7  upload instead of download
+ *
+ * Files are only ever written below a private directory made in
+ * $TMPDIR (removed at exit): downloads go to <dir>/dl, which is emptied
+ * after every run; upload sources are in <dir>/src.  After each run the
+ * private directory must hold nothing else (abort otherwise), and a
+ * failed single-file atomic download must leave no file at all under
+ * <dir>/dl: "never lie" (src/fs/outfile.h).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "proto/sftp/sftp.h"
+#include "util/err.h"
+#include "util/log.h"
+
+#define FUZZ_MAX_INPUT	(1024 * 1024)
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static char topdir[4096], dldir[4200], srcdir[4200];
+static int in_fd = -1, null_fd = -1;
+static uint8_t *stream;
+
+static const char *const dl_src[4] = {
+	"/r/f", "/r/[a-c]*", "~/d", "~u/x",
+};
+
+static void
+die(const char *what)
+{
+	fprintf(stderr, "fuzz_sftp_msg: %s: %s\n", what, strerror(errno));
+	abort();
+}
+
+static int
+rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	if (remove(path) == -1 && errno != ENOENT) {
+		/* A directory left without write permission (-p). */
+		chmod(path, 0700);
+		return remove(path) == -1 ? -1 : 0;
+	}
+	return 0;
+}
+
+static int
+chmod_one(const char *path, const struct stat *st, int flag,
+    struct FTW *ftw)
+{
+	(void)ftw;
+	if (flag == FTW_D || flag == FTW_DNR) {
+		chmod(path, 0700);
+	} else if (S_ISREG(st->st_mode)) {
+		chmod(path, 0600);
+	}
+	return 0;
+}
+
+/* Removes `path` and everything below it, whatever its modes. */
+static void
+rm_tree(const char *path)
+{
+	struct stat st;
+
+	if (lstat(path, &st) == -1) {
+		return;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		/* Pre-order: open up directories before descending. */
+		chmod(path, 0700);
+		nftw(path, chmod_one, 16, FTW_PHYS);
+		if (nftw(path, rm_one, 16, FTW_PHYS | FTW_DEPTH) == -1) {
+			die("rm_tree");
+		}
+	} else if (unlink(path) == -1) {
+		die("unlink");
+	}
+}
+
+static void
+cleanup(void)
+{
+	if (topdir[0] != '\0') {
+		rm_tree(topdir);
+	}
+}
+
+static void
+put_file(const char *dir, const char *name, size_t len)
+{
+	char path[4400];
+	size_t i;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if ((f = fopen(path, "w")) == NULL) {
+		die(path);
+	}
+	for (i = 0; i < len; i++) {
+		fputc('a' + (int)(i % 26), f);
+	}
+	if (fclose(f) != 0) {
+		die(path);
+	}
+}
+
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	const char *tmp = getenv("TMPDIR");
+	char path[4400];
+
+	(void)argc;
+	(void)argv;
+	if (tmp == NULL || *tmp == '\0') {
+		tmp = "/tmp";
+	}
+	snprintf(topdir, sizeof(topdir), "%s/fuzz_sftp_msg.XXXXXX", tmp);
+	if (mkdtemp(topdir) == NULL) {
+		die("mkdtemp");
+	}
+	atexit(cleanup);
+	snprintf(dldir, sizeof(dldir), "%s/dl", topdir);
+	snprintf(srcdir, sizeof(srcdir), "%s/src", topdir);
+	if (mkdir(srcdir, 0755) == -1) {
+		die("mkdir src");
+	}
+	put_file(srcdir, "f", 1000);
+	put_file(srcdir, "g", 70000);
+	snprintf(path, sizeof(path), "%s/d", srcdir);
+	if (mkdir(path, 0755) == -1) {
+		die("mkdir src/d");
+	}
+	put_file(path, "e", 10);
+	if ((in_fd = memfd_create("fuzz_sftp_in", 0)) == -1) {
+		die("memfd_create");
+	}
+	if ((null_fd = open("/dev/null", O_WRONLY)) == -1) {
+		die("/dev/null");
+	}
+	if ((stream = malloc(FUZZ_MAX_INPUT * 2)) == NULL) {
+		die("malloc");
+	}
+	/* Quiet unless asked: messages cost time and drown libFuzzer's. */
+	log_init("scp", getenv("FUZZ_VERBOSE") != NULL ? LOG_DEBUG3 :
+	    LOG_ERROR, 0);
+	return 0;
+}
+
+/*
+ * Framed mode: [type][len u16][body] records become SFTP messages.
+ * Returns the stream length.
+ */
+static size_t
+frame(const uint8_t *in, size_t n, uint8_t *out)
+{
+	size_t o = 0, blen, mlen;
+	uint32_t id = 1;
+	int first = 1;
+
+	while (n >= 3) {
+		blen = (size_t)in[1] << 8 | in[2];
+		if (blen > n - 3) {
+			blen = n - 3;
+		}
+		mlen = 1 + (first ? 0 : 4) + blen;
+		out[o++] = (uint8_t)(mlen >> 24);
+		out[o++] = (uint8_t)(mlen >> 16);
+		out[o++] = (uint8_t)(mlen >> 8);
+		out[o++] = (uint8_t)mlen;
+		out[o++] = in[0];
+		if (!first) {
+			out[o++] = (uint8_t)(id >> 24);
+			out[o++] = (uint8_t)(id >> 16);
+			out[o++] = (uint8_t)(id >> 8);
+			out[o++] = (uint8_t)id;
+			id++;
+		}
+		first = 0;
+		memcpy(out + o, in + 3, blen);
+		o += blen;
+		in += 3 + blen;
+		n -= 3 + blen;
+	}
+	return o;
+}
+
+/* Only "src" and "dl" may exist in the private directory. */
+static void
+check_topdir(void)
+{
+	struct dirent *de;
+	DIR *d;
+
+	if ((d = opendir(topdir)) == NULL) {
+		die("opendir");
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") != 0 &&
+		    strcmp(de->d_name, "..") != 0 &&
+		    strcmp(de->d_name, "src") != 0 &&
+		    strcmp(de->d_name, "dl") != 0) {
+			fprintf(stderr, "fuzz_sftp_msg: wrote outside the "
+			    "target: %s/%s\n", topdir, de->d_name);
+			abort();
+		}
+	}
+	closedir(d);
+}
+
+/* A failed single-file atomic download leaves nothing; a good one, the
+ * file and nothing else. */
+static void
+check_single(int r)
+{
+	struct dirent *de;
+	struct stat st;
+	char path[4400];
+	int n = 0;
+	DIR *d;
+
+	if ((d = opendir(dldir)) == NULL) {
+		die("opendir dl");
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0) {
+			continue;
+		}
+		if (r != 0 || strcmp(de->d_name, "out") != 0) {
+			fprintf(stderr, "fuzz_sftp_msg: download returned %d "
+			    "and left %s\n", r, de->d_name);
+			abort();
+		}
+		n++;
+	}
+	closedir(d);
+	snprintf(path, sizeof(path), "%s/out", dldir);
+	if (r == 0 && (n != 1 || lstat(path, &st) == -1 ||
+	    !S_ISREG(st.st_mode))) {
+		fprintf(stderr, "fuzz_sftp_msg: download returned 0 but "
+		    "made no regular file\n");
+		abort();
+	}
+}
+
+static int
+run_upload(struct sftp_session *s, unsigned int op)
+{
+	char a[4400], b[4400];
+	int r;
+
+	switch (op) {
+	case 0:
+		snprintf(a, sizeof(a), "%s/f", srcdir);
+		return sftp_upload(s, a, "/r/t", 0);
+	case 1:
+		snprintf(a, sizeof(a), "%s/g", srcdir);
+		return sftp_upload(s, a, "", 0);
+	case 2:
+		snprintf(a, sizeof(a), "%s/d", srcdir);
+		return sftp_upload(s, a, "~/t", 0);
+	default:
+		snprintf(a, sizeof(a), "%s/f", srcdir);
+		snprintf(b, sizeof(b), "%s/d", srcdir);
+		if ((r = sftp_upload(s, a, "/r/d", 1)) < 0) {
+			return r;
+		}
+		return sftp_upload(s, b, "/r/d", 1);
+	}
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static struct sftp_opts o;
+	struct sftp_session *s = NULL;
+	const uint8_t *body;
+	char target[4400];
+	unsigned int cfg, op;
+	size_t n;
+	int r, single = 0;
+
+	if (size < 1 || size > FUZZ_MAX_INPUT) {
+		return 0;
+	}
+	cfg = data[0];
+	op = (cfg >> 4) & 3;
+	memset(&o, 0, sizeof(o));
+	o.recursive = (cfg & 0x01) != 0;
+	o.preserve = (cfg & 0x02) != 0;
+	o.inplace = (cfg & 0x04) != 0;
+	if (cfg & 0x08) {
+		/* Each record grows by at most 5 bytes of framing. */
+		n = frame(data + 1, size - 1, stream);
+		body = stream;
+	} else {
+		n = size - 1;
+		body = data + 1;
+	}
+	if (ftruncate(in_fd, 0) == -1 ||
+	    (n > 0 && pwrite(in_fd, body, n, 0) != (ssize_t)n) ||
+	    lseek(in_fd, 0, SEEK_SET) == -1) {
+		die("memfd");
+	}
+	if (mkdir(dldir, 0700) == -1) {
+		die("mkdir dl");
+	}
+
+	r = sftp_session_open(&s, in_fd, null_fd, &o);
+	if (r == 0) {
+		if (s == NULL) {
+			fprintf(stderr, "fuzz_sftp_msg: no session\n");
+			abort();
+		}
+		if (cfg & 0x80) {
+			r = run_upload(s, op);
+		} else {
+			if (cfg & 0x40) {
+				snprintf(target, sizeof(target), "%s", dldir);
+			} else {
+				snprintf(target, sizeof(target), "%s/out",
+				    dldir);
+				single = op == 0 && !o.inplace &&
+				    !o.recursive;
+			}
+			r = sftp_download(s, dl_src[op], target);
+		}
+		if (r > 1) {
+			fprintf(stderr, "fuzz_sftp_msg: bad return %d\n", r);
+			abort();
+		}
+		sftp_session_free(s);
+	} else if (r > 0 || s != NULL) {
+		fprintf(stderr, "fuzz_sftp_msg: open returned %d\n", r);
+		abort();
+	}
+	if (single) {
+		check_single(r);
+	}
+	check_topdir();
+	rm_tree(dldir);
+	return 0;
+}

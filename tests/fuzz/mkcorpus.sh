@@ -1,0 +1,250 @@
+#!/bin/sh
+# Writes the seed corpora of tests/fuzz/corpus/ (run from anywhere):
+#   sh tests/fuzz/mkcorpus.sh
+# The text seeds (records, patterns, operands) are one printf each; the
+# SFTP seeds are server byte streams for fuzz_sftp_msg (see the layout
+# comment in fuzz_sftp_msg.c: config byte, then the stream), built with
+# printf octal escapes.  Each SFTP scenario is written twice: as a raw
+# stream and in the harness's framed mode (config bit 3).
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+c=$here/corpus
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# ---- text seeds ----
+seed() {	# seed TARGET NAME TEXT (printf format: escapes allowed)
+	mkdir -p "$c/$1"
+	printf "$3" > "$c/$1/$2"
+}
+seed fuzz_scp_record c_file 'C0644 12 file'
+seed fuzz_scp_record c_big 'C0755 9223372036854775807 big'
+seed fuzz_scp_record c_over 'C0644 9223372036854775808 x'
+seed fuzz_scp_record c_suid 'C4755 0 a b\n'
+seed fuzz_scp_record d_dir 'D0755 0 dir'
+seed fuzz_scp_record d_dots 'D0700 0 ..'
+seed fuzz_scp_record t_zero 'T1 0 2 0'
+seed fuzz_scp_record t_usec 'T1700000000 999999 1700000001 123456'
+seed fuzz_scp_record t_huge 'T99999999999999999999 0 1 0'
+seed fuzz_scp_record e_end 'E'
+seed fuzz_scp_record bad_mode 'C064 1 x'
+# mode, size, mtime, atime (big-endian) and a name with a newline
+seed fuzz_scp_record fmt_nl '\001\244\000\000\000\000\000\000\000\014\000\000\000\000\145\123\361\000\377\377\377\377\377\377\377\377a\nb\\\200'
+
+seed fuzz_brace plain 'dir/file\nfile'
+seed fuzz_brace alt '{a,b,c}\nb'
+seed fuzz_brace nested 'x/{a,{b,c}d}e\ncde'
+seed fuzz_brace empty_alt '{a,}z\nz'
+seed fuzz_brace literal '{}x\n{}x'
+seed fuzz_brace bracket '[{,}]{a,b}*\n{a'
+seed fuzz_brace escaped 'f\\{a,b\\}\\,{c\\,d,e}\nc,d'
+seed fuzz_brace unbalanced '{a,b\na'
+seed fuzz_brace glob '*.{c,h}\nmatch.c'
+seed fuzz_brace two '{a,b}{c,d}/{e,f}\nbd'
+
+seed fuzz_operand local './a:b'
+seed fuzz_operand host 'host:path'
+seed fuzz_operand user 'user@host:'
+seed fuzz_operand v6 'user@[::1]:/p'
+seed fuzz_operand v6zone '[fe80::1%%eth0]:p'
+seed fuzz_operand atat 'a@b@h:p'
+seed fuzz_operand uri 'scp://u%%40x@h:22//abs'
+seed fuzz_operand uri_params 'scp://user;fp=x@host.example/dir/f+g'
+seed fuzz_operand uri_v6 'scp://[::1]:2222/p'
+seed fuzz_operand uri_bad 'scp://h:0/x'
+seed fuzz_operand badname "u'x@h:p"
+seed fuzz_operand colon ':f'
+
+# ---- SFTP seeds ----
+b() {		# one byte
+	printf "\\$(printf '%03o' "$1")"
+}
+u16() { b $(($1 >> 8 & 255)); b $(($1 & 255)); }
+u32() { u16 $(($1 >> 16 & 65535)); u16 $(($1 & 65535)); }
+u64() { u32 $(($1 >> 32 & 4294967295)); u32 $(($1 & 4294967295)); }
+str() { u32 ${#1}; printf '%s' "$1"; }	# ASCII only
+
+# attrs SIZE PERM (octal digits): all four v3 fields
+attrs() { u32 15; u64 "$1"; u32 1000; u32 1000; u32 $((0$2)); \
+    u32 1700000000; u32 1700000001; }
+# name1 NAME SIZE PERM: one NAME entry (without the count)
+ent() { str "$1"; str "-rw-r--r-- 1 u u $2 Jan 1 00:00 $1"; attrs "$2" "$3"; }
+
+# Scenario files hold "TYPE ID BODYFILE" lines; emit them.
+scen=""
+begin() { scen=$tmp/$1.scen; : > "$scen"; }
+# msg TYPE ID: the body is read from stdin.  It runs in a pipeline's
+# subshell, so the body's number comes from the file, not a variable.
+msg() {
+	m=$(($(wc -l < "$scen") + 1))
+	cat > "$tmp/body.$m"
+	echo "$1 $2 $tmp/body.$m" >> "$scen"
+}
+# finish NAME CFG: raw and framed seeds
+finish() {
+	mkdir -p "$c/fuzz_sftp_msg"
+	{
+		b "$2"
+		while read -r t id f; do
+			len=$(($(wc -c < "$f") + 1))
+			if [ "$id" != "-" ]; then
+				len=$((len + 4))
+			fi
+			u32 "$len"; b "$t"
+			if [ "$id" != "-" ]; then
+				u32 "$id"
+			fi
+			cat "$f"
+		done < "$scen"
+	} > "$c/fuzz_sftp_msg/$1"
+	{
+		b $(($2 | 8))
+		while read -r t id f; do
+			b "$t"; u16 "$(wc -c < "$f")"; cat "$f"
+		done < "$scen"
+	} > "$c/fuzz_sftp_msg/$1.framed"
+}
+VERSION=2 STATUS=101 HANDLE=102 DATA=103 NAME=104 ATTRS=105 XREPLY=201
+st() { u32 "$1"; str "$2"; str ""; }	# STATUS body
+
+# One file, no extensions.
+begin dl_file
+u32 3 | msg $VERSION -
+attrs 5 100644 | msg $ATTRS 1			# LSTAT (glob)
+attrs 5 100644 | msg $ATTRS 2			# STAT
+str h1 | msg $HANDLE 3				# OPEN
+str hello | msg $DATA 4				# READ 0
+st 1 "End of file" | msg $STATUS 5		# READ 5
+st 0 "" | msg $STATUS 6				# CLOSE
+finish dl_file 0
+
+# The same with extensions, limits@openssh.com and -p.
+begin dl_file_ext
+{ u32 3; str posix-rename@openssh.com; str 1; str limits@openssh.com;
+  str 1; str expand-path@openssh.com; str 1; str copy-data; str 1; } |
+    msg $VERSION -
+{ u64 262144; u64 261120; u64 261120; u64 100; } | msg $XREPLY 1
+attrs 5 100644 | msg $ATTRS 2
+attrs 5 100644 | msg $ATTRS 3
+str h1 | msg $HANDLE 4
+str hello | msg $DATA 5
+st 1 "End of file" | msg $STATUS 6
+st 0 "" | msg $STATUS 7
+finish dl_file_ext 2
+
+# A missing file, the error text from the server.
+begin dl_missing
+u32 3 | msg $VERSION -
+st 2 "No such file" | msg $STATUS 1
+st 2 "No such file" | msg $STATUS 2
+finish dl_missing 0
+
+# Shell start-up text before the stream.
+begin dl_shell_noise
+printf 'Welcome to host\n' | msg 0 -
+finish dl_shell_noise 0
+
+# Glob "/r/[a-c]*" into a directory: READDIR then two files.
+begin dl_glob
+u32 3 | msg $VERSION -
+str d1 | msg $HANDLE 1				# OPENDIR /r
+{ u32 4; ent . 0 40755; ent a 3 100644; ent b 2 100600;
+  ent x/y 1 100644; } | msg $NAME 2
+st 1 "" | msg $STATUS 3				# READDIR: EOF
+st 0 "" | msg $STATUS 4				# CLOSE
+attrs 3 100644 | msg $ATTRS 5			# a: STAT
+str h2 | msg $HANDLE 6
+str abc | msg $DATA 7
+st 1 "" | msg $STATUS 8
+st 0 "" | msg $STATUS 9
+attrs 2 100600 | msg $ATTRS 10			# b
+str h3 | msg $HANDLE 11
+str xy | msg $DATA 12
+st 1 "" | msg $STATUS 13
+st 0 "" | msg $STATUS 14
+finish dl_glob $((0x50))
+
+# -r "~/d" into a directory.
+begin dl_recursive
+u32 3 | msg $VERSION -
+attrs 0 40755 | msg $ATTRS 1			# LSTAT d
+{ u32 1; ent /home/u/d 0 40755; } | msg $NAME 2	# REALPATH
+attrs 0 40755 | msg $ATTRS 3			# STAT
+str d1 | msg $HANDLE 4				# OPENDIR
+{ u32 3; ent f 3 100644; ent .. 0 40755; ent sub 0 40700; } |
+    msg $NAME 5
+st 1 "" | msg $STATUS 6
+st 0 "" | msg $STATUS 7
+str h1 | msg $HANDLE 8				# f: OPEN
+str abc | msg $DATA 9
+st 1 "" | msg $STATUS 10
+st 0 "" | msg $STATUS 11
+str d2 | msg $HANDLE 12				# sub: OPENDIR
+st 1 "" | msg $STATUS 13
+st 0 "" | msg $STATUS 14
+finish dl_recursive $((0x63))
+
+# "~u/x" through expand-path@openssh.com.
+begin dl_expand
+{ u32 3; str expand-path@openssh.com; str 1; } | msg $VERSION -
+{ u32 1; ent /home/u/x 4 100644; } | msg $NAME 1
+attrs 4 100644 | msg $ATTRS 2
+attrs 4 100644 | msg $ATTRS 3
+str h1 | msg $HANDLE 4
+str ab | msg $DATA 5				# short: re-requested
+str cd | msg $DATA 6
+st 1 "" | msg $STATUS 7
+st 0 "" | msg $STATUS 8
+finish dl_expand $((0x34))
+
+# A read error in the middle.
+begin dl_readerr
+u32 3 | msg $VERSION -
+attrs 9 100644 | msg $ATTRS 1
+attrs 9 100644 | msg $ATTRS 2
+str h1 | msg $HANDLE 3
+st 4 "I/O error" | msg $STATUS 4
+st 0 "" | msg $STATUS 5
+finish dl_readerr 0
+
+# Upload of a 1000-byte file to /r/t: the target does not exist; the
+# temporary file is opened, written, closed and renamed.
+begin ul_file
+{ u32 3; str posix-rename@openssh.com; str 1; } | msg $VERSION -
+st 2 "No such file" | msg $STATUS 1		# STAT target
+st 2 "No such file" | msg $STATUS 2		# STAT final name
+str w1 | msg $HANDLE 3				# OPEN temporary
+st 0 "" | msg $STATUS 4				# WRITE
+st 0 "" | msg $STATUS 5				# CLOSE
+st 0 "" | msg $STATUS 6				# RENAME
+st 0 "" | msg $STATUS 7
+finish ul_file $((0x80))
+
+# Upload of 70000 bytes into the home directory (several WRITEs).
+begin ul_home
+u32 3 | msg $VERSION -
+attrs 0 40755 | msg $ATTRS 1			# STAT ""
+st 2 "" | msg $STATUS 2
+str w1 | msg $HANDLE 3
+st 0 "" | msg $STATUS 4
+st 0 "" | msg $STATUS 5
+st 0 "" | msg $STATUS 6
+st 0 "" | msg $STATUS 7
+st 0 "" | msg $STATUS 8
+st 0 "" | msg $STATUS 9
+finish ul_home $((0x90))
+
+# Recursive upload of a directory: made, then its one file.
+begin ul_dir
+u32 3 | msg $VERSION -
+st 2 "" | msg $STATUS 1				# STAT ~/t (sftp_upload)
+st 2 "" | msg $STATUS 2				# STAT t (upload_dir)
+st 0 "" | msg $STATUS 3				# MKDIR
+st 2 "" | msg $STATUS 4				# STAT t/e
+str w1 | msg $HANDLE 5				# OPEN t/.e temporary
+st 0 "" | msg $STATUS 6				# WRITE
+st 0 "" | msg $STATUS 7				# CLOSE
+st 0 "" | msg $STATUS 8				# REMOVE / RENAME
+st 0 "" | msg $STATUS 9
+st 0 "" | msg $STATUS 10
+finish ul_dir $((0xa1))
