@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../transport/io.h"
@@ -153,11 +154,55 @@ cli_child_start_fds(struct ssh_child *c, char *const argv[], int in,
 	return 0;
 }
 
+/*
+ * With --timeout, a child whose connection we have closed gets that long
+ * to exit: a hung ssh (or a peer that never answers) must not keep us
+ * waiting forever.  Only for children we talk to (c->fd open): the -3 and
+ * -R children run the whole transfer while we wait.
+ */
+static void
+cli_child_wait_bounded(struct ssh_child *c)
+{
+	struct timespec tick = { 0, 50 * 1000 * 1000 };
+	unsigned int limit = io_get_timeout();
+	unsigned long waited_ms = 0;
+	siginfo_t info;
+
+	if (limit == 0 || c->pid <= 0 || c->fd == -1) {
+		return;
+	}
+	close(c->fd);
+	c->fd = -1;
+	for (;;) {
+		memset(&info, 0, sizeof(info));
+		/* WNOWAIT: ssh_child_finish() reaps it. */
+		if (waitid(P_PID, (id_t)c->pid, &info,
+		    WEXITED | WNOHANG | WNOWAIT) == -1) {
+			if (errno == EINTR) {
+				continue;
+			}
+			return;
+		}
+		if (info.si_pid == c->pid) {
+			return;
+		}
+		if (waited_ms >= (unsigned long)limit * 1000) {
+			log_error("connection did not close within %u s: "
+			    "killing ssh", limit);
+			ssh_child_kill(c, SIGTERM);
+			return;
+		}
+		nanosleep(&tick, NULL);
+		waited_ms += 50;
+	}
+}
+
 int
 cli_child_finish(struct ssh_child *c)
 {
 	int r;
 
+	cli_child_wait_bounded(c);
 	r = ssh_child_finish(c);
 	cli_child_unregister(c);
 	return r;
