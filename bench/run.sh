@@ -114,6 +114,7 @@ fi
 [ "$(id -u)" = 0 ] || die "run as root (sshd -i logs in as scptest)"
 
 CIPHER=aes128-gcm@openssh.com
+SLOW_SECS=${BENCH_SLOW_SECS:-60}
 LONG_DELAY_MS=25
 BUILD=$REPO/build-bench
 
@@ -148,6 +149,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
 START=$(now_ns)
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 setup_deps
 setup_build
 setup_user
@@ -171,6 +173,7 @@ for _w in $WORKLOADS; do
 done
 
 ELAPSED=$(ns_to_s $(($(now_ns) - START)))
+LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # --- the report ----------------------------------------------------------
 
@@ -200,6 +203,8 @@ _cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 	echo "- OpenSSH: $(ssh -V 2>&1); rsync $(rsync --version |
 	    awk 'NR == 1 { print $3 }'); tar $(tar --version |
 	    awk 'NR == 1 { print $NF }')"
+	echo "- load average (1/5/15 min): $LOAD_START at the start," \
+	    "$LOAD_END at the end; other work on the machine shows up as noise"
 	echo "- ours: $OURS, git $_commit"
 	echo "- link: loopback through \`sshd -i\` as ProxyCommand; long link" \
 	    "= linkemu -d $LONG_DELAY_MS ($((LONG_DELAY_MS * 2)) ms round" \
@@ -218,7 +223,7 @@ _cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 	done <"$W/datasets.tsv"
 	echo
 	awk -f "$BENCH_DIR/lib/report.awk" -v workloads="$WORKLOADS" \
-	    -v tools="$TOOLS" -v runs="$RUNS" -v quick="$QUICK" \
+	    -v tools="$TOOLS" -v runs="$RUNS" -v quick="$QUICK" -v slow="$SLOW_SECS" \
 	    "$W/raw.tsv" "$W/planned.tsv" "$W/rss.tsv"
 	echo
 	echo "Every copy was compared with its source (cmp, diff -r) after" \

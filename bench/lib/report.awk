@@ -204,7 +204,7 @@ END {
 			k = W[i] SUBSEP T[j]
 			v = fmt_secs(cell(W[i], T[j]))
 			if ((k in n) && !(k in bad) && n[k] < runs) {
-				v = v sprintf(" (%d run)", n[k])
+				v = v sprintf(" (%d run%s)", n[k], n[k] == 1 ? "" : "s")
 				fewer = 1
 			}
 			printf " %s |", v
@@ -212,8 +212,10 @@ END {
 		printf "\n"
 	}
 	if (fewer) {
-		printf "\n\"(1 run)\": a slow baseline measured once to keep " \
-		    "the benchmark's length reasonable.\n"
+		printf "\n\"(1 run)\": measured once to keep the benchmark's " \
+		    "length reasonable (OpenSSH scp on the small files over the " \
+		    "long link, and any copy whose first run took over %d s).\n",
+		    slow
 	}
 
 	# --- ratios ---

@@ -130,10 +130,10 @@ EOF
 set_sizes () {
 	if [ "$QUICK" = 1 ]; then
 		BIG_BYTES=$((64 << 20))		# big1g
-		SMALL_DIRS=10			# small10k: dirs x 100 x 4 KiB
+		SMALL_DIRS=5			# small10k: dirs x 100 x 4 KiB
 		MIXED_SMALL=159 MIXED_BIG=1	# mixed
 		LBIG_BYTES=$((32 << 20))	# big256m
-		LSMALL_DIRS=1 LSMALL_PER=50	# small500
+		LSMALL_DIRS=1 LSMALL_PER=20	# small500
 	else
 		BIG_BYTES=$((1 << 30))
 		SMALL_DIRS=100
