@@ -18,7 +18,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <signal.h>
+#include <time.h>
+
 #include "cli/options.h"
+#include "transport/io.h"
 #include "cli/run.h"
 #include "util/log.h"
 
@@ -260,6 +264,34 @@ test_server_source(void **state)
 	assert_int_equal(finish_server(fd, pid), 0);
 }
 
+/* --timeout bounds the wait for a child whose connection we closed;
+ * cli_child_abort kills at once; a normal exit status passes through. */
+static void
+test_child_finish(void **state)
+{
+	char *sleeper[] = { (char *)"sleep", (char *)"30", NULL };
+	char *ok[] = { (char *)"sh", (char *)"-c", (char *)"exit 3", NULL };
+	struct ssh_child c;
+	time_t t0;
+
+	(void)state;
+	assert_int_equal(cli_child_start(&c, ok), 0);
+	assert_int_equal(cli_child_finish(&c), 3);
+	assert_int_equal(c.pid, -1);
+
+	t0 = time(NULL);
+	assert_int_equal(cli_child_start(&c, sleeper), 0);
+	assert_int_equal(cli_child_abort(&c), 128 + SIGTERM);
+	assert_true(time(NULL) - t0 < 10);
+
+	io_set_timeout(1);
+	t0 = time(NULL);
+	assert_int_equal(cli_child_start(&c, sleeper), 0);
+	assert_int_equal(cli_child_finish(&c), 128 + SIGTERM);
+	assert_true(time(NULL) - t0 < 10);
+	io_set_timeout(0);
+}
+
 int
 main(void)
 {
@@ -267,6 +299,7 @@ main(void)
 		cmocka_unit_test(test_local_copy),
 		cmocka_unit_test(test_server_sink),
 		cmocka_unit_test(test_server_source),
+		cmocka_unit_test(test_child_finish),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
