@@ -6,14 +6,74 @@
  * prints what the peer reports; the child itself stays silent.
  */
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../util/log.h"
 #include "../util/progress.h"
+#include "../util/xmalloc.h"
 #include "run.h"
+
+/*
+ * realpath of `path`, or of its parent when it does not exist yet (the
+ * name a copy would create).  NULL if neither resolves.  Caller frees.
+ */
+static char *
+resolve_target(const char *path)
+{
+	char *r, *dir, *slash;
+
+	if ((r = realpath(path, NULL)) != NULL) {
+		return r;
+	}
+	dir = xstrdup(path);
+	if ((slash = strrchr(dir, '/')) == NULL) {
+		free(dir);
+		return realpath(".", NULL);
+	}
+	if (slash == dir) {
+		slash[1] = '\0';
+	} else {
+		*slash = '\0';
+	}
+	r = realpath(dir, NULL);
+	free(dir);
+	return r;
+}
+
+/*
+ * cp refuses "cannot copy a directory into itself"; our source walks the
+ * tree while the sink adds to it, so without this check `scp -r d d/sub`
+ * would recurse until the names get too long.
+ */
+static int
+copy_into_itself(const char *src, const char *target)
+{
+	struct stat st;
+	char *s, *t;
+	size_t n;
+	int bad = 0;
+
+	if (stat(src, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		return 0;
+	}
+	if ((s = realpath(src, NULL)) == NULL) {
+		return 0;
+	}
+	if ((t = resolve_target(target)) != NULL) {
+		n = strlen(s);
+		bad = strncmp(s, t, n) == 0 && (t[n] == '\0' || t[n] == '/' ||
+		    strcmp(s, "/") == 0);
+	}
+	free(s);
+	free(t);
+	return bad;
+}
 
 static void
 local_source_child(const struct cli *x, int fd, const char *src)
@@ -47,6 +107,12 @@ local_copy(struct cli *x, const char *src, const char *target)
 	int sv[2], r;
 	pid_t pid;
 
+	if (x->sopts.recursive && copy_into_itself(src, target)) {
+		log_plain("cannot copy a directory, '%s', into itself, '%s'",
+		    src, target);
+		x->errs++;
+		return;
+	}
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
 		cli_fatal("socketpair: %s", strerror(errno));
 	}

@@ -132,6 +132,18 @@ test_local_copy(void **state)
 	assert_int_equal(x.errs, 0);
 	snprintf(dst, sizeof(dst), "%s/dir2/src", tmpdir);
 	assert_file(dst, "hello\n");
+
+	/* Never into itself (cp's rule): dir2 -> dir2, dir2 -> dir2/new. */
+	x.errs = 0;
+	snprintf(src, sizeof(src), "%s/dir2", tmpdir);
+	local_copy(&x, src, src);
+	assert_int_equal(x.errs, 1);
+	snprintf(dst, sizeof(dst), "%s/dir2/dir2", tmpdir);
+	assert_int_equal(access(dst, F_OK), -1);
+	snprintf(dst, sizeof(dst), "%s/dir2/new", tmpdir);
+	local_copy(&x, src, dst);
+	assert_int_equal(x.errs, 2);
+	assert_int_equal(access(dst, F_OK), -1);
 	options_free(&o);
 }
 
