@@ -228,22 +228,28 @@ cli_child_finish_all(void)
 }
 
 void
+cli_child_abort_all(void)
+{
+	int i;
+
+	for (i = 0; i < MAX_CHILDREN; i++) {
+		if (children[i] != NULL) {
+			cli_child_abort(children[i]);
+		}
+	}
+}
+
+void
 cli_fatal(const char *fmt, ...)
 {
 	char msg[1024];
 	va_list ap;
-	int i;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	log_error("%s", msg);
-	for (i = 0; i < MAX_CHILDREN; i++) {
-		if (children[i] != NULL) {
-			ssh_child_kill(children[i], SIGTERM);
-		}
-	}
-	cli_child_finish_all();
+	cli_child_abort_all();
 	exit(255);
 }
 

@@ -60,6 +60,8 @@ int cli_child_finish(struct ssh_child *c);
 int cli_child_abort(struct ssh_child *c);
 /* Closes fds and waits for every registered child (at exit). */
 void cli_child_finish_all(void);
+/* Kills (SIGTERM) and reaps every registered child (fatal paths). */
+void cli_child_abort_all(void);
 
 /* Prints "scp: <msg>", kills and reaps the children, exits 255. */
 void cli_fatal(const char *fmt, ...)

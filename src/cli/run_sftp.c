@@ -16,7 +16,7 @@
 static void
 sftp_setup_failed(void)
 {
-	cli_child_finish_all();
+	cli_child_abort_all();
 	exit(255);
 }
 
