@@ -82,9 +82,13 @@ local_source_child(const struct cli *x, int fd, const char *src)
 	struct scp_conn conn;
 	int r;
 
+	/* The parent's handlers act on its children, not ours. */
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGHUP, SIG_DFL);
+	signal(SIGTSTP, SIG_DFL);
+	signal(SIGTTIN, SIG_DFL);
+	signal(SIGTTOU, SIG_DFL);
 	/* Errors go to the peer (our sink) only, as a remote scp's do. */
 	log_init("scp", log_get_level(), 1);
 	so = x->sopts;
