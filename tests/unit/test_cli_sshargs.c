@@ -158,6 +158,29 @@ test_legacy_second(void **state)
 	options_free(&o);
 }
 
+/* -3 -O second host exactly as observed: ... -oForwardAgent=no
+ * -oBatchMode=yes -- h2 'scp -t /b' */
+static void
+test_legacy_second_plain(void **state)
+{
+	static const char *const args[] = { "-O", "h1:/a", "h2:/b", NULL };
+	static const char *const want[] = { BASE, "-oForwardAgent=no",
+	    "-oBatchMode=yes", "--", "h2", "scp -t /b", NULL };
+	struct scp_options o;
+	struct strvec sv;
+	char *cmd;
+
+	(void)state;
+	parse_opts(&o, args);
+	cmd = sshargs_scp_command(&o, 't', "/b");
+	strvec_init(&sv);
+	sshargs_connection(&sv, &o, SSHARGS_LEGACY_2ND, "h2", NULL, -1, cmd);
+	assert_argv(&sv, want);
+	strvec_clear(&sv);
+	free(cmd);
+	options_free(&o);
+}
+
 /* A URI port overrides -P; user options keep their order before
  * -oForwardAgent=no so an earlier -A wins in ssh. */
 static void
@@ -259,6 +282,7 @@ main(void)
 		cmocka_unit_test(test_legacy),
 		cmocka_unit_test(test_legacy_flags),
 		cmocka_unit_test(test_legacy_second),
+		cmocka_unit_test(test_legacy_second_plain),
 		cmocka_unit_test(test_port_and_order),
 		cmocka_unit_test(test_direct),
 		cmocka_unit_test(test_remote_remote),
