@@ -2,7 +2,7 @@
  * libFuzzer target: everything the SFTP client decodes from a server
  * (PROTOCOL.md section 4): framing, VERSION and its extensions,
  * limits@openssh.com, STATUS, HANDLE, NAME, ATTRS and DATA replies, as
- * driven by the real session, glob, download and upload code.
+ * driven by the real session, glob, download, upload and relay code.
  *
  * The input is the server's whole byte stream.  It is put in a memfd
  * that the client reads (data, then EOF: nothing can block), and the
@@ -19,6 +19,11 @@
  *   bits 4-5  which operation (table `ops` below)
  *   bit 6  the local target is an existing directory
  *   bit 7  upload instead of download
+ *   bits 6 and 7 both: remote-to-remote relay (-3): the stream is
+ *          [len u16][stream of the source session][stream of the
+ *          destination session], each framed separately in framed mode
+ *
+ * Framing never more than triples a record (3 header bytes become 9).
  *
  * Files are only ever written below a private directory made in
  * $TMPDIR (removed at exit): downloads go to <dir>/dl, which is emptied
@@ -49,7 +54,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static char topdir[4096], dldir[4200], srcdir[4200];
-static int in_fd = -1, null_fd = -1;
+static int in_fd = -1, in2_fd = -1, null_fd = -1;
 static uint8_t *stream;
 
 static const char *const dl_src[4] = {
@@ -166,13 +171,14 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		die("mkdir src/d");
 	}
 	put_file(path, "e", 10);
-	if ((in_fd = memfd_create("fuzz_sftp_in", 0)) == -1) {
+	if ((in_fd = memfd_create("fuzz_sftp_in", 0)) == -1 ||
+	    (in2_fd = memfd_create("fuzz_sftp_in2", 0)) == -1) {
 		die("memfd_create");
 	}
 	if ((null_fd = open("/dev/null", O_WRONLY)) == -1) {
 		die("/dev/null");
 	}
-	if ((stream = malloc(FUZZ_MAX_INPUT * 2)) == NULL) {
+	if ((stream = malloc(FUZZ_MAX_INPUT * 3 + 16)) == NULL) {
 		die("malloc");
 	}
 	/* Quiet unless asked: messages cost time and drown libFuzzer's. */
@@ -304,42 +310,93 @@ run_upload(struct sftp_session *s, unsigned int op)
 	}
 }
 
+/* Puts `n` bytes of stream `p` (framed first if asked) into memfd `fd`. */
+static void
+feed(int fd, const uint8_t *p, size_t n, int framed)
+{
+	if (framed) {
+		n = frame(p, n, stream);
+		p = stream;
+	}
+	if (ftruncate(fd, 0) == -1 ||
+	    (n > 0 && pwrite(fd, p, n, 0) != (ssize_t)n) ||
+	    lseek(fd, 0, SEEK_SET) == -1) {
+		die("memfd");
+	}
+}
+
+static const struct {
+	const char *src, *target;
+	int multiple;
+} xl[4] = {
+	{ "/r/f", "/r/t", 0 },
+	{ "/r/[a-c]*", "/r/d", 1 },
+	{ "~/d", "~u/t", 0 },
+	{ "~u/x", "", 0 },
+};
+
+/* -3: two sessions, both fed from the input. */
+static void
+run_crossload(const struct sftp_opts *o, const uint8_t *p, size_t n,
+    int framed, unsigned int op)
+{
+	struct sftp_session *from = NULL, *to = NULL;
+	size_t n1;
+	int r;
+
+	if (n < 2) {
+		return;
+	}
+	n1 = (size_t)p[0] << 8 | p[1];
+	p += 2;
+	n -= 2;
+	if (n1 > n) {
+		n1 = n;
+	}
+	feed(in_fd, p, n1, framed);
+	feed(in2_fd, p + n1, n - n1, framed);
+	if ((r = sftp_session_open(&from, in_fd, null_fd, o)) != 0) {
+		return;
+	}
+	if ((r = sftp_session_open(&to, in2_fd, null_fd, o)) == 0) {
+		r = sftp_crossload(from, xl[op].src, to, xl[op].target,
+		    xl[op].multiple);
+		if (r > 1) {
+			fprintf(stderr, "fuzz_sftp_msg: bad return %d\n", r);
+			abort();
+		}
+	}
+	sftp_session_free(from);
+	sftp_session_free(to);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct sftp_opts o;
 	struct sftp_session *s = NULL;
-	const uint8_t *body;
 	char target[4400];
 	unsigned int cfg, op;
-	size_t n;
-	int r, single = 0;
+	int r, single = 0, framed;
 
 	if (size < 1 || size > FUZZ_MAX_INPUT) {
 		return 0;
 	}
 	cfg = data[0];
 	op = (cfg >> 4) & 3;
+	framed = (cfg & 0x08) != 0;
 	memset(&o, 0, sizeof(o));
 	o.recursive = (cfg & 0x01) != 0;
 	o.preserve = (cfg & 0x02) != 0;
 	o.inplace = (cfg & 0x04) != 0;
-	if (cfg & 0x08) {
-		/* Each record grows by at most 5 bytes of framing. */
-		n = frame(data + 1, size - 1, stream);
-		body = stream;
-	} else {
-		n = size - 1;
-		body = data + 1;
-	}
-	if (ftruncate(in_fd, 0) == -1 ||
-	    (n > 0 && pwrite(in_fd, body, n, 0) != (ssize_t)n) ||
-	    lseek(in_fd, 0, SEEK_SET) == -1) {
-		die("memfd");
-	}
 	if (mkdir(dldir, 0700) == -1) {
 		die("mkdir dl");
 	}
+	if ((cfg & 0xc0) == 0xc0) {
+		run_crossload(&o, data + 1, size - 1, framed, op);
+		goto done;
+	}
+	feed(in_fd, data + 1, size - 1, framed);
 
 	r = sftp_session_open(&s, in_fd, null_fd, &o);
 	if (r == 0) {
@@ -372,6 +429,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (single) {
 		check_single(r);
 	}
+done:
 	check_topdir();
 	rm_tree(dldir);
 	return 0;

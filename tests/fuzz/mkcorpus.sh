@@ -77,32 +77,44 @@ begin() { scen=$tmp/$1.scen; : > "$scen"; }
 # subshell, so the body's number comes from the file, not a variable.
 msg() {
 	m=$(($(wc -l < "$scen") + 1))
-	cat > "$tmp/body.$m"
-	echo "$1 $2 $tmp/body.$m" >> "$scen"
+	cat > "$scen.$m"
+	echo "$1 $2 $scen.$m" >> "$scen"
 }
-# finish NAME CFG: raw and framed seeds
+# raw SCEN / framed SCEN: a scenario's stream in either form
+raw() {
+	while read -r t id f; do
+		len=$(($(wc -c < "$f") + 1))
+		if [ "$id" != "-" ]; then
+			len=$((len + 4))
+		fi
+		u32 "$len"; b "$t"
+		if [ "$id" != "-" ]; then
+			u32 "$id"
+		fi
+		cat "$f"
+	done < "$1"
+}
+framed() {
+	while read -r t id f; do
+		b "$t"; u16 "$(wc -c < "$f")"; cat "$f"
+	done < "$1"
+}
+# finish NAME CFG: raw and framed seeds of the current scenario
 finish() {
 	mkdir -p "$c/fuzz_sftp_msg"
-	{
-		b "$2"
-		while read -r t id f; do
-			len=$(($(wc -c < "$f") + 1))
-			if [ "$id" != "-" ]; then
-				len=$((len + 4))
-			fi
-			u32 "$len"; b "$t"
-			if [ "$id" != "-" ]; then
-				u32 "$id"
-			fi
-			cat "$f"
-		done < "$scen"
-	} > "$c/fuzz_sftp_msg/$1"
-	{
-		b $(($2 | 8))
-		while read -r t id f; do
-			b "$t"; u16 "$(wc -c < "$f")"; cat "$f"
-		done < "$scen"
-	} > "$c/fuzz_sftp_msg/$1.framed"
+	{ b "$2"; raw "$scen"; } > "$c/fuzz_sftp_msg/$1"
+	{ b $(($2 | 8)); framed "$scen"; } > "$c/fuzz_sftp_msg/$1.framed"
+}
+# finish2 NAME CFG SCEN1: a relay (-3) seed, SCEN1 the source session,
+# the current scenario the destination
+finish2() {
+	raw "$3" > "$tmp/s1.raw"
+	framed "$3" > "$tmp/s1.framed"
+	{ b "$2"; u16 "$(wc -c < "$tmp/s1.raw")"; cat "$tmp/s1.raw";
+	  raw "$scen"; } > "$c/fuzz_sftp_msg/$1"
+	{ b $(($2 | 8)); u16 "$(wc -c < "$tmp/s1.framed")";
+	  cat "$tmp/s1.framed"; framed "$scen"; } \
+	    > "$c/fuzz_sftp_msg/$1.framed"
 }
 VERSION=2 STATUS=101 HANDLE=102 DATA=103 NAME=104 ATTRS=105 XREPLY=201
 st() { u32 "$1"; str "$2"; str ""; }	# STATUS body
@@ -240,11 +252,31 @@ u32 3 | msg $VERSION -
 st 2 "" | msg $STATUS 1				# STAT ~/t (sftp_upload)
 st 2 "" | msg $STATUS 2				# STAT t (upload_dir)
 st 0 "" | msg $STATUS 3				# MKDIR
-st 2 "" | msg $STATUS 4				# STAT t/e
-str w1 | msg $HANDLE 5				# OPEN t/.e temporary
-st 0 "" | msg $STATUS 6				# WRITE
-st 0 "" | msg $STATUS 7				# CLOSE
-st 0 "" | msg $STATUS 8				# REMOVE / RENAME
+str w1 | msg $HANDLE 4				# OPEN t/.e temporary
+st 0 "" | msg $STATUS 5				# WRITE
+st 0 "" | msg $STATUS 6				# CLOSE
+st 0 "" | msg $STATUS 7				# REMOVE / RENAME
+st 0 "" | msg $STATUS 8
 st 0 "" | msg $STATUS 9
-st 0 "" | msg $STATUS 10
 finish ul_dir $((0xa1))
+
+# Relay (-3) of /r/f to /r/t: source session, then destination.
+begin xl_src
+u32 3 | msg $VERSION -
+attrs 5 100644 | msg $ATTRS 1			# LSTAT (glob)
+attrs 5 100644 | msg $ATTRS 2			# STAT
+str h1 | msg $HANDLE 3				# OPEN
+str hello | msg $DATA 4
+st 1 "" | msg $STATUS 5
+st 0 "" | msg $STATUS 6				# CLOSE
+xsrc=$scen
+begin xl_dst
+{ u32 3; str posix-rename@openssh.com; str 1; } | msg $VERSION -
+st 2 "" | msg $STATUS 1				# STAT target
+st 2 "" | msg $STATUS 2				# STAT final name
+str w1 | msg $HANDLE 3				# OPEN temporary
+st 0 "" | msg $STATUS 4				# WRITE
+st 0 "" | msg $STATUS 5				# CLOSE
+st 0 "" | msg $STATUS 6				# RENAME
+st 0 "" | msg $STATUS 7
+finish2 xl_file $((0xc0)) "$xsrc"
