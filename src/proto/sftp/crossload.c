@@ -50,7 +50,7 @@ crossload_file(struct sftp_session *from, const char *spath,
 		a = *given;
 	} else if ((r = sftp_do_stat(from, spath, 0, &a)) != 0) {
 		if (r == SCP_E_PEER) {
-			log_error("stat remote \"%s\": %s", spath,
+			log_error("stat remote: %s",
 			    sftp_fx2txt(from->last_status));
 			return 1;
 		}
@@ -126,9 +126,10 @@ crossload_entry(struct sftp_session *from, const char *sdir,
 	if (sftp_attr_is_lnk(&a)) {
 		if ((r = sftp_do_stat(from, sub, 0, &a)) != 0) {
 			if (r == SCP_E_PEER) {
-				log_error("download \"%s\": not a regular "
-				    "file", sub);
-				r = 0;
+				log_error("stat remote: %s",
+				    sftp_fx2txt(from->last_status));
+				log_error("Download of file %s failed", sub);
+				r = 1;
 			}
 			goto out;
 		}

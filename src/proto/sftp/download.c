@@ -242,14 +242,15 @@ sftp_copy_handle(struct sftp_session *s, const struct sftp_handle *h,
 }
 
 /*
- * One remote file to `lname` relative to `dirfd`.  `given` are attributes
- * already known (READDIR), else the file is STAT-ed.
+ * One remote file to `lname` relative to `dirfd` (`ldisp`: the local
+ * path for messages).  `given` are attributes already known (READDIR),
+ * else the file is STAT-ed.
  * 0 copied, 1 error reported, <0 session unusable.
  */
 static int
 download_file(struct sftp_session *s, const char *rpath,
     const struct sftp_attr *given, int dirfd, const char *lname,
-    int ofl)
+    const char *ldisp, int ofl)
 {
 	struct sftp_attr a;
 	struct sftp_handle h;
@@ -265,7 +266,7 @@ download_file(struct sftp_session *s, const char *rpath,
 		a = *given;
 	} else if ((r = sftp_do_stat(s, rpath, 0, &a)) != 0) {
 		if (r == SCP_E_PEER) {
-			log_error("stat remote \"%s\": %s", rpath,
+			log_error("stat remote: %s",
 			    sftp_fx2txt(s->last_status));
 			return 1;
 		}
@@ -296,7 +297,7 @@ download_file(struct sftp_session *s, const char *rpath,
 	}
 	if (outfile_open(&of, dirfd, lname, mode, ofl) != 0) {
 		saved = errno;
-		log_error("open local \"%s\": %s", lname, strerror(saved));
+		log_error("open local \"%s\": %s", ldisp, strerror(saved));
 		r = sftp_do_close(s, &h);
 		return r == 0 || r == SCP_E_PEER ? 1 : r;
 	}
@@ -325,7 +326,7 @@ download_file(struct sftp_session *s, const char *rpath,
 		return 1;
 	}
 	if (sink.failed) {
-		log_error("write local \"%s\": %s", lname,
+		log_error("write local \"%s\": %s", ldisp,
 		    strerror(sink.err));
 		outfile_abort(&of, 0);
 		return 1;
@@ -343,7 +344,7 @@ download_file(struct sftp_session *s, const char *rpath,
 	}
 	if (outfile_commit(&of, end, s->o->preserve &&
 	    (a.flags & SSH2_FILEXFER_ATTR_ACMODTIME) ? ts : NULL) != 0) {
-		log_error("write local \"%s\": %s", lname, strerror(errno));
+		log_error("write local \"%s\": %s", ldisp, strerror(errno));
 		return 1;
 	}
 	return 0;
@@ -357,7 +358,7 @@ struct rstack {
 
 static int download_dir(struct sftp_session *s, const char *rpath,
     const struct sftp_attr *da, int parentfd, const char *lname,
-    int nofollow, struct rstack *rs);
+    const char *ldisp, int nofollow, struct rstack *rs);
 
 static int
 cmp_dirent(const void *a, const void *b)
@@ -369,20 +370,25 @@ cmp_dirent(const void *a, const void *b)
 /* An entry of a remote directory being copied into `dfd`. */
 static int
 download_entry(struct sftp_session *s, const char *rdir,
-    const struct sftp_dirent *e, int dfd, struct rstack *rs)
+    const struct sftp_dirent *e, int dfd, const char *ldir,
+    struct rstack *rs)
 {
 	struct sftp_attr a = e->a;
-	char *sub, *canon = NULL;
+	char *sub, *lsub, *canon = NULL;
 	int r = 0, k;
 
 	sub = sftp_path_append(rdir, e->name);
+	lsub = sftp_path_append(ldir, e->name);
 	if (sftp_attr_is_lnk(&a)) {
 		/* Symlinks are followed (9.5+, section 4). */
 		if ((r = sftp_do_stat(s, sub, 0, &a)) != 0) {
+			/* Dangling: an error, as in OpenSSH. */
 			if (r == SCP_E_PEER) {
-				log_error("download \"%s\": not a regular "
-				    "file", sub);
-				r = 0;
+				log_error("stat remote: %s",
+				    sftp_fx2txt(s->last_status));
+				log_error("Download of file %s to %s failed",
+				    sub, lsub);
+				r = 1;
 			}
 			goto out;
 		}
@@ -408,12 +414,13 @@ download_entry(struct sftp_session *s, const char *rdir,
 		}
 	}
 	if (sftp_attr_is_dir(&a)) {
-		r = download_dir(s, sub, &a, dfd, e->name, 1, rs);
+		r = download_dir(s, sub, &a, dfd, e->name, lsub, 1, rs);
 	} else if (sftp_attr_is_reg(&a)) {
-		r = download_file(s, sub, &a, dfd, e->name, OUTFILE_NOFOLLOW);
+		r = download_file(s, sub, &a, dfd, e->name, lsub,
+		    OUTFILE_NOFOLLOW);
 		if (r > 0) {
 			log_error("Download of file %s to %s failed", sub,
-			    e->name);
+			    lsub);
 		}
 	} else {
 		/* Reported, not an error (OpenSSH's logit). */
@@ -422,13 +429,14 @@ download_entry(struct sftp_session *s, const char *rdir,
 out:
 	free(canon);
 	free(sub);
+	free(lsub);
 	return r;
 }
 
 static int
 download_dir(struct sftp_session *s, const char *rpath,
     const struct sftp_attr *da, int parentfd, const char *lname,
-    int nofollow, struct rstack *rs)
+    const char *ldisp, int nofollow, struct rstack *rs)
 {
 	struct sftp_dirent *ents = NULL;
 	struct timespec ts[2];
@@ -453,13 +461,13 @@ download_dir(struct sftp_session *s, const char *rpath,
 	if (mkdirat(parentfd, lname, tmpmode) == 0) {
 		created = 1;
 	} else if (errno != EEXIST) {
-		log_error("mkdir %s: %s", lname, strerror(errno));
+		log_error("mkdir %s: %s", ldisp, strerror(errno));
 		return 1;
 	}
 	dfd = openat(parentfd, lname, O_RDONLY | O_DIRECTORY | O_NOCTTY |
 	    (nofollow ? O_NOFOLLOW : 0));
 	if (dfd == -1 || fstat(dfd, &st) == -1) {
-		log_error("open local \"%s\": %s", lname,
+		log_error("open local \"%s\": %s", ldisp,
 		    errno == ELOOP ? strerror(ENOTDIR) : strerror(errno));
 		if (dfd != -1) {
 			close(dfd);
@@ -480,7 +488,7 @@ download_dir(struct sftp_session *s, const char *rpath,
 		if (!name_is_safe(ents[i].name)) {
 			continue;
 		}
-		r = download_entry(s, rpath, &ents[i], dfd, rs);
+		r = download_entry(s, rpath, &ents[i], dfd, ldisp, rs);
 		if (r < 0) {
 			goto out;
 		}
@@ -501,19 +509,19 @@ download_dir(struct sftp_session *s, const char *rpath,
 			ts[1].tv_nsec = 0;
 			if (futimens(dfd, ts) == -1) {
 				log_error("local set times on \"%s\": %s",
-				    lname, strerror(errno));
+				    ldisp, strerror(errno));
 				errs = 1;
 			}
 		}
 		/* Exactly, umask or not (OpenSSH 9.2 lost bits here). */
 		if (fchmod(dfd, mode) == -1) {
-			log_error("local chmod directory \"%s\": %s", lname,
+			log_error("local chmod directory \"%s\": %s", ldisp,
 			    strerror(errno));
 			errs = 1;
 		}
 	} else if (created && mode != tmpmode) {
 		if (fchmod(dfd, mode & ~outfile_get_umask()) == -1) {
-			log_error("local chmod directory \"%s\": %s", lname,
+			log_error("local chmod directory \"%s\": %s", ldisp,
 			    strerror(errno));
 			errs = 1;
 		}
@@ -570,7 +578,7 @@ sftp_download(struct sftp_session *s, const char *src, const char *target)
 	struct sftp_attr a;
 	struct rstack rs;
 	struct stat st;
-	char *path = NULL, *name = NULL, *canon = NULL;
+	char *path = NULL, *name = NULL, *canon = NULL, *ldisp = NULL;
 	size_t i, len;
 	int r, nomatch, dst_is_dir, errs = 0, dfd = -1, fatal;
 
@@ -634,7 +642,8 @@ sftp_download(struct sftp_session *s, const char *src, const char *target)
 	for (i = 0; i < g.n && !io_cancelled(); i++) {
 		len = strlen(g.v[i]);
 		free(name);
-		name = NULL;
+		free(ldisp);
+		name = ldisp = NULL;
 		if (dst_is_dir) {
 			if ((name = match_name(s, g.v[i], &fatal)) == NULL) {
 				if (fatal) {
@@ -645,8 +654,9 @@ sftp_download(struct sftp_session *s, const char *src, const char *target)
 				continue;
 			}
 		}
-		log_debug("Fetching %s to %s/%s", g.v[i], target,
-		    name != NULL ? name : "");
+		ldisp = name != NULL ? sftp_path_append(target, name) :
+		    xstrdup(target);
+		log_debug("Fetching %s to %s", g.v[i], ldisp);
 		if (len > 0 && g.v[i][len - 1] == '/' && s->o->recursive) {
 			free(canon);
 			canon = NULL;
@@ -662,11 +672,11 @@ sftp_download(struct sftp_session *s, const char *src, const char *target)
 			}
 			r = download_dir(s, canon, &a,
 			    dst_is_dir ? dfd : AT_FDCWD,
-			    dst_is_dir ? name : target, dst_is_dir, &rs);
+			    dst_is_dir ? name : target, ldisp, dst_is_dir, &rs);
 		} else {
 			r = download_file(s, g.v[i], NULL,
 			    dst_is_dir ? dfd : AT_FDCWD,
-			    dst_is_dir ? name : target,
+			    dst_is_dir ? name : target, ldisp,
 			    dst_is_dir ? OUTFILE_NOFOLLOW : 0);
 		}
 		if (r < 0) {
@@ -683,6 +693,7 @@ out:
 	}
 	free(path);
 	free(name);
+	free(ldisp);
 	free(canon);
 	strvec_clear(&g);
 	if (io_cancelled()) {

@@ -428,12 +428,20 @@ upload_dir(struct sftp_session *s, const char *lpath, const char *rpath,
 		rsub = sftp_path_append(rpath, names.v[i]);
 		r = 0;
 		if (stat(lsub, &est) == -1) {
-			/* Dangling symlinks and races. */
-			log_error("%s: not a regular file", names.v[i]);
+			/* Dangling symlinks: an error, as in OpenSSH. */
+			log_error("open local \"%s\": %s", lsub,
+			    strerror(errno));
+			log_error("upload \"%s\" to \"%s\" failed", lsub,
+			    rsub);
+			r = 1;
 		} else if (S_ISDIR(est.st_mode)) {
 			r = upload_dir(s, lsub, rsub, ds);
 		} else if (S_ISREG(est.st_mode)) {
 			r = upload_file(s, lsub, rsub, created);
+			if (r > 0) {
+				log_error("upload \"%s\" to \"%s\" failed",
+				    lsub, rsub);
+			}
 		} else {
 			/* Reported, but not an error (OpenSSH's logit). */
 			log_error("%s: not a regular file", names.v[i]);
