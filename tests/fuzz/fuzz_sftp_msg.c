@@ -33,17 +33,14 @@
  * <dir>/dl: "never lie" (src/fs/outfile.h).
  */
 #include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fuzz_util.h"
 #include "proto/sftp/sftp.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -61,125 +58,31 @@ static const char *const dl_src[4] = {
 	"/r/f", "/r/[a-c]*", "~/d", "~u/x",
 };
 
-static void
-die(const char *what)
-{
-	fprintf(stderr, "fuzz_sftp_msg: %s: %s\n", what, strerror(errno));
-	abort();
-}
-
-static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	if (remove(path) == -1 && errno != ENOENT) {
-		/* A directory left without write permission (-p). */
-		chmod(path, 0700);
-		return remove(path) == -1 ? -1 : 0;
-	}
-	return 0;
-}
-
-static int
-chmod_one(const char *path, const struct stat *st, int flag,
-    struct FTW *ftw)
-{
-	(void)ftw;
-	if (flag == FTW_D || flag == FTW_DNR) {
-		chmod(path, 0700);
-	} else if (S_ISREG(st->st_mode)) {
-		chmod(path, 0600);
-	}
-	return 0;
-}
-
-/* Removes `path` and everything below it, whatever its modes. */
-static void
-rm_tree(const char *path)
-{
-	struct stat st;
-
-	if (lstat(path, &st) == -1) {
-		return;
-	}
-	if (S_ISDIR(st.st_mode)) {
-		/* Pre-order: open up directories before descending. */
-		chmod(path, 0700);
-		nftw(path, chmod_one, 16, FTW_PHYS);
-		if (nftw(path, rm_one, 16, FTW_PHYS | FTW_DEPTH) == -1) {
-			die("rm_tree");
-		}
-	} else if (unlink(path) == -1) {
-		die("unlink");
-	}
-}
-
-static void
-cleanup(void)
-{
-	if (topdir[0] != '\0') {
-		rm_tree(topdir);
-	}
-}
-
-static void
-put_file(const char *dir, const char *name, size_t len)
-{
-	char path[4400];
-	size_t i;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	if ((f = fopen(path, "w")) == NULL) {
-		die(path);
-	}
-	for (i = 0; i < len; i++) {
-		fputc('a' + (int)(i % 26), f);
-	}
-	if (fclose(f) != 0) {
-		die(path);
-	}
-}
-
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	const char *tmp = getenv("TMPDIR");
 	char path[4400];
 
 	(void)argc;
 	(void)argv;
-	if (tmp == NULL || *tmp == '\0') {
-		tmp = "/tmp";
-	}
-	snprintf(topdir, sizeof(topdir), "%s/fuzz_sftp_msg.XXXXXX", tmp);
-	if (mkdtemp(topdir) == NULL) {
-		die("mkdtemp");
-	}
-	atexit(cleanup);
+	snprintf(topdir, sizeof(topdir), "%s", fz_topdir("fuzz_sftp_msg"));
 	snprintf(dldir, sizeof(dldir), "%s/dl", topdir);
 	snprintf(srcdir, sizeof(srcdir), "%s/src", topdir);
 	if (mkdir(srcdir, 0755) == -1) {
-		die("mkdir src");
+		fz_die("mkdir src");
 	}
-	put_file(srcdir, "f", 1000);
-	put_file(srcdir, "g", 70000);
+	fz_put_file(srcdir, "f", 1000);
+	fz_put_file(srcdir, "g", 70000);
 	snprintf(path, sizeof(path), "%s/d", srcdir);
 	if (mkdir(path, 0755) == -1) {
-		die("mkdir src/d");
+		fz_die("mkdir src/d");
 	}
-	put_file(path, "e", 10);
-	if ((in_fd = memfd_create("fuzz_sftp_in", 0)) == -1 ||
-	    (in2_fd = memfd_create("fuzz_sftp_in2", 0)) == -1) {
-		die("memfd_create");
-	}
-	if ((null_fd = open("/dev/null", O_WRONLY)) == -1) {
-		die("/dev/null");
-	}
+	fz_put_file(path, "e", 10);
+	in_fd = fz_memfd("fuzz_sftp_in");
+	in2_fd = fz_memfd("fuzz_sftp_in2");
+	null_fd = fz_devnull();
 	if ((stream = malloc(FUZZ_MAX_INPUT * 3 + 16)) == NULL) {
-		die("malloc");
+		fz_die("malloc");
 	}
 	/* Quiet unless asked: messages cost time and drown libFuzzer's. */
 	log_init("scp", getenv("FUZZ_VERBOSE") != NULL ? LOG_DEBUG3 :
@@ -229,23 +132,10 @@ frame(const uint8_t *in, size_t n, uint8_t *out)
 static void
 check_topdir(void)
 {
-	struct dirent *de;
-	DIR *d;
+	static const char *const allowed[] = { "src", "dl", NULL };
 
-	if ((d = opendir(topdir)) == NULL) {
-		die("opendir");
-	}
-	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") != 0 &&
-		    strcmp(de->d_name, "..") != 0 &&
-		    strcmp(de->d_name, "src") != 0 &&
-		    strcmp(de->d_name, "dl") != 0) {
-			fprintf(stderr, "fuzz_sftp_msg: wrote outside the "
-			    "target: %s/%s\n", topdir, de->d_name);
-			abort();
-		}
-	}
-	closedir(d);
+	fz_check_only(topdir, allowed);
+	fz_check_tmpdir();
 }
 
 /* A failed single-file atomic download leaves nothing; a good one, the
@@ -260,7 +150,7 @@ check_single(int r)
 	DIR *d;
 
 	if ((d = opendir(dldir)) == NULL) {
-		die("opendir dl");
+		fz_die("opendir dl");
 	}
 	while ((de = readdir(d)) != NULL) {
 		if (strcmp(de->d_name, ".") == 0 ||
@@ -318,11 +208,7 @@ feed(int fd, const uint8_t *p, size_t n, int framed)
 		n = frame(p, n, stream);
 		p = stream;
 	}
-	if (ftruncate(fd, 0) == -1 ||
-	    (n > 0 && pwrite(fd, p, n, 0) != (ssize_t)n) ||
-	    lseek(fd, 0, SEEK_SET) == -1) {
-		die("memfd");
-	}
+	fz_feed(fd, p, n);
 }
 
 static const struct {
@@ -390,7 +276,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	o.preserve = (cfg & 0x02) != 0;
 	o.inplace = (cfg & 0x04) != 0;
 	if (mkdir(dldir, 0700) == -1) {
-		die("mkdir dl");
+		fz_die("mkdir dl");
 	}
 	if ((cfg & 0xc0) == 0xc0) {
 		run_crossload(&o, data + 1, size - 1, framed, op);
@@ -431,6 +317,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 done:
 	check_topdir();
-	rm_tree(dldir);
+	fz_rm_tree(dldir);
 	return 0;
 }

@@ -55,6 +55,25 @@ seed fuzz_operand uri_bad 'scp://h:0/x'
 seed fuzz_operand badname "u'x@h:p"
 seed fuzz_operand colon ':f'
 
+# fuzz_scp_sink: config byte (see fuzz_scp_sink.c), then the peer's bytes
+seed fuzz_scp_sink file '\000C0644 5 f\nhello\000'
+seed fuzz_scp_sink times '\002T1700000000 0 1700000001 0\nC0644 5 f\nhello\000'
+seed fuzz_scp_sink inplace '\040C0600 3 f\nabc\000'
+seed fuzz_scp_sink mismatch '\000C0644 3 g\nabc\000'
+seed fuzz_scp_sink dotdot '\000C0644 3 ..\nabc\000'
+seed fuzz_scp_sink slash '\000C0644 3 a/b\nabc\000'
+seed fuzz_scp_sink err1 '\000\001scp: /r/f: No such file or directory\n'
+seed fuzz_scp_sink err2 '\000\002fatal\n'
+seed fuzz_scp_sink short '\000C0644 10 f\nabc'
+seed fuzz_scp_sink brace '\100C0644 2 a\nhi\000C0644 2 bz\nyo\000'
+seed fuzz_scp_sink brace_r '\101D0755 0 a\nC0600 3 x\nabc\000E\nC0644 1 b\nq\000'
+seed fuzz_scp_sink server_r '\211D0755 0 d\nT1 0 2 0\nD0700 0 e\nC0644 3 x\nabc\000E\nE\n'
+seed fuzz_scp_sink server_dotdot '\211D0755 0 ..\nC0644 1 x\na\000E\n'
+seed fuzz_scp_sink server_d '\214C0644 3 x\nabc\000'
+seed fuzz_scp_sink source '\300\000\000\000\000\000\000\000\000'
+seed fuzz_scp_sink source_r '\303\000\000\000\000\000\000\000\000\000\000\000\000\000\000\000\000\000\000\000\000\000\000\000\000'
+seed fuzz_scp_sink source_err '\301\000\000\001scp: t: Permission denied\n\000\000\002no\n'
+
 # ---- SFTP seeds ----
 b() {		# one byte
 	printf "\\$(printf '%03o' "$1")"
