@@ -94,10 +94,19 @@ test_expect_success 'scp:// URI port overrides -P' '
 	grep -x 2202 "$SSHLOG" && ! grep -x 3000 "$SSHLOG"
 '
 
-test_expect_success 'scp:// URI with a bracketed IPv6 host is invalid (9.2)' '
-	expect_rc 1 run_scp -O f "scp://[::1]/$TRASH/uri6" &&
+# OpenSSH 9.2 rejects this ("invalid uri", PROTOCOL.md §6 known
+# weaknesses); ours accepts it.
+test_expect_success_ours 'scp:// URI with a bracketed IPv6 host works' '
+	run_scp -O f "scp://scptest@[::1]/$TRASH/uri6" &&
+	cmp f uri6 &&
+	run_scp -O "scp://[::1]:22/$TRASH/uri6" uri6.back &&
+	cmp f uri6.back
+'
+
+test_expect_success 'scp:// URI with an invalid host is refused' '
+	expect_rc 1 run_scp -O f "scp://bad..host/$TRASH/uri7" &&
 	grep_err "invalid uri" &&
-	test ! -e uri6
+	test ! -e uri7
 '
 
 # OpenSSH 9.2 checks the user of source operands only (obs).
