@@ -38,6 +38,8 @@ enum fake_mode {
 	FAKE_EMPTY_DATA,	/* zero-length DATA (would loop) */
 	FAKE_SHELL_TEXT,	/* text before VERSION */
 	FAKE_EARLY_EOF,		/* EOF where the last block should be */
+	FAKE_ENDLESS_DIR,	/* READDIR never says EOF */
+	FAKE_ENDLESS_EMPTY,	/* READDIR sends empty NAME forever */
 };
 
 #define FILE_SIZE	10
@@ -170,13 +172,21 @@ fake_server(int fd, enum fake_mode mode)
 			readdir_done = 0;
 			break;
 		case SSH2_FXP_READDIR:
-			if (readdir_done++) {
+			if (readdir_done++ && mode != FAKE_ENDLESS_DIR &&
+			    mode != FAKE_ENDLESS_EMPTY) {
 				reply_status(fd, b, id, SSH2_FX_EOF);
 				break;
 			}
 			buf_put_u8(b, SSH2_FXP_NAME);
 			buf_put_u32(b, id);
-			if (mode == FAKE_EVIL_NAMES) {
+			if (mode == FAKE_ENDLESS_EMPTY) {
+				buf_put_u32(b, 0);
+			} else if (mode == FAKE_ENDLESS_DIR) {
+				buf_put_u32(b, 2000);
+				for (rlen = 0; rlen < 2000; rlen++) {
+					put_name(b, "../x", 4, 0);
+				}
+			} else if (mode == FAKE_EVIL_NAMES) {
 				buf_put_u32(b, 7);
 				put_name(b, "../evil", 7, 0);
 				put_name(b, "a/b", 3, 0);
@@ -451,6 +461,35 @@ test_early_eof(void **state)
 }
 
 static void
+endless_case(void **state, enum fake_mode mode, int want)
+{
+	struct fake *f = *state;
+	char l[256];
+
+	assert_int_equal(fake_start(f, mode, 1), 0);
+	assert_int_equal(sftp_download(f->s, "d", "out"), want);
+	fake_stop(f);
+	listing("out", l, sizeof(l));
+	assert_string_equal(l, "d ");
+	listing("out/d", l, sizeof(l));
+	assert_string_equal(l, "");
+}
+
+static void
+test_endless_dir(void **state)
+{
+	/* Capped at SFTP_MAX_DIRENTS: an error, session still fine. */
+	endless_case(state, FAKE_ENDLESS_DIR, 1);
+}
+
+static void
+test_endless_empty(void **state)
+{
+	/* An empty NAME ends the listing. */
+	endless_case(state, FAKE_ENDLESS_EMPTY, 0);
+}
+
+static void
 test_shell_text(void **state)
 {
 	struct fake *f = *state;
@@ -480,6 +519,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_early_eof, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_shell_text, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_endless_dir, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_endless_empty, setup,
 		    teardown),
 	};
 

@@ -585,10 +585,15 @@ sftp_dirents_free(struct sftp_dirent *ents, size_t n)
 	free(ents);
 }
 
-/* Adds the entries of one NAME reply to *ents. */
+/*
+ * Adds the entries of one NAME reply to *ents.  *seen counts every entry
+ * received, dropped ones too, so that a server cannot keep us listing
+ * forever.  *count receives the number in this reply.
+ */
 static int
 take_names(struct sftp_session *s, struct buf *b, const char *path,
-    struct sftp_dirent **ents, size_t *n, size_t *alloc)
+    struct sftp_dirent **ents, size_t *n, size_t *alloc, size_t *seen,
+    size_t *suspect, uint32_t *countp)
 {
 	const uint8_t *name, *longname;
 	size_t nlen, llen;
@@ -599,7 +604,11 @@ take_names(struct sftp_session *s, struct buf *b, const char *path,
 	if ((r = buf_get_u32(b, &count)) != 0) {
 		return SCP_E_FORMAT;
 	}
+	*countp = count;
 	for (i = 0; i < count; i++) {
+		if (++*seen > SFTP_MAX_DIRENTS) {
+			return SCP_E_TOOBIG;
+		}
 		if ((r = buf_get_string_direct(b, &name, &nlen)) != 0 ||
 		    (r = buf_get_string_direct(b, &longname, &llen)) != 0 ||
 		    (r = sftp_attr_decode(b, &a)) != 0) {
@@ -613,13 +622,16 @@ take_names(struct sftp_session *s, struct buf *b, const char *path,
 		    memchr(name, '\0', nlen) != NULL) {
 			char *tmp = xstrndup((const char *)name, nlen);
 
-			log_error("Server sent suspect path \"%s\" "
-			    "during readdir of \"%s\"", tmp, path);
+			/* A few are enough to see what is going on. */
+			if (++*suspect <= 10) {
+				log_error("Server sent suspect path \"%s\" "
+				    "during readdir of \"%s\"", tmp, path);
+			} else if (*suspect == 11) {
+				log_error("more suspect paths during readdir "
+				    "of \"%s\" not shown", path);
+			}
 			free(tmp);
 			continue;
-		}
-		if (*n >= SFTP_MAX_DIRENTS) {
-			return SCP_E_TOOBIG;
 		}
 		if (*n == *alloc) {
 			*alloc = *alloc ? *alloc * 2 : 64;
@@ -641,10 +653,10 @@ sftp_do_readdir(struct sftp_session *s, const char *path,
 {
 	struct sftp_dirent *ents = NULL;
 	struct sftp_handle h;
-	size_t n = 0, alloc = 0;
+	size_t n = 0, alloc = 0, seen = 0, suspect = 0;
 	struct buf *b;
 	uint8_t type;
-	uint32_t id;
+	uint32_t id, count = 0;
 	int r, rc;
 
 	*entsp = NULL;
@@ -677,7 +689,8 @@ sftp_do_readdir(struct sftp_session *s, const char *path,
 			}
 			goto fail;
 		}
-		rc = take_names(s, b, path, &ents, &n, &alloc);
+		rc = take_names(s, b, path, &ents, &n, &alloc, &seen,
+		    &suspect, &count);
 		buf_free(b);
 		if (rc == SCP_E_TOOBIG) {
 			log_error("remote readdir \"%s\": too many entries",
@@ -689,6 +702,10 @@ sftp_do_readdir(struct sftp_session *s, const char *path,
 		if (rc != 0) {
 			r = sftp_fail(s, SCP_E_FORMAT, "Malformed NAME reply");
 			goto fail;
+		}
+		/* An empty reply ends the listing (OpenSSH does the same). */
+		if (count == 0) {
+			break;
 		}
 	}
 	if ((r = sftp_do_close(s, &h)) != 0 && r != SCP_E_PEER) {
