@@ -85,10 +85,21 @@ static int
 sink_read_line(struct sink *s)
 {
 	size_t n = 0;
+	ssize_t got;
 	char ch;
 
-	if (io_read_full(s->c->rfd, &ch, 1) != 1) {
+	/*
+	 * End of stream before a record is the normal end; a read error
+	 * (interrupt, --timeout, reset) is not, or a silent peer would look
+	 * like a finished copy.
+	 */
+	if ((got = io_read_full(s->c->rfd, &ch, 1)) == 0) {
 		return 0;
+	}
+	if (got < 0) {
+		s->c->broken = 1;
+		scp_run_err(s->c, "%s", strerror(errno));
+		return SCP_E_CLOSED;
 	}
 	if (ch == '\n') {
 		return sink_screwup(s, "unexpected <newline>");
@@ -218,8 +229,12 @@ sink_file(struct sink *s, const struct sink_dest *dst, const char *name,
 				(void)outfile_pwrite(&of, s->data, (size_t)n,
 				    off);
 			}
-			/* OpenSSH reports EPIPE here: "Broken pipe". */
-			scp_run_err(c, "%s", strerror(n < 0 ? errno : EPIPE));
+			/*
+			 * OpenSSH reports EPIPE here ("Broken pipe"); we also
+			 * name the file that did not arrive.
+			 */
+			scp_run_err(c, "%s: %s", np,
+			    strerror(n < 0 ? errno : EPIPE));
 			c->broken = 1;
 			outfile_abort(&of, 1);
 			r = SCP_E_CLOSED;
