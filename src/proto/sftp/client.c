@@ -268,10 +268,10 @@ wait_status(struct sftp_session *s, uint32_t id)
 	return take_status(s, type, b);
 }
 
-/* Sends the composed request and waits for a reply of type `want` (or a
- * STATUS, turned into SCP_E_PEER).  *body is the caller's to free. */
+/* Waits for a reply of type `want` to `id` (or a STATUS, turned into
+ * SCP_E_PEER).  *body is the caller's to free. */
 static int
-send_and_wait(struct sftp_session *s, uint32_t id, uint8_t want,
+wait_typed(struct sftp_session *s, uint32_t id, uint8_t want,
     struct buf **body)
 {
 	struct buf *b;
@@ -279,8 +279,7 @@ send_and_wait(struct sftp_session *s, uint32_t id, uint8_t want,
 	int r;
 
 	*body = NULL;
-	if ((r = sftp_req_send(s)) != 0 ||
-	    (r = sftp_reply_wait(s, id, &type, &b)) != 0) {
+	if ((r = sftp_reply_wait(s, id, &type, &b)) != 0) {
 		return r;
 	}
 	if (type == SSH2_FXP_STATUS) {
@@ -301,22 +300,43 @@ send_and_wait(struct sftp_session *s, uint32_t id, uint8_t want,
 	return 0;
 }
 
-int
-sftp_do_stat(struct sftp_session *s, const char *path, int lstat,
-    struct sftp_attr *a)
+/* Sends the composed request, then as wait_typed(). */
+static int
+send_and_wait(struct sftp_session *s, uint32_t id, uint8_t want,
+    struct buf **body)
 {
-	struct buf *b;
-	uint32_t id;
+	int r;
+
+	*body = NULL;
+	if ((r = sftp_req_send(s)) != 0) {
+		return r;
+	}
+	return wait_typed(s, id, want, body);
+}
+
+int
+sftp_send_stat(struct sftp_session *s, const char *path, int lstat,
+    uint32_t *id)
+{
 	int r;
 
 	if ((r = sftp_req_begin(s, lstat ? SSH2_FXP_LSTAT : SSH2_FXP_STAT,
-	    s, &id)) != 0) {
+	    s, id)) != 0) {
 		return r;
 	}
 	if ((r = buf_put_cstring(s->wbuf, path)) != 0) {
 		return sftp_fail(s, r, "compose: %s", scp_strerror(r));
 	}
-	if ((r = send_and_wait(s, id, SSH2_FXP_ATTRS, &b)) != 0) {
+	return sftp_req_send(s);
+}
+
+int
+sftp_recv_attrs(struct sftp_session *s, uint32_t id, struct sftp_attr *a)
+{
+	struct buf *b;
+	int r;
+
+	if ((r = wait_typed(s, id, SSH2_FXP_ATTRS, &b)) != 0) {
 		return r;
 	}
 	r = sftp_attr_decode(b, a);
@@ -328,6 +348,19 @@ sftp_do_stat(struct sftp_session *s, const char *path, int lstat,
 		return sftp_fail(s, SCP_E_FORMAT, "Malformed ATTRS reply");
 	}
 	return 0;
+}
+
+int
+sftp_do_stat(struct sftp_session *s, const char *path, int lstat,
+    struct sftp_attr *a)
+{
+	uint32_t id;
+	int r;
+
+	if ((r = sftp_send_stat(s, path, lstat, &id)) != 0) {
+		return r;
+	}
+	return sftp_recv_attrs(s, id, a);
 }
 
 static int
@@ -355,19 +388,17 @@ take_handle(struct sftp_session *s, struct buf *b, struct sftp_handle *h)
 }
 
 int
-sftp_do_open(struct sftp_session *s, const char *path, uint32_t pflags,
-    const struct sftp_attr *a, struct sftp_handle *h)
+sftp_send_open(struct sftp_session *s, const char *path, uint32_t pflags,
+    const struct sftp_attr *a, uint32_t *id)
 {
 	struct sftp_attr none;
-	struct buf *b;
-	uint32_t id;
 	int r;
 
 	memset(&none, 0, sizeof(none));
 	if (a == NULL) {
 		a = &none;
 	}
-	if ((r = sftp_req_begin(s, SSH2_FXP_OPEN, s, &id)) != 0) {
+	if ((r = sftp_req_begin(s, SSH2_FXP_OPEN, s, id)) != 0) {
 		return r;
 	}
 	if ((r = buf_put_cstring(s->wbuf, path)) != 0 ||
@@ -375,10 +406,53 @@ sftp_do_open(struct sftp_session *s, const char *path, uint32_t pflags,
 	    (r = sftp_attr_encode(s->wbuf, a)) != 0) {
 		return sftp_fail(s, r, "compose open: %s", scp_strerror(r));
 	}
-	if ((r = send_and_wait(s, id, SSH2_FXP_HANDLE, &b)) != 0) {
+	return sftp_req_send(s);
+}
+
+int
+sftp_recv_handle(struct sftp_session *s, uint32_t id, struct sftp_handle *h)
+{
+	struct buf *b;
+	int r;
+
+	if ((r = wait_typed(s, id, SSH2_FXP_HANDLE, &b)) != 0) {
 		return r;
 	}
 	return take_handle(s, b, h);
+}
+
+int
+sftp_do_open(struct sftp_session *s, const char *path, uint32_t pflags,
+    const struct sftp_attr *a, struct sftp_handle *h)
+{
+	uint32_t id;
+	int r;
+
+	if ((r = sftp_send_open(s, path, pflags, a, &id)) != 0) {
+		return r;
+	}
+	return sftp_recv_handle(s, id, h);
+}
+
+int
+sftp_send_close(struct sftp_session *s, const struct sftp_handle *h,
+    uint32_t *id)
+{
+	int r;
+
+	if ((r = sftp_req_begin(s, SSH2_FXP_CLOSE, s, id)) != 0) {
+		return r;
+	}
+	if ((r = put_handle(s, h)) != 0) {
+		return sftp_fail(s, r, "compose: %s", scp_strerror(r));
+	}
+	return sftp_req_send(s);
+}
+
+int
+sftp_recv_status(struct sftp_session *s, uint32_t id)
+{
+	return wait_status(s, id);
 }
 
 int
@@ -387,10 +461,7 @@ sftp_do_close(struct sftp_session *s, const struct sftp_handle *h)
 	uint32_t id;
 	int r;
 
-	if ((r = sftp_req_begin(s, SSH2_FXP_CLOSE, s, &id)) != 0) {
-		return r;
-	}
-	if ((r = put_handle(s, h)) != 0 || (r = sftp_req_send(s)) != 0) {
+	if ((r = sftp_send_close(s, h, &id)) != 0) {
 		return r;
 	}
 	return wait_status(s, id);
@@ -424,18 +495,29 @@ sftp_do_setstat(struct sftp_session *s, const char *path,
 }
 
 int
+sftp_send_fsetstat(struct sftp_session *s, const struct sftp_handle *h,
+    const struct sftp_attr *a, uint32_t *id)
+{
+	int r;
+
+	if ((r = sftp_req_begin(s, SSH2_FXP_FSETSTAT, s, id)) != 0) {
+		return r;
+	}
+	if ((r = put_handle(s, h)) != 0 ||
+	    (r = sftp_attr_encode(s->wbuf, a)) != 0) {
+		return sftp_fail(s, r, "compose: %s", scp_strerror(r));
+	}
+	return sftp_req_send(s);
+}
+
+int
 sftp_do_fsetstat(struct sftp_session *s, const struct sftp_handle *h,
     const struct sftp_attr *a)
 {
 	uint32_t id;
 	int r;
 
-	if ((r = sftp_req_begin(s, SSH2_FXP_FSETSTAT, s, &id)) != 0) {
-		return r;
-	}
-	if ((r = put_handle(s, h)) != 0 ||
-	    (r = sftp_attr_encode(s->wbuf, a)) != 0 ||
-	    (r = sftp_req_send(s)) != 0) {
+	if ((r = sftp_send_fsetstat(s, h, a, &id)) != 0) {
 		return r;
 	}
 	return wait_status(s, id);

@@ -236,6 +236,25 @@ int sftp_do_setstat(struct sftp_session *s, const char *path,
     const struct sftp_attr *a);
 int sftp_do_fsetstat(struct sftp_session *s, const struct sftp_handle *h,
     const struct sftp_attr *a);
+/*
+ * The two halves of STAT, OPEN, FSETSTAT and CLOSE, so that independent
+ * requests can be in flight together: send_* registers and sends (the id
+ * in *id), recv_* waits for that reply.  Same returns as sftp_do_*.
+ * Every id sent must be received (or the session be dead).
+ */
+int sftp_send_stat(struct sftp_session *s, const char *path, int lstat,
+    uint32_t *id);
+int sftp_recv_attrs(struct sftp_session *s, uint32_t id,
+    struct sftp_attr *a);
+int sftp_send_open(struct sftp_session *s, const char *path,
+    uint32_t pflags, const struct sftp_attr *a, uint32_t *id);
+int sftp_recv_handle(struct sftp_session *s, uint32_t id,
+    struct sftp_handle *h);
+int sftp_send_fsetstat(struct sftp_session *s, const struct sftp_handle *h,
+    const struct sftp_attr *a, uint32_t *id);
+int sftp_send_close(struct sftp_session *s, const struct sftp_handle *h,
+    uint32_t *id);
+int sftp_recv_status(struct sftp_session *s, uint32_t id);
 int sftp_do_mkdir(struct sftp_session *s, const char *path,
     const struct sftp_attr *a);
 int sftp_do_remove(struct sftp_session *s, const char *path);

@@ -52,8 +52,8 @@ sftp_rfile_open(struct sftp_rfile *rf, struct sftp_session *s,
 {
 	struct sftp_attr cur, oa;
 	const char *opath;
-	uint32_t pflags = SSH2_FXF_WRITE | SSH2_FXF_CREAT;
-	int r, existed = 0;
+	uint32_t pflags = SSH2_FXF_WRITE | SSH2_FXF_CREAT, sid = 0, oid;
+	int r, ro, existed = 0, stat_sent = 0;
 
 	memset(rf, 0, sizeof(*rf));
 	rf->s = s;
@@ -63,10 +63,28 @@ sftp_rfile_open(struct sftp_rfile *rf, struct sftp_session *s,
 	oa.perm = src->perm & 0777;
 
 	if (!s->o->inplace) {
-		/* The final name's mode survives unless -p (section 4). */
-		r = fresh ? SCP_E_PEER : sftp_do_stat(s, path, 0, &cur);
+		rf->tmppath = temp_name(path);
+		pflags |= SSH2_FXF_TRUNC;
+	}
+	opath = rf->tmppath != NULL ? rf->tmppath : path;
+	/*
+	 * The STAT of the final name (its mode survives unless -p, section
+	 * 4) and the OPEN of the temporary name travel together: one round
+	 * trip.
+	 */
+	if (rf->tmppath != NULL && !fresh) {
+		if ((r = sftp_send_stat(s, path, 0, &sid)) != 0) {
+			goto fail;
+		}
+		stat_sent = 1;
+	}
+	if ((r = sftp_send_open(s, opath, pflags, &oa, &oid)) != 0) {
+		goto fail;
+	}
+	if (stat_sent) {
+		r = sftp_recv_attrs(s, sid, &cur);
 		if (r != 0 && r != SCP_E_PEER) {
-			return r;
+			goto fail;
 		}
 		if (r == 0 && sftp_attr_is_reg(&cur)) {
 			existed = 1;
@@ -74,18 +92,13 @@ sftp_rfile_open(struct sftp_rfile *rf, struct sftp_session *s,
 				oa.perm = cur.perm & 0777;
 			}
 		}
-		rf->tmppath = temp_name(path);
-		pflags |= SSH2_FXF_TRUNC;
 	}
-	opath = rf->tmppath != NULL ? rf->tmppath : path;
-	if ((r = sftp_do_open(s, opath, pflags, &oa, &rf->h)) != 0) {
+	if ((ro = sftp_recv_handle(s, oid, &rf->h)) != 0) {
+		r = ro;
 		if (r == SCP_E_PEER) {
 			log_error("dest open \"%s\": %s", path, status_text(s));
 		}
-		free(rf->path);
-		free(rf->tmppath);
-		rf->path = rf->tmppath = NULL;
-		return r;
+		goto fail;
 	}
 	rf->open = 1;
 
@@ -99,11 +112,16 @@ sftp_rfile_open(struct sftp_rfile *rf, struct sftp_session *s,
 			rf->final.mtime = src->mtime;
 		}
 	} else if (existed) {
-		/* The remote umask may have masked the copied mode. */
+		/* The temporary file got the source's mode. */
 		rf->final.flags = SSH2_FILEXFER_ATTR_PERMISSIONS;
 		rf->final.perm = oa.perm;
 	}
 	return 0;
+fail:
+	free(rf->path);
+	free(rf->tmppath);
+	rf->path = rf->tmppath = NULL;
+	return r;
 }
 
 /* Collects one WRITE acknowledgement. */
@@ -170,7 +188,8 @@ sftp_rfile_finish(struct sftp_rfile *rf, int ok, uint64_t size)
 {
 	struct sftp_session *s = rf->s;
 	struct sftp_attr a;
-	int r = 0, rc = 0;
+	uint32_t tid = 0, aid = 0, cid = 0;
+	int r = 0, rc = 0, have_t = 0, have_a = 0;
 
 	while (!s->dead && sftp_req_count(s, rf) > 0) {
 		if ((r = rfile_ack(rf)) != 0) {
@@ -186,33 +205,49 @@ sftp_rfile_finish(struct sftp_rfile *rf, int ok, uint64_t size)
 		    sftp_fx2txt(rf->fail_status));
 		ok = 0;
 	}
+	/*
+	 * Truncation (in place), attributes and CLOSE go out together:
+	 * requests on one handle are processed in order (filexfer-02).
+	 */
 	if (ok && rf->tmppath == NULL) {
 		/* In place: cut what an older, longer file left behind. */
 		memset(&a, 0, sizeof(a));
 		a.flags = SSH2_FILEXFER_ATTR_SIZE;
 		a.size = size;
-		if ((r = sftp_do_fsetstat(s, &rf->h, &a)) != 0) {
-			if (r != SCP_E_PEER) {
-				goto out;
-			}
-			log_error("remote ftruncate \"%s\": %s", rf->path,
-			    status_text(s));
-			ok = 0;
+		if ((r = sftp_send_fsetstat(s, &rf->h, &a, &tid)) != 0) {
+			goto out;
 		}
+		have_t = 1;
 	}
 	if (ok && rf->final.flags != 0) {
-		if ((r = sftp_do_fsetstat(s, &rf->h, &rf->final)) != 0) {
-			if (r != SCP_E_PEER) {
-				goto out;
-			}
-			log_error("remote fsetstat \"%s\": %s", rf->path,
-			    status_text(s));
-			/* OpenSSH reports this but keeps the file. */
-			rc = 1;
+		if ((r = sftp_send_fsetstat(s, &rf->h, &rf->final,
+		    &aid)) != 0) {
+			goto out;
 		}
+		have_a = 1;
 	}
 	rf->open = 0;
-	if ((r = sftp_do_close(s, &rf->h)) != 0) {
+	if ((r = sftp_send_close(s, &rf->h, &cid)) != 0) {
+		goto out;
+	}
+	if (have_t && (r = sftp_recv_status(s, tid)) != 0) {
+		if (r != SCP_E_PEER) {
+			goto out;
+		}
+		log_error("remote ftruncate \"%s\": %s", rf->path,
+		    status_text(s));
+		ok = 0;
+	}
+	if (have_a && (r = sftp_recv_status(s, aid)) != 0) {
+		if (r != SCP_E_PEER) {
+			goto out;
+		}
+		log_error("remote fsetstat \"%s\": %s", rf->path,
+		    status_text(s));
+		/* OpenSSH reports this but keeps the file. */
+		rc = 1;
+	}
+	if ((r = sftp_recv_status(s, cid)) != 0) {
 		if (r != SCP_E_PEER) {
 			goto out;
 		}
