@@ -483,7 +483,9 @@ download_dir(struct sftp_session *s, const char *rpath,
 		}
 		goto out;
 	}
-	qsort(ents, n, sizeof(*ents), cmp_dirent);
+	if (n > 1) {
+		qsort(ents, n, sizeof(*ents), cmp_dirent);
+	}
 	for (i = 0; i < n && !io_cancelled(); i++) {
 		if (!name_is_safe(ents[i].name)) {
 			continue;
