@@ -98,11 +98,10 @@ done
 WORKLOADS=${WORKLOADS# }
 TOOLS=${TOOLS# }
 
-FULL=0
+# Only a full run replaces the recorded results.
 if [ "$QUICK" = 0 ] && [ -z "$ONLY" ] && [ -z "$TOOLS_OPT" ] &&
-    [ -z "$OURS" ]; then
-	FULL=1
-	[ -n "$RESULTS" ] || RESULTS=$REPO/bench/RESULTS.md
+    [ -z "$OURS" ] && [ -z "$RESULTS" ]; then
+	RESULTS=$REPO/bench/RESULTS.md
 fi
 if [ -n "$OURS" ]; then
 	case $OURS in

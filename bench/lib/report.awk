@@ -133,14 +133,14 @@ function goal(text, verdict) {
 function goal_le(wl, ours, other, limit, what,    a, b, r) {
 	a = cell(wl, ours)
 	b = cell(wl, other)
-	if (a == "" || b == "" || b == "FAIL") {
-		goal(sprintf("%s, %s: %s/%s <= %.2f", wl, label[ours],
-		    label[ours], label[other], limit), "n/a")
-		return
-	}
 	if (a == "FAIL") {
 		goal(sprintf("%s, %s: %s/%s <= %.2f (%s)", wl, label[ours],
 		    label[ours], label[other], limit, "ours failed"), "FAIL")
+		return
+	}
+	if (a == "" || b == "" || b == "FAIL") {
+		goal(sprintf("%s, %s: %s/%s <= %.2f", wl, label[ours],
+		    label[ours], label[other], limit), "n/a")
 		return
 	}
 	r = a / b
@@ -152,14 +152,14 @@ function goal_le(wl, ours, other, limit, what,    a, b, r) {
 function goal_speedup(wl, ours, factor,    a, b, r) {
 	a = cell(wl, ours)
 	b = openssh_best(wl)
-	if (a == "" || b == "") {
-		goal(sprintf("%s, %s: OpenSSH scp/%s >= %dx", wl, label[ours],
-		    label[ours], factor), "n/a")
-		return
-	}
 	if (a == "FAIL") {
 		goal(sprintf("%s, %s: OpenSSH scp/%s >= %dx (ours failed)", wl,
 		    label[ours], label[ours], factor), "FAIL")
+		return
+	}
+	if (a == "" || b == "") {
+		goal(sprintf("%s, %s: OpenSSH scp/%s >= %dx", wl, label[ours],
+		    label[ours], factor), "n/a")
 		return
 	}
 	r = b / a
@@ -248,44 +248,47 @@ END {
 	}
 
 	# --- resources on the big file ---
-	printf "\n### Memory and CPU, big file (median over the timed runs)\n\n"
-	printf "| workload | tool | peak RSS, scp + ssh tree (GNU time %%M) " \
-	    "| peak RSS, scp process alone (VmHWM) | user+sys CPU s " \
-	    "(scp + ssh) |\n"
-	printf "|---|---|---:|---:|---:|\n"
-	split("big-up big-down", R, " ")
-	split("ours ours-O openssh openssh-O", RT, " ")
-	for (i = 1; i <= 2; i++) {
-		for (j = 1; j <= 4; j++) {
-			k = R[i] SUBSEP RT[j]
-			if (!(k in n)) {
-				continue
-			}
-			if (k in bad) {
-				printf "| %s | %s | FAIL | FAIL | FAIL |\n", R[i],
-				    label[RT[j]]
-				continue
-			}
-			mr = median(rss, k, n[k])
-			mc = median(cpu, k, n[k])
-			h = (k in hwm) ? hwm[k] : ""
-			if (h != "" && h != "FAIL") {
-				h = sprintf("%.1f MiB", h / 1024)
-			} else if (h == "") {
-				h = "-"
-			}
-			printf "| %s | %s | %s | %s | %s |\n", R[i], label[RT[j]],
-			    mr == "" ? "-" : sprintf("%.1f MiB", mr / 1024), h,
-			    mc == "" ? "-" : sprintf("%.2f", mc)
-			if (RT[j] ~ /^ours/) {
-				# the goal judges our scp process; the tree's
-				# %M stands in when the probe has nothing
-				v = (k in hwm && hwm[k] != "FAIL") ? hwm[k] : mr
-				if (v != "" && (peak == "" || v + 0 > peak + 0)) {
-					peak = v
+	if (has_wl("big-up") || has_wl("big-down")) {
+		printf "\n### Memory and CPU, big file (median over the timed runs)\n\n"
+		printf "| workload | tool | peak RSS, scp + ssh tree (GNU time %%M) " \
+		    "| peak RSS, scp process alone (VmHWM) | user+sys CPU s " \
+		    "(scp + ssh) |\n"
+		printf "|---|---|---:|---:|---:|\n"
+		split("big-up big-down", R, " ")
+		split("ours ours-O openssh openssh-O", RT, " ")
+		for (i = 1; i <= 2; i++) {
+			for (j = 1; j <= 4; j++) {
+				k = R[i] SUBSEP RT[j]
+				if (!(k in n)) {
+					continue
+				}
+				if (k in bad) {
+					printf "| %s | %s | FAIL | FAIL | FAIL |\n", R[i],
+					    label[RT[j]]
+					continue
+				}
+				mr = median(rss, k, n[k])
+				mc = median(cpu, k, n[k])
+				h = (k in hwm) ? hwm[k] : ""
+				if (h != "" && h != "FAIL") {
+					h = sprintf("%.1f MiB", h / 1024)
+				} else if (h == "") {
+					h = "-"
+				}
+				printf "| %s | %s | %s | %s | %s |\n", R[i], label[RT[j]],
+				    mr == "" ? "-" : sprintf("%.1f MiB", mr / 1024), h,
+				    mc == "" ? "-" : sprintf("%.2f", mc)
+				if (RT[j] ~ /^ours/) {
+					# the goal judges our scp process; the tree's
+					# %M stands in when the probe has nothing
+					v = (k in hwm && hwm[k] != "FAIL") ? hwm[k] : mr
+					if (v != "" && (peak == "" || v + 0 > peak + 0)) {
+						peak = v
+					}
 				}
 			}
 		}
+
 	}
 
 	# --- goals ---
