@@ -22,6 +22,7 @@
 
 #include "fs/outfile.h"
 #include "proto/sftp/sftp_int.h"
+#include "transport/io.h"
 #include "transport/ssh_child.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -653,6 +654,28 @@ test_no_posix_rename(void **state)
 	assert_false(exists(".n3.scp-part"));
 }
 
+/* An interrupt leaves no file under the final name. */
+static void
+test_interrupt(void **state)
+{
+	static volatile sig_atomic_t flag;
+	struct env *e = *state;
+	char buf[100000];
+
+	memset(buf, 'i', sizeof(buf));
+	put_file("ifile", buf, sizeof(buf), 0644);
+	start(e, &e->c1, &e->s1);
+	flag = 1;
+	io_set_cancel(&flag);
+	assert_int_equal(sftp_download(e->s1, "ifile", "i.down"),
+	    SCP_E_INTR);
+	assert_int_equal(sftp_upload(e->s1, "ifile", "i.up", 0), SCP_E_INTR);
+	flag = 0;
+	io_set_cancel(NULL);
+	assert_false(exists("i.down"));
+	assert_false(exists("i.up"));
+}
+
 int
 main(void)
 {
@@ -696,6 +719,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_download_symlink_target,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_posix_rename, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_interrupt, setup,
 		    teardown),
 	};
 
