@@ -196,7 +196,8 @@ sftp_session_open(struct sftp_session **out, int rfd, int wfd,
 		}
 	}
 	if (o->nrequests != 0) {
-		s->nreq = o->nrequests;
+		s->nreq = o->nrequests > SFTP_MAX_NREQ ? SFTP_MAX_NREQ :
+		    o->nrequests;
 	} else if (lim[3] != 0 && lim[3] < SFTP_DEFAULT_NREQ) {
 		s->nreq = (uint32_t)lim[3];
 	}

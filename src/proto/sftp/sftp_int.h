@@ -94,6 +94,15 @@ struct strvec;
 #define SFTP_MAX_BLOCK		(SFTP_MAX_MSG - 1024)
 #define SFTP_MIN_BLOCK		512
 #define SFTP_DEFAULT_NREQ	64
+/*
+ * Most requests we keep in flight whatever -X nrequests says.  We write
+ * requests without reading replies meanwhile: if both directions'
+ * buffers filled (thousands of small READs against megabytes of DATA) the
+ * server and we would wait on each other forever.  1024 small requests
+ * (~35 KB) always fit a socket buffer, and 1024 blocks are far more than
+ * any link needs.
+ */
+#define SFTP_MAX_NREQ		1024
 #define SFTP_MAX_HANDLE		256
 #define SFTP_MAX_DEPTH		64
 /* Largest number of entries we accept from one READDIR listing, and of
