@@ -40,6 +40,8 @@ enum fake_mode {
 	FAKE_EARLY_EOF,		/* EOF where the last block should be */
 	FAKE_ENDLESS_DIR,	/* READDIR never says EOF */
 	FAKE_ENDLESS_EMPTY,	/* READDIR sends empty NAME forever */
+	FAKE_WRITE_FAIL,	/* every WRITE fails */
+	FAKE_READ_FAIL,		/* READ past the first block fails */
 };
 
 #define FILE_SIZE	10
@@ -214,6 +216,11 @@ fake_server(int fd, enum fake_mode mode)
 				    "\0\0\0\x64\x67\0\0\0\x01", 9);
 				_exit(0);
 			}
+			if (mode == FAKE_READ_FAIL && off > 0) {
+				reply_status(fd, b, id,
+				    SSH2_FX_PERMISSION_DENIED);
+				break;
+			}
 			if (mode == FAKE_EARLY_EOF && off > 0) {
 				reply_status(fd, b, id, SSH2_FX_EOF);
 				break;
@@ -242,7 +249,13 @@ fake_server(int fd, enum fake_mode mode)
 			send_buf(fd, b);
 			break;
 		case SSH2_FXP_CLOSE:
+		case SSH2_FXP_REMOVE:
+		case SSH2_FXP_FSETSTAT:
 			reply_status(fd, b, id, SSH2_FX_OK);
+			break;
+		case SSH2_FXP_WRITE:
+			reply_status(fd, b, id, mode == FAKE_WRITE_FAIL ?
+			    SSH2_FX_FAILURE : SSH2_FX_OK);
 			break;
 		default:
 			reply_status(fd, b, id, SSH2_FX_OP_UNSUPPORTED);
@@ -490,6 +503,43 @@ test_endless_empty(void **state)
 }
 
 static void
+test_write_fail(void **state)
+{
+	struct fake *f = *state;
+	char buf[100000];
+	int fd;
+
+	memset(buf, 'w', sizeof(buf));
+	fd = open("local", O_WRONLY | O_CREAT, 0644);
+	assert_int_equal(write(fd, buf, sizeof(buf)), (ssize_t)sizeof(buf));
+	close(fd);
+	assert_int_equal(fake_start(f, FAKE_WRITE_FAIL, 0), 0);
+	/* "f" exists on the fake as a regular file; not a directory. */
+	assert_int_equal(sftp_upload(f->s, "local", "f", 0), 1);
+	assert_false(f->s->dead);
+	assert_int_equal(sftp_req_count(f->s, NULL), 0);
+	fake_stop(f);
+}
+
+static void
+test_read_fail(void **state)
+{
+	struct fake *f = *state;
+	char l[256];
+
+	/* Blocks of 4 bytes so that the file needs several READs. */
+	f->o.buffer_len = 4;
+	assert_int_equal(fake_start(f, FAKE_READ_FAIL, 0), 0);
+	f->s->read_len = 4;
+	assert_int_equal(sftp_download(f->s, "f", "out"), 1);
+	assert_false(f->s->dead);
+	assert_int_equal(sftp_req_count(f->s, NULL), 0);
+	fake_stop(f);
+	listing("out", l, sizeof(l));
+	assert_string_equal(l, "");
+}
+
+static void
 test_shell_text(void **state)
 {
 	struct fake *f = *state;
@@ -523,6 +573,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_endless_dir, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_endless_empty, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_write_fail, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_read_fail, setup,
 		    teardown),
 	};
 

@@ -502,6 +502,37 @@ test_prepare_path(void **state)
 	free(u);
 }
 
+/* Random bytes never crash the decoders (a poor man's fuzzer). */
+static void
+test_decode_random(void **state)
+{
+	struct sftp_attr a;
+	struct buf *b;
+	uint8_t data[64];
+	uint32_t x = 1, code;
+	char *msg;
+	int i, j;
+
+	(void)state;
+	for (i = 0; i < 20000; i++) {
+		for (j = 0; j < (int)sizeof(data); j++) {
+			x = x * 1664525 + 1013904223;
+			data[j] = (uint8_t)(x >> 24);
+		}
+		/* Small lengths and flags are the interesting ones. */
+		data[0] = data[1] = data[2] = 0;
+		data[4] &= 0x80;
+		b = buf_view(data, (size_t)(x % sizeof(data)));
+		(void)sftp_attr_decode(b, &a);
+		buf_free(b);
+		b = buf_view(data + 1, (size_t)(x % (sizeof(data) - 1)));
+		if (sftp_parse_status(b, &code, &msg) == 0) {
+			free(msg);
+		}
+		buf_free(b);
+	}
+}
+
 int
 main(void)
 {
@@ -515,6 +546,7 @@ main(void)
 		cmocka_unit_test(test_attr_roundtrip),
 		cmocka_unit_test(test_glob_match),
 		cmocka_unit_test(test_prepare_path),
+		cmocka_unit_test(test_decode_random),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
