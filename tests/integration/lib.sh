@@ -197,6 +197,15 @@ _run_body () {
 		eval "$1"
 	) >"$_log" 2>&1 </dev/null
 	_rc=$?
+	# A sanitizer report anywhere (also from the remote scp, whose
+	# stderr comes back through ssh) fails the test even if the exit
+	# status was right: UBSan does not change it by default.
+	if [ "$_rc" -eq 0 ] && grep -q -E \
+	    "runtime error:|(Address|Leak|UndefinedBehavior)Sanitizer" "$_log"
+	then
+		echo "# sanitizer report in the output" >>"$_log"
+		_rc=99
+	fi
 	return $_rc
 }
 

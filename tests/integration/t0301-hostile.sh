@@ -77,6 +77,17 @@ test_expect_success 'unrequested file name with a glob request: refused' '
 	REQ="want*" hostile unrequested 1
 '
 
+test_expect_success '-T turns the request check off (name still checked)' '
+	mkdir -p tt &&
+	SCPTEST_MODE=unrequested && export SCPTEST_MODE &&
+	run_scp -O -T -S "$FAKE" fake:wanted tt &&
+	test "$(cat tt/other)" = xxxxx &&
+	SCPTEST_MODE=dotdot && export SCPTEST_MODE && sentinel tt2 &&
+	mkdir -p tt2/target &&
+	expect_fail run_scp -O -T -S "$FAKE" fake:wanted tt2/target &&
+	check_sentinel tt2 && test -z "$(ls -A tt2/target)"
+'
+
 test_expect_success 'D record without -r: refused' '
 	hostile dir-no-r 1 &&
 	grep_err "received directory without -r"
