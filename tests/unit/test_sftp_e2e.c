@@ -654,6 +654,42 @@ test_no_posix_rename(void **state)
 	assert_false(exists(".n3.scp-part"));
 }
 
+/* A name too long for ".<name>.scp-part" is written in place. */
+static void
+test_long_name(void **state)
+{
+	struct env *e = *state;
+	char name[256];
+
+	memset(name, 'n', 250);
+	name[250] = '\0';
+	start(e, &e->c1, &e->s1);
+	put_str("short", "long names work\n");
+	assert_int_equal(mkdir("ld", 0755), 0);
+	assert_int_equal(chdir("ld"), 0);
+	put_str(name, "older and longer contents\n");
+	assert_int_equal(chdir(".."), 0);
+	assert_int_equal(mkdir("ld2", 0755), 0);
+	assert_int_equal(chdir("ld2"), 0);
+	put_str(name, "x");
+	assert_int_equal(chdir(".."), 0);
+	assert_int_equal(sftp_upload(e->s1, "ld2", "ld", 0), 1);
+	e->o.recursive = 1;
+	assert_int_equal(sftp_upload(e->s1, "ld2", "ld", 0), 0);
+	assert_int_equal(chdir("ld/ld2"), 0);
+	assert_file(name, "x");
+	assert_int_equal(chdir("../.."), 0);
+	{
+		char path[300];
+
+		snprintf(path, sizeof(path), "ld/%s", name);
+		assert_int_equal(sftp_upload(e->s1, "short", path, 0), 0);
+		assert_int_equal(chdir("ld"), 0);
+		assert_file(name, "long names work\n");
+		assert_int_equal(chdir(".."), 0);
+	}
+}
+
 /* An interrupt leaves no file under the final name. */
 static void
 test_interrupt(void **state)
@@ -721,6 +757,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_no_posix_rename, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_interrupt, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_long_name, setup,
 		    teardown),
 	};
 

@@ -28,11 +28,18 @@
 
 /* ---- remote file writer ---- */
 
+/* Longest final name that still leaves room for ".<name>.scp-part". */
+#define TEMP_NAME_MAX	(255 - 10)
+
+/* NULL when the temporary name would be too long: then write in place. */
 static char *
 temp_name(const char *path)
 {
 	const char *slash = strrchr(path, '/');
 
+	if (strlen(slash == NULL ? path : slash + 1) > TEMP_NAME_MAX) {
+		return NULL;
+	}
 	if (slash == NULL) {
 		return xasprintf(".%s.scp-part", path);
 	}
@@ -62,8 +69,7 @@ sftp_rfile_open(struct sftp_rfile *rf, struct sftp_session *s,
 	oa.flags = SSH2_FILEXFER_ATTR_PERMISSIONS;
 	oa.perm = src->perm & 0777;
 
-	if (!s->o->inplace) {
-		rf->tmppath = temp_name(path);
+	if (!s->o->inplace && (rf->tmppath = temp_name(path)) != NULL) {
 		pflags |= SSH2_FXF_TRUNC;
 	}
 	opath = rf->tmppath != NULL ? rf->tmppath : path;
