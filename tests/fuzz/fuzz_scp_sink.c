@@ -19,15 +19,22 @@
  * Invariants: the private directory holds only "src" and "dl" after a
  * run, and $TMPDIR (when set) only the private directory: nothing the
  * peer names may land outside the target; return values are 0 or
- * negative; no leak, crash or hang.
+ * negative; no leak, crash or hang.  "Never lie" (src/fs/outfile.h):
+ * unless --inplace, every regular file directly under the target holds
+ * exactly the size and bytes that a C record of the stream announced
+ * for it: a short or failed transfer never shows under a final name.
  */
+#include <dirent.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "fuzz_util.h"
+#include "proto/scp/record.h"
 #include "proto/scp/scp.h"
 #include "util/log.h"
 
@@ -66,6 +73,97 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	null_fd = fz_devnull();
 	level = getenv("FUZZ_VERBOSE") != NULL ? LOG_DEBUG3 : LOG_ERROR;
 	return 0;
+}
+
+/*
+ * 1 if some C record in the stream, followed by its data, announces
+ * exactly `len` bytes equal to `content` (named `name`, unless `name` is
+ * NULL: the user's target takes any record).
+ */
+static int
+announced(const uint8_t *in, size_t n, const char *name,
+    const uint8_t *content, size_t len)
+{
+	struct scp_record_cd rec;
+	const char *why;
+	char line[2048];
+	size_t i, j;
+
+	for (i = 0; i < n; i++) {
+		if (in[i] != 'C') {
+			continue;
+		}
+		for (j = i; j < n && in[j] != '\n' && j - i < sizeof(line) - 1;
+		    j++) {
+			line[j - i] = (char)in[j];
+		}
+		if (j == n || in[j] != '\n') {
+			continue;
+		}
+		line[j - i] = '\0';
+		if (strlen(line) != j - i ||
+		    scp_record_parse_cd(line, &rec, &why) != 0 ||
+		    rec.size != len || n - (j + 1) < len ||
+		    (name != NULL && strcmp(rec.name, name) != 0)) {
+			continue;
+		}
+		if (len == 0 || memcmp(in + j + 1, content, len) == 0) {
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* The "never lie" check over the files directly under `dir`. */
+static void
+check_files(const char *dir, const char *onlyname, const uint8_t *in,
+    size_t n)
+{
+	struct dirent *de;
+	struct stat st;
+	uint8_t *buf;
+	ssize_t got;
+	int dfd, fd;
+	DIR *d;
+
+	if ((d = opendir(dir)) == NULL) {
+		fz_die(dir);
+	}
+	dfd = dirfd(d);
+	while ((de = readdir(d)) != NULL) {
+		/* Partial data kept under the temporary name is allowed. */
+		if (de->d_name[0] == '.' || (onlyname != NULL &&
+		    strcmp(de->d_name, onlyname) != 0)) {
+			continue;
+		}
+		if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1) {
+			fz_die(de->d_name);
+		}
+		if (!S_ISREG(st.st_mode)) {
+			continue;
+		}
+		(void)fchmodat(dfd, de->d_name, 0600, 0);
+		if ((fd = openat(dfd, de->d_name, O_RDONLY | O_NOFOLLOW)) ==
+		    -1) {
+			fz_die(de->d_name);
+		}
+		buf = malloc((size_t)st.st_size + 1);
+		if (buf == NULL) {
+			fz_die("malloc");
+		}
+		got = pread(fd, buf, (size_t)st.st_size, 0);
+		close(fd);
+		if (got != st.st_size ||
+		    !announced(in, n, onlyname != NULL ? NULL : de->d_name,
+		    buf, (size_t)got)) {
+			fprintf(stderr, "fuzz_scp_sink: %s/%s (%zu bytes) "
+			    "matches no C record and its data\n", dir,
+			    de->d_name, (size_t)st.st_size);
+			abort();
+		}
+		free(buf);
+	}
+	closedir(d);
 }
 
 int
@@ -127,6 +225,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	fz_check_only(topdir, allowed);
 	fz_check_tmpdir();
+	if (!o.inplace && (cfg >> 6) != 3) {
+		check_files(dldir, (cfg >> 6) == 0 ? "out" : NULL, data + 1,
+		    size - 1);
+	}
 	fz_rm_tree(dldir);
 	return 0;
 }
