@@ -100,9 +100,9 @@ announced(const uint8_t *in, size_t n, const char *name,
 		if (j == n || in[j] != '\n') {
 			continue;
 		}
+		/* A NUL inside the line ends it for the sink too. */
 		line[j - i] = '\0';
-		if (strlen(line) != j - i ||
-		    scp_record_parse_cd(line, &rec, &why) != 0 ||
+		if (scp_record_parse_cd(line, &rec, &why) != 0 ||
 		    rec.size != len || n - (j + 1) < len ||
 		    (name != NULL && strcmp(rec.name, name) != 0)) {
 			continue;
