@@ -19,7 +19,7 @@ BEL=$(printf '\007')
 hostile () {
 	_mode=$1 _empty=$2
 	shift 2
-	rm -rf "$TRASH/$_mode" &&
+	rm -rf "${TRASH:?}/$_mode" &&
 	sentinel "$TRASH/$_mode" &&
 	mkdir -p "$TRASH/$_mode/target" || return 1
 	SCPTEST_MODE=$_mode SCPTEST_ABS=$TRASH/$_mode/abs-pwned \

@@ -9,7 +9,7 @@
 # sink_feed NAME FLAGS STREAM: printf-format STREAM into `scp FLAGS -t`
 # on $TRASH/NAME/target (inside the sentinel $TRASH/NAME).
 sink_feed () {
-	rm -rf "$TRASH/$1" && sentinel "$TRASH/$1" &&
+	rm -rf "${TRASH:?}/$1" && sentinel "$TRASH/$1" &&
 	mkdir -p "$TRASH/$1/target" || return 1
 	_st=0
 	# shellcheck disable=SC2059
