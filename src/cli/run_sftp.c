@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../util/err.h"
 #include "../util/log.h"
 #include "../util/strvec.h"
 #include "run.h"
@@ -95,6 +96,14 @@ sftp_cli_upload(struct cli *x, const char *src, const struct operand *targ)
 
 	sftp_up_connect(x, targ);
 	r = sftp_upload(x->upsess, src, targ->path, x->o->noperands > 2);
+	if (r == SCP_E_SYS) {
+		/* OpenSSH fatal()s here (failed MKDIR of a multi-source
+		 * target, ~user without expand-path; message printed):
+		 * PROTOCOL.md section 1 "Exit status", exit 255. */
+		sftp_session_free(x->upsess);
+		x->upsess = NULL;
+		sftp_setup_failed();
+	}
 	sftp_count(x, r, 1);
 }
 
