@@ -365,6 +365,16 @@ upload_file(struct sftp_session *s, const char *lpath, const char *rpath,
 		}
 	}
 	sftp_meter_end(s);
+	/*
+	 * A file cut short while we read it would arrive as a prefix of
+	 * the old contents under the final name: a lie.  Growth is fine
+	 * (we read up to the EOF we saw, as OpenSSH does).
+	 */
+	if (ok && !rf.failed && off < (uint64_t)st.st_size) {
+		log_error("read local \"%s\": file changed size while being "
+		    "read", lpath);
+		ok = 0;
+	}
 	free(blk);
 	close(fd);
 	r = sftp_rfile_finish(&rf, ok, off);
