@@ -13,6 +13,7 @@
  */
 #include "outfile.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -51,21 +52,160 @@ outfile_get_umask(void)
 	return outfile_umask;
 }
 
-/* ".<name>.scp-part", with <name> cut so the result fits NAME_MAX. */
-static char *
-outfile_tmpname(const char *name)
-{
-	size_t n = strlen(name), room = NAME_MAX - 1 - strlen(OUTFILE_SUFFIX);
-	char *t;
+/* Room for ".<20 digits>-<20 chars>.scp-part" after the stem. */
+#define OUTFILE_NUMS_MAX	(1 + 20 + 1 + 20)
+#define OUTFILE_HASH_LEN	16
 
-	if (n > room) {
-		n = room;
+/*
+ * The part of a temporary name before the source's numbers: ".<name>",
+ * or for names too long to leave room, a cut name plus a hash of the
+ * whole one (so two long names sharing a prefix never share partials).
+ * It does not depend on the numbers, so every version of a source has
+ * the same stem and stale partials can be found (outfile_sweep).
+ */
+static char *
+outfile_stem(const char *name)
+{
+	size_t n = strlen(name), room;
+	uint64_t h = 0xcbf29ce484222325ULL;	/* FNV-1a */
+	const unsigned char *p;
+
+	room = NAME_MAX - 1 - OUTFILE_NUMS_MAX - strlen(OUTFILE_SUFFIX);
+	if (n <= room) {
+		return xasprintf(".%s", name);
 	}
-	t = xmalloc(n + strlen(OUTFILE_SUFFIX) + 2);
-	t[0] = '.';
-	memcpy(t + 1, name, n);
-	memcpy(t + 1 + n, OUTFILE_SUFFIX, strlen(OUTFILE_SUFFIX) + 1);
+	for (p = (const unsigned char *)name; *p != '\0'; p++) {
+		h ^= *p;
+		h *= 0x100000001b3ULL;
+	}
+	return xasprintf(".%.*s~%016llx", (int)(room - 1 - OUTFILE_HASH_LEN),
+	    name, (unsigned long long)h);
+}
+
+char *
+outfile_partname(const char *name, const struct outfile_src *src)
+{
+	char *stem = outfile_stem(name), *t;
+
+	if (src == NULL) {
+		t = xasprintf("%s%s", stem, OUTFILE_SUFFIX);
+	} else {
+		t = xasprintf("%s.%llu-%lld%s", stem,
+		    (unsigned long long)src->size, (long long)src->mtime,
+		    OUTFILE_SUFFIX);
+	}
+	free(stem);
 	return t;
+}
+
+static const char *
+outfile_skip_digits(const char *p)
+{
+	const char *q = p;
+
+	while (*q >= '0' && *q <= '9') {
+		q++;
+	}
+	return q == p ? NULL : q;
+}
+
+int
+outfile_is_partname(const char *cand, const char *name)
+{
+	char *stem = outfile_stem(name);
+	size_t sl = strlen(stem);
+	const char *p;
+	int ok = 0;
+
+	if (strncmp(cand, stem, sl) != 0) {
+		goto out;
+	}
+	p = cand + sl;
+	if (strcmp(p, OUTFILE_SUFFIX) == 0) {
+		ok = 1;
+		goto out;
+	}
+	if (*p++ != '.' || (p = outfile_skip_digits(p)) == NULL ||
+	    *p++ != '-') {
+		goto out;
+	}
+	if (*p == '-') {
+		p++;
+	}
+	if ((p = outfile_skip_digits(p)) == NULL) {
+		goto out;
+	}
+	ok = strcmp(p, OUTFILE_SUFFIX) == 0;
+out:
+	free(stem);
+	return ok;
+}
+
+void
+outfile_sweep(int dirfd, const char *name, const char *keep)
+{
+	struct dirent *de;
+	DIR *d;
+	int fd;
+
+	if ((fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) == -1) {
+		return;
+	}
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] != '.' ||
+		    (keep != NULL && strcmp(de->d_name, keep) == 0) ||
+		    !outfile_is_partname(de->d_name, name)) {
+			continue;
+		}
+		(void)unlinkat(dirfd, de->d_name, 0);
+	}
+	closedir(d);
+}
+
+void
+outfile_resume_range(uint64_t have, uint64_t size, uint64_t *off,
+    size_t *len)
+{
+	if (have == 0 || have > size) {
+		*off = 0;
+		*len = 0;
+		return;
+	}
+	*off = have > OUTFILE_VERIFY_BLOCK ? have - OUTFILE_VERIFY_BLOCK : 0;
+	*len = (size_t)(have - *off);
+}
+
+uint64_t
+outfile_resume_verify(uint64_t have, uint64_t size, const void *mine,
+    size_t len, const void *theirs, size_t tlen)
+{
+	uint64_t off;
+	size_t want;
+
+	outfile_resume_range(have, size, &off, &want);
+	if (want == 0 || len != want || tlen != want ||
+	    memcmp(mine, theirs, want) != 0) {
+		return 0;
+	}
+	return have;
+}
+
+int
+outfile_is_complete(uint64_t have, int64_t have_mtime, uint64_t size,
+    int64_t mtime, int preserve, int same_block)
+{
+	if (have != size) {
+		return 0;
+	}
+	if (preserve) {
+		return have_mtime == mtime;
+	}
+	return same_block;
 }
 
 /*
@@ -158,7 +298,10 @@ outfile_open_tmp(struct outfile *of)
 	int oflags = O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, tries;
 	struct stat st;
 
-	if (!(of->flags & OUTFILE_RESUME)) {
+	if (of->flags & OUTFILE_RESUME) {
+		/* Read back to verify the partial (outfile_pread). */
+		oflags = (oflags & ~O_WRONLY) | O_RDWR;
+	} else {
 		oflags |= O_TRUNC;
 	}
 	for (tries = 0; tries < 2; tries++) {
@@ -190,6 +333,13 @@ outfile_open_tmp(struct outfile *of)
 int
 outfile_open(struct outfile *of, int dirfd, const char *name, mode_t mode,
     int flags)
+{
+	return outfile_open_src(of, dirfd, name, mode, flags, NULL);
+}
+
+int
+outfile_open_src(struct outfile *of, int dirfd, const char *name,
+    mode_t mode, int flags, const struct outfile_src *src)
 {
 	struct stat st;
 	char *path = NULL;
@@ -226,6 +376,10 @@ outfile_open(struct outfile *of, int dirfd, const char *name, mode_t mode,
 		goto fail;
 	}
 	of->existed = exists && S_ISREG(st.st_mode);
+	if (of->existed) {
+		of->uid = st.st_uid;
+		of->gid = st.st_gid;
+	}
 	if (exists && !S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode)) {
 		special = 1;
 	}
@@ -254,10 +408,14 @@ outfile_open(struct outfile *of, int dirfd, const char *name, mode_t mode,
 			goto fail;
 		}
 	} else {
-		of->tmpname = outfile_tmpname(of->name);
+		of->tmpname = outfile_partname(of->name, src);
 		if (strcmp(of->tmpname, of->name) == 0) {
 			errno = EINVAL;
 			goto fail;
+		}
+		if (src != NULL && !(flags & OUTFILE_FRESH)) {
+			/* Partials of older versions of the source. */
+			outfile_sweep(of->dirfd, of->name, of->tmpname);
 		}
 		if (outfile_open_tmp(of) != 0) {
 			goto fail;
@@ -271,6 +429,53 @@ fail:
 	outfile_free(of);
 	errno = save;
 	return -1;
+}
+
+int
+outfile_pread(struct outfile *of, void *p, size_t n, uint64_t off)
+{
+	char *c = p;
+	ssize_t r;
+
+	if (of->fd == -1) {
+		errno = EBADF;
+		return -1;
+	}
+	if (off > INT64_MAX || n > INT64_MAX - off) {
+		errno = EFBIG;
+		return -1;
+	}
+	while (n > 0) {
+		r = pread(of->fd, c, n, (off_t)off);
+		if (r == -1 && errno == EINTR) {
+			continue;
+		}
+		if (r <= 0) {
+			if (r == 0) {
+				errno = EIO;
+			}
+			return -1;
+		}
+		c += r;
+		n -= (size_t)r;
+		off += (uint64_t)r;
+	}
+	return 0;
+}
+
+int
+outfile_restart(struct outfile *of)
+{
+	if (of->fd == -1) {
+		errno = EBADF;
+		return -1;
+	}
+	if (ftruncate(of->fd, 0) == -1) {
+		return -1;
+	}
+	of->resume_off = 0;
+	of->written = 0;
+	return 0;
 }
 
 int
@@ -342,6 +547,17 @@ outfile_commit(struct outfile *of, uint64_t size,
 	}
 	if (regular && ftruncate(of->fd, (off_t)size) == -1) {
 		goto fail;
+	}
+	/*
+	 * A replaced file keeps its owner when we can (root; or a group we
+	 * are in): best effort, as an in-place write would keep it.  Before
+	 * fchmod, which chown may otherwise strip setuid bits after.
+	 */
+	if (regular && of->tmpname != NULL && of->existed &&
+	    (st.st_uid != of->uid || st.st_gid != of->gid)) {
+		if (fchown(of->fd, of->uid, of->gid) == -1) {
+			(void)fchown(of->fd, (uid_t)-1, of->gid);
+		}
 	}
 	/* In place, an existing file keeps its mode unless -p (OpenSSH). */
 	if (regular && (of->tmpname != NULL || !of->existed ||
