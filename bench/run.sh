@@ -238,7 +238,15 @@ cp "$W/raw.tsv" "$BUILD/bench-last-raw.tsv"
 rm -rf "$BUILD/bench-last-logs"
 cp -r "$W/logs" "$BUILD/bench-last-logs"
 if [ -n "$RESULTS" ]; then
-	cp "$W/report.md" "$RESULTS" && say "report written to $RESULTS"
+	{
+		echo "# Benchmark results"
+		echo
+		echo "Written by \`sh bench/run.sh\` (bench/README.md explains" \
+		    "the workloads, the tools and the goals): run it again" \
+		    "rather than editing this file."
+		echo
+		cat "$W/report.md"
+	} >"$RESULTS" && say "report written to $RESULTS"
 fi
 if [ "$KEEP" = 1 ]; then
 	say "logs: $W/logs"
