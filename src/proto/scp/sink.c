@@ -337,7 +337,7 @@ sink_records(struct sink *s, const struct sink_dest *dst, int depth)
 			scp_trace("Sink: %s", s->line);
 		}
 		len = strlen(s->line);
-		if (s->line[len - 1] == '\n') {
+		if (len > 0 && s->line[len - 1] == '\n') {
 			s->line[--len] = '\0';
 		}
 		if (s->line[0] == '\001' || s->line[0] == '\002') {
