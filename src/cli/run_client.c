@@ -186,6 +186,12 @@ run_client(struct scp_options *o)
 	x.fopts.verbose = o->verbose > 0;
 	x.fopts.progress = progress;
 	x.fopts.inplace = o->inplace;
+	x.fopts.resume = o->resume;
+	if (o->resume && o->mode == SCP_MODE_LEGACY) {
+		/* Said once; the copy goes on (docs/SAFETY.md). */
+		log_error("--resume: the legacy protocol (-O) has no offsets, "
+		    "copying whole files");
+	}
 	x.fopts.bwlimit_kbits = o->bwlimit_kbits;
 	x.fopts.buffer_len = o->sftp_buffer_len;
 	x.fopts.nrequests = o->sftp_nrequests;

@@ -81,13 +81,14 @@ struct rsink {
  */
 static int
 read_file(struct sftp_session *s, const struct sftp_handle *h,
-    uint64_t size, struct rsink *sink, uint64_t *end, uint32_t *status,
-    int meter)
+    uint64_t size, uint64_t start, struct rsink *sink, uint64_t *end,
+    uint32_t *status, int meter)
 {
 	struct rdstate st;
 	struct buf *b = NULL;
 	const uint8_t *data;
-	uint64_t offset = 0, data_end = 0, total = 0, eof_at = UINT64_MAX;
+	uint64_t offset = start, data_end = start, total = 0;
+	uint64_t eof_at = UINT64_MAX;
 	uint32_t buflen = s->read_len, max_req = 1, id, code;
 	size_t dlen, i;
 	uint8_t type;
@@ -176,7 +177,7 @@ read_file(struct sftp_session *s, const struct sftp_handle *h,
 				data_end = st.q[i].off + dlen;
 			}
 			if (meter) {
-				sftp_meter_update(s, total);
+				sftp_meter_update(s, start + total);
 			}
 			if (dlen == st.q[i].len) {
 				st.q[i] = st.q[--st.n];
@@ -213,7 +214,7 @@ read_file(struct sftp_session *s, const struct sftp_handle *h,
 		goto out;
 	}
 	if (!read_error && !sink->failed &&
-	    (data_end > eof_at || total != data_end)) {
+	    (data_end > eof_at || total != data_end - start)) {
 		/* EOF before data we received, or a hole: the server lies. */
 		r = sftp_fail(s, SCP_E_FORMAT,
 		    "Server sent inconsistent data and EOF");
@@ -238,7 +239,186 @@ sftp_copy_handle(struct sftp_session *s, const struct sftp_handle *h,
 
 	memset(&sink, 0, sizeof(sink));
 	sink.rf = rf;
-	return read_file(s, h, size, &sink, end, status, size != 0);
+	return read_file(s, h, size, 0, &sink, end, status, size != 0);
+}
+
+int
+sftp_read_block(struct sftp_session *s, const struct sftp_handle *h,
+    uint64_t off, void *p, size_t len, size_t *got)
+{
+	struct buf *b = NULL;
+	const uint8_t *data;
+	uint32_t id, code, want;
+	uint8_t type;
+	size_t dlen;
+	int r = 0;
+
+	*got = 0;
+	while (*got < len) {
+		want = len - *got > s->read_len ? s->read_len :
+		    (uint32_t)(len - *got);
+		if ((r = sftp_req_begin(s, SSH2_FXP_READ, s, &id)) != 0) {
+			return r;
+		}
+		if ((r = buf_put_string(s->wbuf, h->h, h->len)) != 0 ||
+		    (r = buf_put_u64(s->wbuf, off + *got)) != 0 ||
+		    (r = buf_put_u32(s->wbuf, want)) != 0) {
+			return sftp_fail(s, r, "compose read: %s",
+			    scp_strerror(r));
+		}
+		if ((r = sftp_req_send(s)) != 0 ||
+		    (r = sftp_reply_wait(s, id, &type, &b)) != 0) {
+			return r;
+		}
+		if (type == SSH2_FXP_STATUS) {
+			if (sftp_parse_status(b, &code, NULL) != 0) {
+				r = sftp_fail(s, SCP_E_FORMAT,
+				    "Malformed STATUS reply");
+			} else if (code != SSH2_FX_EOF) {
+				s->last_status = code;
+				r = SCP_E_PEER;
+			}
+			buf_free(b);
+			return r;
+		}
+		if (type != SSH2_FXP_DATA ||
+		    buf_get_string_direct(b, &data, &dlen) != 0 ||
+		    buf_len(b) != 0 || dlen > want || dlen == 0) {
+			buf_free(b);
+			return sftp_fail(s, SCP_E_FORMAT,
+			    "Malformed DATA reply");
+		}
+		memcpy((uint8_t *)p + *got, data, dlen);
+		*got += dlen;
+		buf_free(b);
+		b = NULL;
+	}
+	return 0;
+}
+
+/*
+ * --resume: whether the local file `lname` already holds the whole remote
+ * file (docs/SAFETY.md: same size, and with -p the same mtime, else the
+ * same last block).  1 complete, 0 not (or in doubt), <0 fatal.
+ */
+static int
+download_complete(struct sftp_session *s, const struct sftp_handle *h,
+    const struct sftp_attr *a, int dirfd, const char *lname, int ofl)
+{
+	struct stat st;
+	uint8_t *mine = NULL, *theirs = NULL;
+	uint64_t off;
+	size_t len, got = 0;
+	ssize_t n;
+	int fd, r = 0, same = 0;
+
+	if (!(a->flags & SSH2_FILEXFER_ATTR_SIZE) ||
+	    fstatat(dirfd, lname, &st, (ofl & OUTFILE_NOFOLLOW) ?
+	    AT_SYMLINK_NOFOLLOW : 0) == -1 || !S_ISREG(st.st_mode) ||
+	    (uint64_t)st.st_size != a->size) {
+		return 0;
+	}
+	if (s->o->preserve) {
+		return (a->flags & SSH2_FILEXFER_ATTR_ACMODTIME) &&
+		    outfile_is_complete((uint64_t)st.st_size, st.st_mtime,
+		    a->size, (int64_t)a->mtime, 1, 0);
+	}
+	outfile_resume_range(a->size, a->size, &off, &len);
+	if (len == 0) {
+		/* Both empty. */
+		return a->size == 0;
+	}
+	if ((fd = openat(dirfd, lname, O_RDONLY | O_NOCTTY | O_CLOEXEC |
+	    ((ofl & OUTFILE_NOFOLLOW) ? O_NOFOLLOW : 0))) == -1) {
+		return 0;
+	}
+	mine = xmalloc(len);
+	theirs = xmalloc(len);
+	n = pread(fd, mine, len, (off_t)off);
+	close(fd);
+	if (n == (ssize_t)len) {
+		r = sftp_read_block(s, h, off, theirs, len, &got);
+		if (r == SCP_E_PEER) {
+			r = 0;
+		} else if (r == 0) {
+			same = outfile_is_complete((uint64_t)st.st_size, 0,
+			    a->size, 0, 0, got == len &&
+			    memcmp(mine, theirs, len) == 0);
+		}
+	}
+	free(mine);
+	free(theirs);
+	return r < 0 ? r : same;
+}
+
+/*
+ * --resume: checks the partial outfile_open_src() found against the
+ * remote file and gives the offset to continue at (0: start over, the
+ * partial truncated).  0 or <0 fatal.
+ */
+static int
+download_verify(struct sftp_session *s, const struct sftp_handle *h,
+    struct outfile *of, uint64_t size, const char *ldisp, uint64_t *start)
+{
+	uint8_t *mine = NULL, *theirs = NULL;
+	uint64_t off;
+	size_t len, got = 0;
+	int r = 0;
+
+	*start = 0;
+	outfile_resume_range(of->resume_off, size, &off, &len);
+	if (len > 0) {
+		mine = xmalloc(len);
+		theirs = xmalloc(len);
+		if (outfile_pread(of, mine, len, off) == 0) {
+			r = sftp_read_block(s, h, off, theirs, len, &got);
+			if (r == 0) {
+				*start = outfile_resume_verify(of->resume_off,
+				    size, mine, len, theirs, got);
+			} else if (r == SCP_E_PEER) {
+				r = 0;
+			}
+		}
+		free(mine);
+		free(theirs);
+		if (r < 0) {
+			return r;
+		}
+	}
+	if (*start > 0) {
+		log_debug("%s: resuming at byte %llu of %llu", ldisp,
+		    (unsigned long long)*start, (unsigned long long)size);
+		return 0;
+	}
+	if (of->resume_off > 0) {
+		log_debug("%s: partial data is not a prefix of the source, "
+		    "copying from the start", ldisp);
+	}
+	if (outfile_restart(of) != 0) {
+		log_error("write local \"%s\": %s", ldisp, strerror(errno));
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * A transfer that ended without the whole file (fatal code `r`): an
+ * interruption or a lost connection keeps the partial for --resume and
+ * names the file; a protocol error (a broken or hostile server) discards
+ * what it sent.
+ */
+static void
+download_stopped(struct outfile *of, int r, const char *rpath,
+    const char *ldisp)
+{
+	int keep = r == SCP_E_INTR || r == SCP_E_CLOSED ||
+	    r == SCP_E_TIMEOUT || r == SCP_E_SYS;
+
+	if (keep) {
+		log_error("download \"%s\" to \"%s\" interrupted", rpath,
+		    ldisp);
+	}
+	outfile_abort(of, keep);
 }
 
 /*
@@ -256,11 +436,12 @@ download_file(struct sftp_session *s, const char *rpath,
 	struct sftp_handle h;
 	struct outfile of;
 	struct rsink sink;
+	struct outfile_src src;
 	struct timespec ts[2];
-	uint64_t size, end = 0;
+	uint64_t size, end = 0, start = 0;
 	uint32_t status;
 	mode_t mode;
-	int r, rr, saved;
+	int r, rr, saved, resume;
 
 	if (given != NULL) {
 		a = *given;
@@ -289,34 +470,62 @@ download_file(struct sftp_session *s, const char *rpath,
 		}
 		return r;
 	}
+	/* Offsets need a known size; --inplace has no partial to trust. */
+	resume = s->o->resume && !s->o->inplace &&
+	    (a.flags & SSH2_FILEXFER_ATTR_SIZE);
+	if (resume) {
+		r = download_complete(s, &h, &a, dirfd, lname, ofl);
+		if (r != 0) {
+			if (r > 0) {
+				log_debug("%s: already complete, skipped",
+				    ldisp);
+			}
+			rr = sftp_do_close(s, &h);
+			if (r < 0) {
+				return r;
+			}
+			return rr == 0 || rr == SCP_E_PEER ? 0 : rr;
+		}
+		ofl |= OUTFILE_RESUME;
+	}
 	if (s->o->inplace) {
 		ofl |= OUTFILE_INPLACE;
 	}
 	if (s->o->preserve) {
 		ofl |= OUTFILE_PRESERVE;
 	}
-	if (outfile_open(&of, dirfd, lname, mode, ofl) != 0) {
+	/* The partial's name records what we copy (docs/SAFETY.md). */
+	src.size = size;
+	src.mtime = (a.flags & SSH2_FILEXFER_ATTR_ACMODTIME) ?
+	    (int64_t)a.mtime : 0;
+	if (outfile_open_src(&of, dirfd, lname, mode, ofl, &src) != 0) {
 		saved = errno;
 		log_error("open local \"%s\": %s", ldisp, strerror(saved));
 		r = sftp_do_close(s, &h);
 		return r == 0 || r == SCP_E_PEER ? 1 : r;
+	}
+	if (resume && (r = download_verify(s, &h, &of, size, ldisp,
+	    &start)) != 0) {
+		outfile_abort(&of, 1);
+		rr = r < 0 ? r : sftp_do_close(s, &h);
+		return r < 0 ? r : (rr == 0 || rr == SCP_E_PEER ? 1 : rr);
 	}
 	memset(&sink, 0, sizeof(sink));
 	sink.of = &of;
 	if (size != 0) {
 		sftp_meter_start(s, rpath, size);
 	}
-	r = read_file(s, &h, size, &sink, &end, &status, size != 0);
+	r = read_file(s, &h, size, start, &sink, &end, &status, size != 0);
 	if (size != 0) {
 		sftp_meter_end(s);
 	}
 	if (r < 0) {
-		outfile_abort(&of, r == SCP_E_INTR);
+		download_stopped(&of, r, rpath, ldisp);
 		return r;
 	}
 	rr = sftp_do_close(s, &h);
 	if (rr != 0 && rr != SCP_E_PEER) {
-		outfile_abort(&of, 0);
+		download_stopped(&of, rr, rpath, ldisp);
 		return rr;
 	}
 	if (r == 1) {
@@ -326,8 +535,21 @@ download_file(struct sftp_session *s, const char *rpath,
 		return 1;
 	}
 	if (sink.failed) {
+		/* A full disk: what arrived stays for --resume. */
 		log_error("write local \"%s\": %s", ldisp,
 		    strerror(sink.err));
+		outfile_abort(&of, 1);
+		return 1;
+	}
+	/*
+	 * STAT said `size`; EOF elsewhere means the file changed under us
+	 * and what we have is neither the old nor the new file.  Size 0 is
+	 * exempt: pseudo-files (/proc) report 0 and have data.
+	 */
+	if (size != 0 && end != size) {
+		log_error("read remote \"%s\": file changed size during "
+		    "transfer (expected %llu bytes, got %llu)", rpath,
+		    (unsigned long long)size, (unsigned long long)end);
 		outfile_abort(&of, 0);
 		return 1;
 	}

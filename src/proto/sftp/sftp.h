@@ -29,6 +29,8 @@ struct sftp_opts {
 	int verbose;		/* -v */
 	int progress;		/* draw the progress meter */
 	int inplace;		/* --inplace: no temp name + rename */
+	int resume;		/* --resume: continue verified partials,
+				 * skip complete files (docs/SAFETY.md) */
 	uint64_t bwlimit_kbits;	/* -l, 0 = unlimited */
 	uint32_t buffer_len;	/* -X buffer=, 0 = automatic */
 	uint32_t nrequests;	/* -X nrequests=, 0 = automatic */

@@ -359,4 +359,12 @@ int sftp_rfile_finish(struct sftp_rfile *rf, int ok, uint64_t size);
 int sftp_copy_handle(struct sftp_session *s, const struct sftp_handle *h,
     uint64_t size, struct sftp_rfile *rf, uint64_t *end, uint32_t *status);
 
+/*
+ * Reads `len` bytes at `off` of open handle `h` into `p`, one READ at a
+ * time (re-asking after short DATA); *got is less than `len` at EOF.
+ * For --resume's comparisons.  0, SCP_E_PEER (error STATUS) or fatal.
+ */
+int sftp_read_block(struct sftp_session *s, const struct sftp_handle *h,
+    uint64_t off, void *p, size_t len, size_t *got);
+
 #endif
