@@ -92,6 +92,22 @@ read_errno_code(void)
 	return SCP_E_SYS;
 }
 
+/*
+ * A failed read: a peer that went away with our request unread shows as
+ * ECONNRESET (or EPIPE) on the socketpair; OpenSSH's get_msg() calls
+ * that "Connection closed" like a plain EOF (obs: scp -S /bin/false).
+ */
+static int
+read_failed(int r)
+{
+	if (errno == ECONNRESET || errno == EPIPE) {
+		log_error("Connection closed");
+		return SCP_E_CLOSED;
+	}
+	log_error("Couldn't read packet: %s", strerror(errno));
+	return r;
+}
+
 int
 sftp_msg_read(int fd, struct buf **out)
 {
@@ -108,8 +124,7 @@ sftp_msg_read(int fd, struct buf **out)
 		if (r == SCP_E_INTR) {
 			return r;
 		}
-		log_error("Couldn't read packet: %s", strerror(errno));
-		return r;
+		return read_failed(r);
 	}
 	if ((size_t)n < sizeof(lenbuf)) {
 		log_error("Connection closed");
@@ -142,11 +157,8 @@ sftp_msg_read(int fd, struct buf **out)
 	n = io_read_full(fd, p, len);
 	if (n < 0) {
 		r = read_errno_code();
-		if (r != SCP_E_INTR) {
-			log_error("Couldn't read packet: %s", strerror(errno));
-		}
 		buf_free(b);
-		return r;
+		return r == SCP_E_INTR ? r : read_failed(r);
 	}
 	if ((size_t)n < len) {
 		log_error("Connection closed");
