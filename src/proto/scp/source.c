@@ -15,6 +15,7 @@
 
 #include "../../transport/io.h"
 #include "../../util/err.h"
+#include "../../util/log.h"
 #include "../../util/progress.h"
 #include "../../util/xmalloc.h"
 #include "record.h"
@@ -76,7 +77,7 @@ source_file(struct scp_conn *c, const char *name, int fd,
 	uint64_t size = (uint64_t)st->st_size, off;
 	size_t blk, amt;
 	ssize_t nr;
-	int r, skip, haderr = 0;
+	int r, skip, haderr = 0, saved;
 
 	if (c->o->preserve) {
 		if ((r = source_times(c, st, &skip)) != 0 || skip) {
@@ -117,6 +118,16 @@ source_file(struct scp_conn *c, const char *name, int fd,
 			}
 		}
 		if ((r = scp_send(c, buf, amt)) != 0) {
+			/*
+			 * Say which file did not arrive (OpenSSH prints
+			 * "name: Broken pipe" here); the sink keeps the
+			 * partial under its temporary name.
+			 */
+			saved = errno;
+			if (!c->o->remote) {
+				log_plain("%s: %s", name, io_cancelled() ?
+				    "interrupted" : strerror(saved));
+			}
 			goto out;
 		}
 		bwlimit_account(&c->bw, amt);
