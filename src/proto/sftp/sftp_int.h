@@ -332,6 +332,7 @@ struct sftp_rfile {
 	uint32_t fail_status;
 	uint64_t acked;		/* highest offset acknowledged */
 	struct sftp_attr final;	/* attributes to set before CLOSE */
+	uint64_t have;		/* resume: bytes of the partial found */
 };
 
 /* Opens `path` (or its temporary name) for writing; `a` holds the mode
@@ -340,6 +341,17 @@ struct sftp_rfile {
  * Prints errors. */
 int sftp_rfile_open(struct sftp_rfile *rf, struct sftp_session *s,
     const char *path, const struct sftp_attr *a, int fresh);
+/*
+ * The same; with `resume` (--resume, docs/SAFETY.md) other partials of
+ * `path` are removed and the partial of this very source (its size and
+ * mtime are in the temporary name) is opened read-write and kept:
+ * rf->have is its size, to be verified by the caller (sftp_read_block on
+ * rf->h) before writing after it, or cut with sftp_rfile_restart().
+ */
+int sftp_rfile_open_resume(struct sftp_rfile *rf, struct sftp_session *s,
+    const char *path, const struct sftp_attr *a, int fresh, int resume);
+/* Truncates the partial to 0 (resume refused).  0 or <0 (SCP_E_PEER). */
+int sftp_rfile_restart(struct sftp_rfile *rf);
 /* Sends one WRITE (data copied into the request) without waiting, then
  * collects acknowledgements while s->nreq are in flight. */
 int sftp_rfile_write(struct sftp_rfile *rf, const void *p, size_t n,

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "../../fs/name.h"
+#include "../../fs/outfile.h"
 #include "../../transport/io.h"
 #include "../../util/buf.h"
 #include "../../util/err.h"
@@ -28,23 +29,65 @@
 
 /* ---- remote file writer ---- */
 
-/* Longest final name that still leaves room for ".<name>.scp-part". */
-#define TEMP_NAME_MAX	(255 - 10)
-
-/* NULL when the temporary name would be too long: then write in place. */
+/*
+ * The temporary name beside `path`: outfile_partname() of its last
+ * component, which records the source's size and mtime (docs/SAFETY.md)
+ * and hashes names too long to leave room.
+ */
 static char *
-temp_name(const char *path)
+temp_name(const char *path, const struct sftp_attr *src)
 {
 	const char *slash = strrchr(path, '/');
+	struct outfile_src os;
+	char *part, *t;
 
-	if (strlen(slash == NULL ? path : slash + 1) > TEMP_NAME_MAX) {
-		return NULL;
-	}
+	os.size = (src->flags & SSH2_FILEXFER_ATTR_SIZE) ? src->size : 0;
+	os.mtime = (src->flags & SSH2_FILEXFER_ATTR_ACMODTIME) ?
+	    (int64_t)src->mtime : 0;
+	part = outfile_partname(slash == NULL ? path : slash + 1, &os);
 	if (slash == NULL) {
-		return xasprintf(".%s.scp-part", path);
+		return part;
 	}
-	return xasprintf("%.*s.%s.scp-part", (int)(slash - path + 1), path,
-	    slash + 1);
+	t = xasprintf("%.*s%s", (int)(slash - path + 1), path, part);
+	free(part);
+	return t;
+}
+
+/*
+ * --resume: removes the partials of older versions of the source beside
+ * `path` (all but `keep`).  One READDIR of the directory; best effort.
+ */
+static int
+sweep_partials(struct sftp_session *s, const char *path, const char *keep)
+{
+	struct sftp_dirent *ents = NULL;
+	const char *slash = strrchr(path, '/'), *base, *kbase;
+	char *dir, *full;
+	size_t n = 0, i;
+	int r;
+
+	dir = slash == NULL ? xstrdup(".") : slash == path ? xstrdup("/") :
+	    xstrndup(path, (size_t)(slash - path));
+	base = slash == NULL ? path : slash + 1;
+	kbase = strrchr(keep, '/') == NULL ? keep : strrchr(keep, '/') + 1;
+	r = sftp_do_readdir(s, dir, &ents, &n);
+	for (i = 0; r == 0 && i < n; i++) {
+		if (strcmp(ents[i].name, kbase) == 0 ||
+		    !outfile_is_partname(ents[i].name, base) ||
+		    !sftp_attr_is_reg(&ents[i].a)) {
+			continue;
+		}
+		full = sftp_path_append(dir, ents[i].name);
+		log_debug("removing stale partial \"%s\"", full);
+		r = sftp_do_remove(s, full);
+		free(full);
+		if (r == SCP_E_PEER) {
+			r = 0;
+		}
+	}
+	sftp_dirents_free(ents, n);
+	free(dir);
+	return r == SCP_E_PEER ? 0 : r;
 }
 
 static const char *
@@ -57,9 +100,29 @@ int
 sftp_rfile_open(struct sftp_rfile *rf, struct sftp_session *s,
     const char *path, const struct sftp_attr *src, int fresh)
 {
-	struct sftp_attr cur, oa;
+	return sftp_rfile_open_resume(rf, s, path, src, fresh, 0);
+}
+
+int
+sftp_rfile_restart(struct sftp_rfile *rf)
+{
+	struct sftp_attr a;
+
+	memset(&a, 0, sizeof(a));
+	a.flags = SSH2_FILEXFER_ATTR_SIZE;
+	a.size = 0;
+	rf->have = 0;
+	return sftp_do_fsetstat(rf->s, &rf->h, &a);
+}
+
+int
+sftp_rfile_open_resume(struct sftp_rfile *rf, struct sftp_session *s,
+    const char *path, const struct sftp_attr *src, int fresh, int resume)
+{
+	struct sftp_attr cur, oa, pa;
 	const char *opath;
 	uint32_t pflags = SSH2_FXF_WRITE | SSH2_FXF_CREAT, sid = 0, oid;
+	uint32_t pid = 0;
 	int r, ro, existed = 0, stat_sent = 0;
 
 	memset(rf, 0, sizeof(*rf));
@@ -69,10 +132,25 @@ sftp_rfile_open(struct sftp_rfile *rf, struct sftp_session *s,
 	oa.flags = SSH2_FILEXFER_ATTR_PERMISSIONS;
 	oa.perm = src->perm & 0777;
 
-	if (!s->o->inplace && (rf->tmppath = temp_name(path)) != NULL) {
-		pflags |= SSH2_FXF_TRUNC;
+	if (!s->o->inplace) {
+		rf->tmppath = temp_name(path, src);
+		if (resume) {
+			/* Read back to verify the partial's last block. */
+			pflags |= SSH2_FXF_READ;
+		} else {
+			pflags |= SSH2_FXF_TRUNC;
+		}
+	} else {
+		resume = 0;
+	}
+	if (resume && !fresh &&
+	    (r = sweep_partials(s, path, rf->tmppath)) != 0) {
+		goto fail;
 	}
 	opath = rf->tmppath != NULL ? rf->tmppath : path;
+	if (resume && (r = sftp_send_stat(s, rf->tmppath, 1, &pid)) != 0) {
+		goto fail;
+	}
 	/*
 	 * The STAT of the final name (its mode survives unless -p, section
 	 * 4) and the OPEN of the temporary name travel together: one round
@@ -86,6 +164,17 @@ sftp_rfile_open(struct sftp_rfile *rf, struct sftp_session *s,
 	}
 	if ((r = sftp_send_open(s, opath, pflags, &oa, &oid)) != 0) {
 		goto fail;
+	}
+	if (resume) {
+		/* Before the OPEN creates it: the partial of an earlier run. */
+		r = sftp_recv_attrs(s, pid, &pa);
+		if (r != 0 && r != SCP_E_PEER) {
+			goto fail;
+		}
+		if (r == 0 && sftp_attr_is_reg(&pa) &&
+		    (pa.flags & SSH2_FILEXFER_ATTR_SIZE)) {
+			rf->have = pa.size;
+		}
 	}
 	if (stat_sent) {
 		r = sftp_recv_attrs(s, sid, &cur);
@@ -298,6 +387,111 @@ struct dirstack {
 	int n;
 };
 
+/*
+ * --resume: whether remote `rpath` already holds local file `fd` (`a`):
+ * docs/SAFETY.md, same size and with -p the same mtime, else the same
+ * last block.  1 complete, 0 not or in doubt, <0 fatal.
+ */
+static int
+upload_complete(struct sftp_session *s, const char *rpath,
+    const struct sftp_attr *a, int fd)
+{
+	struct sftp_attr cur;
+	struct sftp_handle h;
+	uint8_t *mine, *theirs;
+	uint64_t off;
+	size_t len, got = 0;
+	int r, rc, same = 0;
+
+	r = sftp_do_stat(s, rpath, 0, &cur);
+	if (r != 0) {
+		return r == SCP_E_PEER ? 0 : r;
+	}
+	if (!sftp_attr_is_reg(&cur) ||
+	    !(cur.flags & SSH2_FILEXFER_ATTR_SIZE) || cur.size != a->size) {
+		return 0;
+	}
+	if (s->o->preserve) {
+		return (cur.flags & SSH2_FILEXFER_ATTR_ACMODTIME) &&
+		    outfile_is_complete(cur.size, (int64_t)cur.mtime, a->size,
+		    (int64_t)a->mtime, 1, 0);
+	}
+	outfile_resume_range(a->size, a->size, &off, &len);
+	if (len == 0) {
+		return a->size == 0;
+	}
+	if ((r = sftp_do_open(s, rpath, SSH2_FXF_READ, NULL, &h)) != 0) {
+		return r == SCP_E_PEER ? 0 : r;
+	}
+	mine = xmalloc(len);
+	theirs = xmalloc(len);
+	r = sftp_read_block(s, &h, off, theirs, len, &got);
+	if (r == 0 && pread(fd, mine, len, (off_t)off) == (ssize_t)len) {
+		same = outfile_is_complete(cur.size, 0, a->size, 0, 0,
+		    got == len && memcmp(mine, theirs, len) == 0);
+	}
+	free(mine);
+	free(theirs);
+	rc = sftp_do_close(s, &h);
+	if (r != 0 && r != SCP_E_PEER) {
+		return r;
+	}
+	if (rc != 0 && rc != SCP_E_PEER) {
+		return rc;
+	}
+	return same;
+}
+
+/*
+ * --resume: compares the remote partial (rf->have bytes) with the local
+ * source and gives the offset to continue at in *start (0: cut to 0).
+ * 0, 1 (error printed) or <0 fatal.
+ */
+static int
+upload_verify(struct sftp_session *s, struct sftp_rfile *rf, int fd,
+    const struct sftp_attr *a, const char *lpath, uint64_t *start)
+{
+	uint8_t *mine = NULL, *theirs = NULL;
+	uint64_t off, size = a->size;
+	size_t len, got = 0;
+	int r = 0;
+
+	*start = 0;
+	outfile_resume_range(rf->have, size, &off, &len);
+	if (len > 0) {
+		mine = xmalloc(len);
+		theirs = xmalloc(len);
+		if (pread(fd, mine, len, (off_t)off) == (ssize_t)len) {
+			r = sftp_read_block(s, &rf->h, off, theirs, len, &got);
+			if (r == 0) {
+				*start = outfile_resume_verify(rf->have, size,
+				    mine, len, theirs, got);
+			}
+		}
+		free(mine);
+		free(theirs);
+		if (r != 0 && r != SCP_E_PEER) {
+			return r;
+		}
+	}
+	if (*start > 0) {
+		log_debug("%s: resuming at byte %llu of %llu", lpath,
+		    (unsigned long long)*start, (unsigned long long)size);
+		return 0;
+	}
+	if (rf->have == 0) {
+		return 0;
+	}
+	log_debug("%s: partial data is not a prefix of the source, "
+	    "copying from the start", lpath);
+	if ((r = sftp_rfile_restart(rf)) == SCP_E_PEER) {
+		log_error("remote ftruncate \"%s\": %s", rf->tmppath,
+		    status_text(s));
+		return 1;
+	}
+	return r;
+}
+
 /* 0 copied, 1 per-file error (printed), <0 session unusable. */
 static int
 upload_file(struct sftp_session *s, const char *lpath, const char *rpath,
@@ -309,7 +503,7 @@ upload_file(struct sftp_session *s, const char *lpath, const char *rpath,
 	uint8_t *blk = NULL;
 	uint64_t off = 0;
 	ssize_t n;
-	int fd, r, ok = 1, fl;
+	int fd, r, ok = 1, fl, resume;
 
 	/* stat first: never open a FIFO or device (it may block). */
 	if (stat(lpath, &st) == -1) {
@@ -333,12 +527,39 @@ upload_file(struct sftp_session *s, const char *lpath, const char *rpath,
 		(void)fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
 	}
 	sftp_attr_from_stat(&a, &st);
-	if ((r = sftp_rfile_open(&rf, s, rpath, &a, fresh)) != 0) {
+	resume = s->o->resume && !s->o->inplace;
+	if (resume && !fresh) {
+		if ((r = upload_complete(s, rpath, &a, fd)) != 0) {
+			close(fd);
+			if (r > 0) {
+				log_debug("%s: already complete, skipped",
+				    rpath);
+				return 0;
+			}
+			return r;
+		}
+	}
+	if ((r = sftp_rfile_open_resume(&rf, s, rpath, &a, fresh,
+	    resume)) != 0) {
 		close(fd);
 		return r == SCP_E_PEER ? 1 : r;
 	}
+	if (resume && ((r = upload_verify(s, &rf, fd, &a, lpath,
+	    &off)) != 0 || (off > 0 &&
+	    lseek(fd, (off_t)off, SEEK_SET) == -1))) {
+		if (r == 0) {
+			log_error("read local \"%s\": %s", lpath,
+			    strerror(errno));
+		}
+		close(fd);
+		(void)sftp_rfile_finish(&rf, 0, 0);
+		return r < 0 ? r : 1;
+	}
 	blk = xmalloc(s->write_len);
 	sftp_meter_start(s, lpath, (uint64_t)st.st_size);
+	if (off > 0) {
+		sftp_meter_update(s, off);
+	}
 	for (;;) {
 		if (io_cancelled()) {
 			ok = 0;
@@ -378,6 +599,11 @@ upload_file(struct sftp_session *s, const char *lpath, const char *rpath,
 	free(blk);
 	close(fd);
 	r = sftp_rfile_finish(&rf, ok, off);
+	if (io_cancelled() || r < 0) {
+		/* The partial (if any) stays under its temporary name. */
+		log_error("upload \"%s\" to \"%s\" interrupted", lpath,
+		    rpath);
+	}
 	if (io_cancelled()) {
 		return SCP_E_INTR;
 	}
