@@ -233,8 +233,8 @@ sink_file(struct sink *s, const struct sink_dest *dst, const char *name,
 			 * OpenSSH reports EPIPE here ("Broken pipe"); we also
 			 * name the file that did not arrive.
 			 */
-			scp_run_err(c, "%s: %s", np,
-			    strerror(n < 0 ? errno : EPIPE));
+			scp_run_err(c, "%s: %s", np, io_cancelled() ?
+			    "interrupted" : strerror(n < 0 ? errno : EPIPE));
 			c->broken = 1;
 			outfile_abort(&of, 1);
 			r = SCP_E_CLOSED;
