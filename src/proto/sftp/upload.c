@@ -115,15 +115,64 @@ sftp_rfile_restart(struct sftp_rfile *rf)
 	return sftp_do_fsetstat(rf->s, &rf->h, &a);
 }
 
+static int rfile_open(struct sftp_rfile *rf, struct sftp_session *s,
+    const char *path, const struct sftp_attr *src, int fresh, int resume,
+    int inplace, int depth);
+
 int
 sftp_rfile_open_resume(struct sftp_rfile *rf, struct sftp_session *s,
     const char *path, const struct sftp_attr *src, int fresh, int resume)
 {
-	struct sftp_attr cur, oa, pa;
+	return rfile_open(rf, s, path, src, fresh, resume, s->o->inplace, 0);
+}
+
+/*
+ * The final name turned out to be a symlink: the temporary file beside
+ * it is dropped and the link's target is written instead, keeping the
+ * link, as an in-place write (OpenSSH, and our local side) does.  A
+ * dangling link is written through in place.
+ */
+static int
+rfile_through_link(struct sftp_rfile *rf, struct sftp_session *s,
+    const char *path, const struct sftp_attr *src, int resume, int depth)
+{
+	char *real = NULL;
+	int r;
+
+	rf->open = 0;
+	r = sftp_do_close(s, &rf->h);
+	if ((r == 0 || r == SCP_E_PEER) && rf->have == 0) {
+		r = sftp_do_remove(s, rf->tmppath);
+	}
+	free(rf->path);
+	free(rf->tmppath);
+	rf->path = rf->tmppath = NULL;
+	if (r != 0 && r != SCP_E_PEER) {
+		return r;
+	}
+	r = sftp_do_realpath(s, path, &real);
+	if (r != 0 && r != SCP_E_PEER) {
+		return r;
+	}
+	if (r == SCP_E_PEER) {
+		return rfile_open(rf, s, path, src, 0, 0, 1, depth + 1);
+	}
+	log_debug2("\"%s\" is a symlink to \"%s\"", path, real);
+	r = rfile_open(rf, s, real, src, 0, resume, 0, depth + 1);
+	free(real);
+	return r;
+}
+
+static int
+rfile_open(struct sftp_rfile *rf, struct sftp_session *s,
+    const char *path, const struct sftp_attr *src, int fresh, int resume,
+    int inplace, int depth)
+{
+	struct sftp_attr cur, oa, pa, la;
 	const char *opath;
 	uint32_t pflags = SSH2_FXF_WRITE | SSH2_FXF_CREAT, sid = 0, oid;
-	uint32_t pid = 0;
-	int r, ro, existed = 0, stat_sent = 0;
+	uint32_t pid = 0, lid = 0;
+	int r, ro, existed = 0, stat_sent = 0, islink = 0;
 
 	memset(rf, 0, sizeof(*rf));
 	rf->s = s;
@@ -132,7 +181,7 @@ sftp_rfile_open_resume(struct sftp_rfile *rf, struct sftp_session *s,
 	oa.flags = SSH2_FILEXFER_ATTR_PERMISSIONS;
 	oa.perm = src->perm & 0777;
 
-	if (!s->o->inplace) {
+	if (!inplace) {
 		rf->tmppath = temp_name(path, src);
 		if (resume) {
 			/* Read back to verify the partial's last block. */
@@ -157,7 +206,8 @@ sftp_rfile_open_resume(struct sftp_rfile *rf, struct sftp_session *s,
 	 * trip.
 	 */
 	if (rf->tmppath != NULL && !fresh) {
-		if ((r = sftp_send_stat(s, path, 0, &sid)) != 0) {
+		if ((r = sftp_send_stat(s, path, 0, &sid)) != 0 ||
+		    (r = sftp_send_stat(s, path, 1, &lid)) != 0) {
 			goto fail;
 		}
 		stat_sent = 1;
@@ -187,6 +237,11 @@ sftp_rfile_open_resume(struct sftp_rfile *rf, struct sftp_session *s,
 				oa.perm = cur.perm & 0777;
 			}
 		}
+		r = sftp_recv_attrs(s, lid, &la);
+		if (r != 0 && r != SCP_E_PEER) {
+			goto fail;
+		}
+		islink = r == 0 && sftp_attr_is_lnk(&la) && depth < 2;
 	}
 	if ((ro = sftp_recv_handle(s, oid, &rf->h)) != 0) {
 		r = ro;
@@ -196,6 +251,9 @@ sftp_rfile_open_resume(struct sftp_rfile *rf, struct sftp_session *s,
 		goto fail;
 	}
 	rf->open = 1;
+	if (islink) {
+		return rfile_through_link(rf, s, path, src, resume, depth);
+	}
 
 	memset(&rf->final, 0, sizeof(rf->final));
 	if (s->o->preserve) {
