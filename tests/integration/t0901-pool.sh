@@ -18,6 +18,11 @@ chmod 0644 "$TRASH/sshd_max2"
 {
 	printf 'Host max2\n  ProxyCommand /usr/sbin/sshd -i -f %s\n' \
 	    "$TRASH/sshd_max2"
+	# "once": the first connection works, later ones are dropped before
+	# the SSH banner, as sshd's MaxStartups drops them (sshd -i has no
+	# listener, so MaxStartups itself cannot be set up here).
+	printf 'Host once\n  ProxyCommand sh -c "mkdir %s 2>/dev/null || exit 1; exec %s"\n' \
+	    "$TRASH/once.lock" "/usr/sbin/sshd -i -f $SCPTEST_RUNDIR/sshd_ours"
 	printf 'Host counted\n  ProxyCommand sh -c "echo >>%s; exec %s"\n' \
 	    "$TRASH/conns" "/usr/sbin/sshd -i -f $SCPTEST_RUNDIR/sshd_ours"
 	cat "$SSHCONF"
@@ -79,7 +84,14 @@ quiet_err () {
 
 if [ ! -x "$POOLTEST" ]; then
 	test_skip 'pool of 4 channels' "no $POOLTEST"
-	test_done
+	test_expect_success 'refused extra connections: fewer sessions, no noise' '
+	rm -rf "$TRASH/once.lock" &&
+	pool once 2 2 2 &&
+	no_leftovers &&
+	quiet_err
+'
+
+test_done
 fi
 
 test_expect_success 'pool of 4 channels over one connection' '
@@ -115,6 +127,13 @@ test_expect_success 'MaxSessions 2: pool of 4 gets 2, no error, no noise' '
 
 test_expect_success 'MaxSessions 2: extra connections still count' '
 	pool max2 3 2 4 &&
+	no_leftovers &&
+	quiet_err
+'
+
+test_expect_success 'refused extra connections: fewer sessions, no noise' '
+	rm -rf "$TRASH/once.lock" &&
+	pool once 2 2 2 &&
 	no_leftovers &&
 	quiet_err
 '
