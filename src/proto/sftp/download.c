@@ -593,7 +593,7 @@ cmp_dirent(const void *a, const void *b)
 static int
 download_entry(struct sftp_session *s, const char *rdir,
     const struct sftp_dirent *e, int dfd, const char *ldir,
-    struct rstack *rs)
+    struct rstack *rs, int fresh)
 {
 	struct sftp_attr a = e->a;
 	char *sub, *lsub, *canon = NULL;
@@ -639,7 +639,7 @@ download_entry(struct sftp_session *s, const char *rdir,
 		r = download_dir(s, sub, &a, dfd, e->name, lsub, 1, rs);
 	} else if (sftp_attr_is_reg(&a)) {
 		r = download_file(s, sub, &a, dfd, e->name, lsub,
-		    OUTFILE_NOFOLLOW);
+		    OUTFILE_NOFOLLOW | (fresh ? OUTFILE_FRESH : 0));
 		if (r > 0) {
 			log_error("Download of file %s to %s failed", sub,
 			    lsub);
@@ -712,7 +712,9 @@ download_dir(struct sftp_session *s, const char *rpath,
 		if (!name_is_safe(ents[i].name)) {
 			continue;
 		}
-		r = download_entry(s, rpath, &ents[i], dfd, ldisp, rs);
+		/* A directory we made holds no stale partials. */
+		r = download_entry(s, rpath, &ents[i], dfd, ldisp, rs,
+		    created);
 		if (r < 0) {
 			goto out;
 		}
