@@ -113,4 +113,9 @@ test_expect_success_ours 'a source that grows during the download is an error' '
 	grep -F "changed size" g.err && test ! -e dl11/grow
 '
 
+test_expect_success '--resume to a device writes it in place' '
+	expect_rc 0 run_scp --resume ours:$TRASH/f4 /dev/null &&
+	test -c /dev/null
+'
+
 test_done

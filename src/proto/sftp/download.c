@@ -390,10 +390,12 @@ download_verify(struct sftp_session *s, const struct sftp_handle *h,
 		    (unsigned long long)*start, (unsigned long long)size);
 		return 0;
 	}
-	if (of->resume_off > 0) {
-		log_debug("%s: partial data is not a prefix of the source, "
-		    "copying from the start", ldisp);
+	if (of->resume_off == 0) {
+		/* Nothing there (or a device written in place). */
+		return 0;
 	}
+	log_debug("%s: partial data is not a prefix of the source, "
+	    "copying from the start", ldisp);
 	if (outfile_restart(of) != 0) {
 		log_error("write local \"%s\": %s", ldisp, strerror(errno));
 		return 1;
