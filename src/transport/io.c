@@ -1,7 +1,9 @@
 #include "io.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -128,6 +130,34 @@ io_read_full(int fd, void *p, size_t n)
 	return (ssize_t)done;
 }
 
+/*
+ * One write that never blocks.  POLLOUT only promises room for some
+ * bytes: a blocking write of a whole SFTP packet into a peer that has
+ * stopped reading would wait forever, past any --timeout.  Sockets take
+ * MSG_DONTWAIT; a pipe is made non-blocking for this one call (our end
+ * only: the flag lives in our open file description).
+ */
+static ssize_t
+write_nowait(int fd, const void *p, size_t n)
+{
+	ssize_t r;
+	int fl, saved;
+
+	r = send(fd, p, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (r != -1 || errno != ENOTSOCK) {
+		return r;
+	}
+	if ((fl = fcntl(fd, F_GETFL)) == -1 || (fl & O_NONBLOCK) != 0 ||
+	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1) {
+		return write(fd, p, n);
+	}
+	r = write(fd, p, n);
+	saved = errno;
+	(void)fcntl(fd, F_SETFL, fl);
+	errno = saved;
+	return r;
+}
+
 int
 io_write_full(int fd, const void *p, size_t n)
 {
@@ -136,10 +166,23 @@ io_write_full(int fd, const void *p, size_t n)
 	ssize_t r;
 
 	while (done < n) {
-		if (io_timeout > 0 && io_wait(fd, POLLOUT) == -1) {
+		/*
+		 * A signal that lands after part of a blocking write has gone
+		 * out ends the write with a short count, not EINTR: without
+		 * this check the rest would block again.
+		 */
+		if (done > 0 && io_cancelled()) {
+			errno = EINTR;
 			return -1;
 		}
-		r = write(fd, c + done, n - done);
+		if (io_timeout > 0) {
+			if (io_wait(fd, POLLOUT) == -1) {
+				return -1;
+			}
+			r = write_nowait(fd, c + done, n - done);
+		} else {
+			r = write(fd, c + done, n - done);
+		}
 		if (r > 0) {
 			done += (size_t)r;
 			continue;
