@@ -705,6 +705,7 @@ take_names(struct sftp_session *s, struct buf *b, const char *path,
 		    memchr(name, '\0', nlen) != NULL) {
 			char *tmp = xstrndup((const char *)name, nlen);
 
+			s->suspect_names++;
 			/* A few are enough to see what is going on. */
 			if (++*suspect <= 10) {
 				log_error("Server sent suspect path \"%s\" "

@@ -171,7 +171,7 @@ crossload_dir(struct sftp_session *from, const char *spath,
 {
 	struct sftp_dirent *ents = NULL;
 	struct sftp_attr a, cur;
-	size_t n = 0, i;
+	size_t n = 0, i, suspect;
 	int r, errs = 0, created = 0;
 
 	if (xs->n >= SFTP_MAX_DEPTH) {
@@ -197,12 +197,17 @@ crossload_dir(struct sftp_session *from, const char *spath,
 		}
 		created = 1;
 	}
+	suspect = from->suspect_names;
 	if ((r = sftp_do_readdir(from, spath, &ents, &n)) != 0) {
 		if (r != SCP_E_PEER) {
 			return r;
 		}
 		log_error("remote readdir \"%s\" failed", spath);
 		return 1;
+	}
+	/* Dropped suspect names: the copy is incomplete. */
+	if (from->suspect_names != suspect) {
+		errs = 1;
 	}
 	xs->path[xs->n++] = xstrdup(spath);
 	for (i = 0; i < n && !io_cancelled(); i++) {

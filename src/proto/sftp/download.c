@@ -665,7 +665,7 @@ download_dir(struct sftp_session *s, const char *rpath,
 	struct sftp_dirent *ents = NULL;
 	struct timespec ts[2];
 	struct stat st;
-	size_t n = 0, i;
+	size_t n = 0, i, suspect;
 	mode_t mode = 0777, tmpmode;
 	int dfd = -1, r = 0, errs = 0, created = 0;
 
@@ -699,6 +699,7 @@ download_dir(struct sftp_session *s, const char *rpath,
 		return 1;
 	}
 	rs->path[rs->n++] = xstrdup(rpath);
+	suspect = s->suspect_names;
 	if ((r = sftp_do_readdir(s, rpath, &ents, &n)) != 0) {
 		if (r == SCP_E_PEER) {
 			log_error("remote readdir \"%s\" failed", rpath);
@@ -706,6 +707,11 @@ download_dir(struct sftp_session *s, const char *rpath,
 			r = 0;
 		}
 		goto out;
+	}
+	/* Names dropped as suspect were not copied: say so in the exit
+	 * status (the messages are out already). */
+	if (s->suspect_names != suspect) {
+		errs = 1;
 	}
 	if (n > 1) {
 		qsort(ents, n, sizeof(*ents), cmp_dirent);

@@ -152,6 +152,9 @@ struct sftp_session {
 	int dead;			/* unusable: stop talking */
 	uint32_t last_status;		/* status code of the last SCP_E_PEER */
 	char *last_status_msg;		/* its message (may be NULL) */
+	size_t suspect_names;		/* READDIR names dropped for a '/',
+					 * ever (a recursive copy that lost
+					 * some is incomplete: an error) */
 	int rename_warned;
 	struct bwlimit bw_in, bw_out;
 };
