@@ -479,6 +479,28 @@ outfile_restart(struct outfile *of)
 }
 
 int
+outfile_truncate(struct outfile *of, uint64_t size)
+{
+	struct stat st;
+
+	if (of->fd == -1) {
+		errno = EBADF;
+		return -1;
+	}
+	if (of->tmpname == NULL || size > INT64_MAX) {
+		return 0;
+	}
+	if (fstat(of->fd, &st) == -1) {
+		return -1;
+	}
+	if ((uint64_t)st.st_size > size &&
+	    ftruncate(of->fd, (off_t)size) == -1) {
+		return -1;
+	}
+	return 0;
+}
+
+int
 outfile_pwrite(struct outfile *of, const void *p, size_t n, uint64_t off)
 {
 	const char *c = p;

@@ -131,6 +131,13 @@ int outfile_pread(struct outfile *of, void *p, size_t n, uint64_t off);
 /* Drops the partial data (resume refused): truncates to 0.  0 or -1. */
 int outfile_restart(struct outfile *of);
 
+/*
+ * Cuts the partial to its first `size` bytes before it is kept for
+ * --resume (no-op in place or when already shorter).  0, or -1 with
+ * errno.
+ */
+int outfile_truncate(struct outfile *of, uint64_t size);
+
 /* Writes `n` bytes at offset `off`.  0, or -1 with errno. */
 int outfile_pwrite(struct outfile *of, const void *p, size_t n,
     uint64_t off);

@@ -106,4 +106,20 @@ test_expect_success_ours "$m upload of a source that shrinks: error, old kept" "
 "
 done
 
+# A full local disk: a small tmpfs (root only; skipped where mount fails).
+if mkdir -p full && mount -t tmpfs -o size=300k tmpfs "$TRASH/full" 2>/dev/null
+then
+	test_expect_success_ours 'sftp download, full disk: named, non-zero, partial kept, no hole' '
+		echo old >full/big &&
+		expect_fail run_scp ours:$TRASH/big full/big &&
+		grep_err "full/big" && grep_err "No space left" &&
+		test "$(cat full/big)" = old &&
+		p=$(find full -name ".big.*.scp-part") && test -n "$p" &&
+		n=$(stat -c %s "$p") && test "$n" -gt 0 &&
+		cmp -n "$n" big "$p" &&
+		rm -f full/big "$p"
+	'
+	umount "$TRASH/full"
+fi
+
 test_done

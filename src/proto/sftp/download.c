@@ -70,6 +70,7 @@ struct rsink {
 	struct sftp_rfile *rf;
 	int err;		/* errno of the first local write failure */
 	int failed;
+	uint64_t contig;	/* out: bytes from 0 written with no hole */
 };
 
 /*
@@ -88,7 +89,7 @@ read_file(struct sftp_session *s, const struct sftp_handle *h,
 	struct buf *b = NULL;
 	const uint8_t *data;
 	uint64_t offset = start, data_end = start, total = 0;
-	uint64_t eof_at = UINT64_MAX;
+	uint64_t eof_at = UINT64_MAX, hole = UINT64_MAX;
 	uint32_t buflen = s->read_len, max_req = 1, id, code;
 	size_t dlen, i;
 	uint8_t type;
@@ -134,6 +135,9 @@ read_file(struct sftp_session *s, const struct sftp_handle *h,
 				read_error = 1;
 				*status = code;
 			}
+			if (code != SSH2_FX_EOF && st.q[i].off < hole) {
+				hole = st.q[i].off;
+			}
 			max_req = 0;
 			st.q[i] = st.q[--st.n];
 		} else {
@@ -155,6 +159,10 @@ read_file(struct sftp_session *s, const struct sftp_handle *h,
 				    "Received empty DATA reply");
 				goto out;
 			}
+			if (sink->failed && st.q[i].off < hole) {
+				/* Not written: a partial ends here. */
+				hole = st.q[i].off;
+			}
 			if (!sink->failed) {
 				if (sink->of != NULL &&
 				    outfile_pwrite(sink->of, data, dlen,
@@ -162,6 +170,9 @@ read_file(struct sftp_session *s, const struct sftp_handle *h,
 					sink->err = errno;
 					sink->failed = 1;
 					max_req = 0;
+					if (st.q[i].off < hole) {
+						hole = st.q[i].off;
+					}
 				} else if (sink->rf != NULL &&
 				    ((r = sftp_rfile_write(sink->rf, data,
 				    dlen, st.q[i].off)) != 0)) {
@@ -223,6 +234,18 @@ read_file(struct sftp_session *s, const struct sftp_handle *h,
 	*end = data_end;
 	r = read_error ? 1 : 0;
 out:
+	/*
+	 * What is certainly on disk from offset 0: up to the lowest range
+	 * still asked for, failed or not written (replies to re-requested
+	 * short reads may have arrived out of order).  A partial kept for
+	 * --resume is cut there, so it never has a hole.
+	 */
+	sink->contig = hole < data_end ? hole : data_end;
+	for (i = 0; i < st.n; i++) {
+		if (st.q[i].off < sink->contig) {
+			sink->contig = st.q[i].off;
+		}
+	}
 	buf_free(b);
 	if (r < 0) {
 		sftp_req_forget(s, &st);
@@ -411,7 +434,7 @@ download_verify(struct sftp_session *s, const struct sftp_handle *h,
  */
 static void
 download_stopped(struct outfile *of, int r, const char *rpath,
-    const char *ldisp)
+    const char *ldisp, uint64_t contig)
 {
 	int keep = r == SCP_E_INTR || r == SCP_E_CLOSED ||
 	    r == SCP_E_TIMEOUT || r == SCP_E_SYS;
@@ -419,6 +442,7 @@ download_stopped(struct outfile *of, int r, const char *rpath,
 	if (keep) {
 		log_error("download \"%s\" to \"%s\" interrupted", rpath,
 		    ldisp);
+		keep = outfile_truncate(of, contig) == 0;
 	}
 	outfile_abort(of, keep);
 }
@@ -522,12 +546,12 @@ download_file(struct sftp_session *s, const char *rpath,
 		sftp_meter_end(s);
 	}
 	if (r < 0) {
-		download_stopped(&of, r, rpath, ldisp);
+		download_stopped(&of, r, rpath, ldisp, sink.contig);
 		return r;
 	}
 	rr = sftp_do_close(s, &h);
 	if (rr != 0 && rr != SCP_E_PEER) {
-		download_stopped(&of, rr, rpath, ldisp);
+		download_stopped(&of, rr, rpath, ldisp, sink.contig);
 		return rr;
 	}
 	if (r == 1) {
@@ -540,7 +564,7 @@ download_file(struct sftp_session *s, const char *rpath,
 		/* A full disk: what arrived stays for --resume. */
 		log_error("write local \"%s\": %s", ldisp,
 		    strerror(sink.err));
-		outfile_abort(&of, 1);
+		outfile_abort(&of, outfile_truncate(&of, sink.contig) == 0);
 		return 1;
 	}
 	/*
