@@ -60,4 +60,34 @@ for p in sftp legacy; do
 	done
 done
 
+# A transport that connects and then never says a word (nor exits while
+# its input is open): every phase, before the first byte too.
+test_expect_success 'setup: a silent ssh' '
+	printf "#!/bin/sh\nexec cat >/dev/null\n" >silent-ssh &&
+	chmod 755 silent-ssh && mkfile small 1000
+'
+
+# SFTP mode: no VERSION is a failed connection setup, fatal (255) as in
+# OpenSSH; the legacy protocol counts it as a lost connection (1).
+for p in sftp legacy; do
+	o=
+	rc=255
+	if [ $p = legacy ]; then
+		o=-O
+		rc=1
+	fi
+	test_expect_success_ours "$p: silent transport, download, --timeout 3" "
+		t0=\$(now) &&
+		expect_rc $rc run_scp $o -S ./silent-ssh --timeout 3 x:small sil-$p &&
+		test \$((\$(now) - t0)) -lt 20 &&
+		grep -q -i time err && test ! -e sil-$p
+	"
+	test_expect_success_ours "$p: silent transport, upload, --timeout 3" "
+		t0=\$(now) &&
+		expect_rc $rc run_scp $o -S ./silent-ssh --timeout 3 small x:sil &&
+		test \$((\$(now) - t0)) -lt 20 &&
+		grep -q -i time err
+	"
+done
+
 test_done

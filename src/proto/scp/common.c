@@ -114,6 +114,7 @@ scp_response(struct scp_conn *c, int *warned)
 	char msg[SCP_LINE_MAX];
 	unsigned char ch;
 	size_t n = 0;
+	int saved;
 
 	*warned = 0;
 	if (c->broken || io_read_full(c->rfd, &ch, 1) != 1) {
@@ -147,10 +148,16 @@ scp_response(struct scp_conn *c, int *warned)
 	c->broken = 1;
 	return ch == 2 ? SCP_E_PEER : SCP_E_FORMAT;
 lost:
-	c->broken = 1;
+	/* A --timeout is not the peer hanging up: say which it was. */
+	saved = errno;
 	if (!c->o->remote) {
-		log_plain("lost connection");
+		if (!c->broken && saved == ETIMEDOUT) {
+			log_plain("lost connection: %s", strerror(saved));
+		} else {
+			log_plain("lost connection");
+		}
 	}
+	c->broken = 1;
 	return SCP_E_CLOSED;
 }
 
