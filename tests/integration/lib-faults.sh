@@ -164,10 +164,11 @@ is_prefix () {
 
 ESC=$(printf '\033')
 BEL=$(printf '\007')
+CSI8=$(printf '\233')
 
-# no_raw_escapes FILE: no ESC or BEL byte reached the terminal.
+# no_raw_escapes FILE: no ESC, BEL or 8-bit CSI byte reached the terminal.
 no_raw_escapes () {
-	if grep -q "[$ESC$BEL]" "$1"; then
+	if LC_ALL=C grep -q "[$ESC$BEL$CSI8]" "$1"; then
 		echo "raw escape bytes in $1" >&2
 		return 1
 	fi
