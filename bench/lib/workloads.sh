@@ -182,27 +182,43 @@ timed_run () {
 	return 1
 }
 
-# run_workload WORKLOAD: every selected tool, runs_for times each; a
-# tool's first failure ends its runs for this workload, and so does a
-# first run longer than $SLOW_SECS (the median of one such run is stable
-# enough, and three would make a full benchmark take hours while our scp
-# is still slow).
+# run_workload WORKLOAD: every selected tool, runs_for times each.  The
+# runs go round-robin (run 1 of every tool, then run 2, ...) so that a
+# burst of other load on the machine hits all tools alike rather than
+# all runs of one.  A tool's first failure ends its runs for this
+# workload, and so does a first run longer than $SLOW_SECS (one run of
+# a copy that slow is stable enough, and three would make a full
+# benchmark take hours while our scp is still slow).
 run_workload () {
 	say "== $1 ($(dataset_for "$1"), $(wl_dir "$1"))"
+	_done=
+	_max=0
 	for _tl in $TOOLS; do
 		tool_applies "$_tl" "$1" || continue
 		_n=$(runs_for "$_tl" "$1")
 		printf '%s\t%s\t%s\n' "$1" "$_tl" "$_n" >>"$W/planned.tsv"
-		_i=1
-		while [ "$_i" -le "$_n" ]; do
-			timed_run "$1" "$_tl" "$_i" || break
-			if [ "$_i" = 1 ] && [ "$_n" -gt 1 ] && awk -v s="$LAST_SECS" \
-			    -v l="$SLOW_SECS" 'BEGIN { exit !(s > l) }'; then
-				say "  $_tl: over $SLOW_SECS s, one run only"
-				break
+		if [ "$_n" -gt "$_max" ]; then
+			_max=$_n
+		fi
+	done
+	_i=1
+	while [ "$_i" -le "$_max" ]; do
+		for _tl in $TOOLS; do
+			tool_applies "$_tl" "$1" || continue
+			in_list "$_tl" "$_done" && continue
+			[ "$_i" -le "$(runs_for "$_tl" "$1")" ] || continue
+			if ! timed_run "$1" "$_tl" "$_i"; then
+				_done="$_done $_tl"
+				continue
 			fi
-			_i=$((_i + 1))
+			if [ "$_i" = 1 ] && [ "$RUNS" -gt 1 ] &&
+			    awk -v s="$LAST_SECS" -v l="$SLOW_SECS" \
+			    'BEGIN { exit !(s > l) }'; then
+				say "  $_tl: over $SLOW_SECS s, one run only"
+				_done="$_done $_tl"
+			fi
 		done
+		_i=$((_i + 1))
 	done
 }
 
