@@ -121,5 +121,20 @@ then
 	'
 	umount "$TRASH/full"
 fi
+if mkdir -p fullu && mount -t tmpfs -o size=300k tmpfs "$TRASH/fullu" 2>/dev/null
+then
+	chown "$TEST_USER:" "$TRASH/fullu"
+	test_expect_success_ours 'sftp upload, full disk: named, non-zero, partial kept, no hole' '
+		echo old >fullu/big &&
+		expect_fail run_scp big ours:$TRASH/fullu/big &&
+		grep_err "fullu/big" &&
+		test "$(cat fullu/big)" = old &&
+		p=$(find fullu -name ".big.*.scp-part") && test -n "$p" &&
+		n=$(stat -c %s "$p") && test "$n" -gt 0 &&
+		cmp -n "$n" big "$p" && grep_err "partial data kept" &&
+		rm -f fullu/big "$p"
+	'
+	umount "$TRASH/fullu"
+fi
 
 test_done

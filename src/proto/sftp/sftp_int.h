@@ -325,6 +325,12 @@ int sftp_glob(struct sftp_session *s, const char *pattern,
 
 /* ---- upload.c: writing a remote file (shared with crossload) ---- */
 
+/* A WRITE not yet acknowledged. */
+struct sftp_wpend {
+	uint32_t id;
+	uint64_t off;
+};
+
 struct sftp_rfile {
 	struct sftp_session *s;
 	char *path;		/* final name */
@@ -336,6 +342,9 @@ struct sftp_rfile {
 	uint64_t acked;		/* highest offset acknowledged */
 	struct sftp_attr final;	/* attributes to set before CLOSE */
 	uint64_t have;		/* resume: bytes of the partial found */
+	struct sftp_wpend *pend;	/* outstanding WRITEs */
+	size_t npend, apend;
+	uint64_t fail_off;	/* lowest offset of a failed WRITE */
 };
 
 /* Opens `path` (or its temporary name) for writing; `a` holds the mode

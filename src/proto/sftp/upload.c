@@ -287,6 +287,9 @@ rfile_ack(struct sftp_rfile *rf)
 	uint32_t id, code;
 	int r;
 
+	size_t i;
+	uint64_t off = 0;
+
 	if ((r = sftp_reply_next(s, rf, &id, &type, &b)) != 0) {
 		return r;
 	}
@@ -296,9 +299,22 @@ rfile_ack(struct sftp_rfile *rf)
 		return sftp_fail(s, SCP_E_FORMAT,
 		    "Malformed reply to SSH2_FXP_WRITE");
 	}
-	if (code != SSH2_FX_OK && !rf->failed) {
-		rf->failed = 1;
-		rf->fail_status = code;
+	for (i = 0; i < rf->npend; i++) {
+		if (rf->pend[i].id == id) {
+			off = rf->pend[i].off;
+			rf->pend[i] = rf->pend[--rf->npend];
+			break;
+		}
+	}
+	if (code != SSH2_FX_OK) {
+		/* The partial is whole below the first failed WRITE. */
+		if (!rf->failed || off < rf->fail_off) {
+			rf->fail_off = off;
+		}
+		if (!rf->failed) {
+			rf->failed = 1;
+			rf->fail_status = code;
+		}
 	}
 	return 0;
 }
@@ -308,14 +324,23 @@ sftp_rfile_write(struct sftp_rfile *rf, const void *p, size_t n,
     uint64_t off)
 {
 	struct sftp_session *s = rf->s;
+	uint32_t id;
 	int r;
 
 	if (rf->failed) {
 		return 0;
 	}
-	if ((r = sftp_req_begin(s, SSH2_FXP_WRITE, rf, NULL)) != 0) {
+	if ((r = sftp_req_begin(s, SSH2_FXP_WRITE, rf, &id)) != 0) {
 		return r;
 	}
+	if (rf->npend == rf->apend) {
+		rf->apend = rf->apend ? rf->apend * 2 : 64;
+		rf->pend = xreallocarray(rf->pend, rf->apend,
+		    sizeof(*rf->pend));
+	}
+	rf->pend[rf->npend].id = id;
+	rf->pend[rf->npend].off = off;
+	rf->npend++;
 	if ((r = buf_put_string(s->wbuf, rf->h.h, rf->h.len)) != 0 ||
 	    (r = buf_put_u64(s->wbuf, off)) != 0 ||
 	    (r = buf_put_string(s->wbuf, p, n)) != 0) {
@@ -341,8 +366,8 @@ sftp_rfile_finish(struct sftp_rfile *rf, int ok, uint64_t size)
 {
 	struct sftp_session *s = rf->s;
 	struct sftp_attr a;
-	uint32_t tid = 0, aid = 0, cid = 0;
-	int r = 0, rc = 0, have_t = 0, have_a = 0;
+	uint32_t tid = 0, aid = 0, cid = 0, kid = 0;
+	int r = 0, rc = 0, have_t = 0, have_a = 0, keep = 0;
 
 	while (!s->dead && sftp_req_count(s, rf) > 0) {
 		if ((r = rfile_ack(rf)) != 0) {
@@ -357,6 +382,20 @@ sftp_rfile_finish(struct sftp_rfile *rf, int ok, uint64_t size)
 		log_error("write remote \"%s\": %s", rf->path,
 		    sftp_fx2txt(rf->fail_status));
 		ok = 0;
+		/*
+		 * A full remote disk: keep what was written, cut below the
+		 * first failed WRITE so it has no hole, for --resume.
+		 */
+		if (rf->tmppath != NULL) {
+			memset(&a, 0, sizeof(a));
+			a.flags = SSH2_FILEXFER_ATTR_SIZE;
+			a.size = rf->fail_off;
+			if ((r = sftp_send_fsetstat(s, &rf->h, &a,
+			    &kid)) != 0) {
+				goto out;
+			}
+			keep = 1;
+		}
 	}
 	/*
 	 * Truncation (in place), attributes and CLOSE go out together:
@@ -382,6 +421,12 @@ sftp_rfile_finish(struct sftp_rfile *rf, int ok, uint64_t size)
 	rf->open = 0;
 	if ((r = sftp_send_close(s, &rf->h, &cid)) != 0) {
 		goto out;
+	}
+	if (keep && (r = sftp_recv_status(s, kid)) != 0) {
+		if (r != SCP_E_PEER) {
+			goto out;
+		}
+		keep = 0;
 	}
 	if (have_t && (r = sftp_recv_status(s, tid)) != 0) {
 		if (r != SCP_E_PEER) {
@@ -419,7 +464,10 @@ sftp_rfile_finish(struct sftp_rfile *rf, int ok, uint64_t size)
 				ok = 0;
 			}
 		}
-		if (!ok && !io_cancelled()) {
+		if (keep) {
+			log_error("partial data kept in \"%s\" (--resume)",
+			    rf->tmppath);
+		} else if (!ok && !io_cancelled()) {
 			r = sftp_do_remove(s, rf->tmppath);
 			if (r != 0 && r != SCP_E_PEER) {
 				goto out;
@@ -433,7 +481,10 @@ out:
 	}
 	free(rf->path);
 	free(rf->tmppath);
+	free(rf->pend);
 	rf->path = rf->tmppath = NULL;
+	rf->pend = NULL;
+	rf->npend = rf->apend = 0;
 	return r;
 }
 
