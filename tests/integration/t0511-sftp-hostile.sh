@@ -1,0 +1,404 @@
+#!/bin/sh
+# Hostile SFTP servers (PROTOCOL.md §4, docs/protocol-sftp.md): the
+# compiled tests/fixtures/fake-sftp-server answers INIT/VERSION properly
+# and then misbehaves as $SCPTEST_SFTP_MODE says.  It is reached both as
+# the -D program and through -S (tests/fixtures/fake-sftp-ssh.sh execs
+# it).  Every case: non-zero exit, a clear message, nothing outside the
+# target (sentinel), no hang (every run is bounded by a short timeout,
+# which expect_fail/expect_rc treat as a failure).  OpenSSH 9.2 exits 0
+# on several of these (a dropped suspect name, a failed WRITE, a size of
+# 2^63, a 300-byte handle), lets a BEL through and leaves partial files:
+# those cases are test_expect_success_ours.
+. "$(dirname "$0")/lib.sh"
+
+SCPTEST_TIMEOUT=60
+FX=$(dirname "$SCP")/tests/fixtures/fake-sftp-server
+FXSSH=$FIXTURES/fake-sftp-ssh.sh
+SCPTEST_SFTP_SERVER=$FX
+SCPTEST_SFTP_ABS=$TRASH/abs-evil
+export SCPTEST_SFTP_SERVER SCPTEST_SFTP_ABS
+
+if [ ! -x "$FX" ]; then
+	test_skip 'hostile SFTP server cases' "no fixture at $FX"
+	test_done
+fi
+
+ESC=$(printf '\033')
+BEL=$(printf '\007')
+
+# viaD MODE ARGS... / viaS MODE ARGS...: the client against the fake.
+viaD () {
+	SCPTEST_SFTP_MODE=$1
+	export SCPTEST_SFTP_MODE
+	shift
+	run_scp -D "$FX" "$@"
+}
+
+viaS () {
+	SCPTEST_SFTP_MODE=$1
+	export SCPTEST_SFTP_MODE
+	shift
+	run_scp -S "$FXSSH" "$@"
+}
+
+# box NAME: a fresh sentinel directory; the target is NAME/target.
+box () {
+	rm -rf "$1" && sentinel "$1"
+}
+
+# no_raw_escapes [FILE]: no ESC or BEL byte reached our stderr.
+no_raw_escapes () {
+	if grep -q "[$ESC$BEL]" "${1:-err}"; then
+		echo "raw terminal escape in ${1:-err}" >&2
+		return 1
+	fi
+}
+
+nothing_outside () {
+	test ! -e "$TRASH/evil" && test ! -e "$TRASH/abs-evil" &&
+	test ! -e "$TRASH/a/b" && test ! -e /tmp/scptest-fake-sftp-abs
+}
+
+test_expect_success 'fake server sanity: good file and -r tree (-D and -S)' '
+	box b0 &&
+	viaD good host:dir/file b0/target &&
+	test "$(cat b0/target)" = xxxxx &&
+	viaS good host:dir/file b0/target2 &&
+	test "$(cat b0/target2)" = xxxxx &&
+	viaD good -r host:dir b0/tree &&
+	test "$(cat b0/tree/good)" = xxxxx &&
+	test "$(cat b0/tree/subdir/good)" = xxxxx
+'
+
+for via in viaD viaS; do
+
+test_expect_success_ours "$via: READDIR names ../evil, a/b, ., .., absolute (-r)" '
+	box b1 &&
+	expect_rc 1 $via readdir-evil -r host:dir b1/target &&
+	grep_err "Server sent suspect path \"../evil\"" &&
+	grep_err "Server sent suspect path \"a/b\"" &&
+	grep_err "Server sent suspect path \"$TRASH/abs-evil\"" &&
+	test "$(cat b1/target/good)" = xxxxx &&
+	test "$(ls -A b1/target)" = good &&
+	check_sentinel b1 && nothing_outside
+'
+
+test_expect_success "$via: READDIR evil names through a glob" '
+	box b2 && mkdir b2/target &&
+	{ $via readdir-evil "host:dir/*" b2/target >out 2>err || true; } &&
+	cat err >&2 &&
+	grep_err "Server sent suspect path" &&
+	test "$(ls -A b2/target)" = good &&
+	check_sentinel b2 && nothing_outside
+'
+
+test_expect_success_ours "$via: escapes in names and longnames are escaped" '
+	box b3 &&
+	expect_rc 1 $via escape-names -r host:dir b3/target &&
+	no_raw_escapes && grep_err "\\033[31mRED" &&
+	check_sentinel b3
+'
+
+test_expect_success_ours "$via: escapes in a STATUS message are escaped" '
+	mkfile small 10 &&
+	expect_rc 255 $via escape-status small "host:~u/x" &&
+	no_raw_escapes && grep_err "no such user \\033[31mRED"
+'
+
+test_expect_success_ours "$via: DATA longer than asked" '
+	box b4 &&
+	expect_fail $via data-long host:dir/file b4/target &&
+	grep_err "more data than asked" &&
+	test ! -e b4/target && check_sentinel b4
+'
+
+test_expect_success "$via: a reply with a wrong request id" '
+	box b5 &&
+	expect_fail $via wrong-id host:dir/file b5/target &&
+	grep -E "Unexpected reply|ID mismatch" err &&
+	test ! -e b5/target && check_sentinel b5
+'
+
+test_expect_success "$via: a 4 GiB message length" '
+	box b6 &&
+	expect_rc 255 $via len-4g host:dir/file b6/target &&
+	grep_err "Received message too long 4294967295" &&
+	test ! -e b6/target && check_sentinel b6
+'
+
+test_expect_success "$via: a truncated message then EOF" '
+	box b7 &&
+	expect_rc 255 $via truncated host:dir/file b7/target &&
+	grep_err "Connection closed" &&
+	test ! -e b7/target && check_sentinel b7
+'
+
+test_expect_success "$via: text instead of VERSION" '
+	box b8 &&
+	expect_rc 255 $via version-garbage host:dir/file b8/target &&
+	grep_err "Ensure the remote shell produces no output" &&
+	test ! -e b8/target && check_sentinel b8
+'
+
+test_expect_success "$via: a NAME reply claiming 2^32-1 entries" '
+	box b9 &&
+	expect_fail $via count-huge -r host:dir b9/target &&
+	grep -E "Malformed NAME reply|nonsensical number of entries" err &&
+	check_sentinel b9
+'
+
+test_expect_success_ours "$via: STAT size 2^63" '
+	box b10 &&
+	expect_rc 1 $via size-2p63 host:dir/file b10/target &&
+	grep_err "9223372036854775808" &&
+	test ! -e b10/target && check_sentinel b10
+'
+
+test_expect_success_ours "$via: a STATUS failure in the middle of a write" '
+	mkfile big 3000000 &&
+	expect_rc 1 $via write-fail big host:dir/up &&
+	grep_err "write remote \"dir/up\": Failure" &&
+	grep_err "failed to upload file big"
+'
+
+test_expect_success_ours "$via: a 300-byte handle" '
+	box b11 &&
+	expect_fail $via handle-long host:dir/file b11/target &&
+	grep_err "Malformed HANDLE reply" &&
+	test ! -e b11/target && check_sentinel b11
+'
+
+test_expect_success "$via: REALPATH answers ../../evil (-r)" '
+	box b12 &&
+	expect_fail $via realpath-evil -r host:dir b12/target &&
+	check_sentinel b12 && nothing_outside
+'
+
+done
+
+# A READDIR that never ends: the listing is capped, memory stays bounded.
+# endless_rss KB HOW ARGS...: the client (HOW: -D or -S) against
+# readdir-endless under GNU time; exit status 1, peak RSS below KB.
+endless_rss () {
+	_lim=$1
+	_how=$2
+	shift 2
+	if [ "$_how" = -D ]; then
+		_prog=$FX
+	else
+		_prog=$FXSSH
+	fi
+	own_trash
+	_st=0
+	SCPTEST_SFTP_MODE=readdir-endless /usr/bin/time -f "maxrss=%M" \
+	    -o rss.out timeout -k 5 "$SCPTEST_TIMEOUT" "$SCP" -F "$SSHCONF" \
+	    "$_how" "$_prog" "$@" </dev/null >out 2>err || _st=$?
+	cat out err rss.out >&2
+	_kb=$(sed -n "s/^maxrss=//p" rss.out)
+	test "$_st" = 1 && test -n "$_kb" && test "$_kb" -lt "$_lim"
+}
+
+if [ -x /usr/bin/time ]; then
+test_expect_success 'READDIR that never ends (-r): error, bounded memory' '
+	box b13 &&
+	endless_rss 300000 -D -r host:dir b13/target &&
+	grep_err "too many entries" && check_sentinel b13 &&
+	test ! -e b13/target/f000000001
+'
+
+test_expect_success 'READDIR that never ends (glob, -S): error, bounded memory' '
+	box b14 &&
+	endless_rss 300000 -S "host:dir/*" b14/target &&
+	grep_err "too many" && check_sentinel b14
+'
+else
+test_skip 'READDIR that never ends' 'no /usr/bin/time'
+fi
+
+test_done
+fi
+
+ESC=$(printf '\033')
+BEL=$(printf '\007')
+
+# viaD MODE ARGS... / viaS MODE ARGS...: the client against the fake.
+viaD () {
+	SCPTEST_SFTP_MODE=$1
+	export SCPTEST_SFTP_MODE
+	shift
+	run_scp -D "$FX" "$@"
+}
+
+viaS () {
+	SCPTEST_SFTP_MODE=$1
+	export SCPTEST_SFTP_MODE
+	shift
+	run_scp -S "$FXSSH" "$@"
+}
+
+# box NAME: a fresh sentinel directory; the target is NAME/target.
+box () {
+	rm -rf "$1" && sentinel "$1"
+}
+
+# no_raw_escapes [FILE]: no ESC or BEL byte reached our stderr.
+no_raw_escapes () {
+	if grep -q "[$ESC$BEL]" "${1:-err}"; then
+		echo "raw terminal escape in ${1:-err}" >&2
+		return 1
+	fi
+}
+
+nothing_outside () {
+	test ! -e "$TRASH/evil" && test ! -e "$TRASH/abs-evil" &&
+	test ! -e "$TRASH/a/b" && test ! -e /tmp/scptest-fake-sftp-abs
+}
+
+test_expect_success 'fake server sanity: good file and -r tree (-D and -S)' '
+	box b0 &&
+	viaD good host:dir/file b0/target &&
+	test "$(cat b0/target)" = xxxxx &&
+	viaS good host:dir/file b0/target2 &&
+	test "$(cat b0/target2)" = xxxxx &&
+	viaD good -r host:dir b0/tree &&
+	test "$(cat b0/tree/good)" = xxxxx &&
+	test "$(cat b0/tree/subdir/good)" = xxxxx
+'
+
+for via in viaD viaS; do
+
+test_expect_success_ours "$via: READDIR names ../evil, a/b, ., .., absolute (-r)" '
+	box b1 &&
+	expect_rc 1 $via readdir-evil -r host:dir b1/target &&
+	grep_err "Server sent suspect path \"../evil\"" &&
+	grep_err "Server sent suspect path \"a/b\"" &&
+	grep_err "Server sent suspect path \"$TRASH/abs-evil\"" &&
+	test "$(cat b1/target/good)" = xxxxx &&
+	test "$(ls -A b1/target)" = good &&
+	check_sentinel b1 && nothing_outside
+'
+
+test_expect_success "$via: READDIR evil names through a glob" '
+	box b2 && mkdir b2/target &&
+	{ $via readdir-evil "host:dir/*" b2/target >out 2>err || true; } &&
+	cat err >&2 &&
+	grep_err "Server sent suspect path" &&
+	test "$(ls -A b2/target)" = good &&
+	check_sentinel b2 && nothing_outside
+'
+
+test_expect_success_ours "$via: escapes in names and longnames are escaped" '
+	box b3 &&
+	expect_rc 1 $via escape-names -r host:dir b3/target &&
+	no_raw_escapes && grep_err "\\033[31mRED" &&
+	check_sentinel b3
+'
+
+test_expect_success_ours "$via: escapes in a STATUS message are escaped" '
+	mkfile small 10 &&
+	expect_rc 255 $via escape-status small "host:~u/x" &&
+	no_raw_escapes && grep_err "no such user \\033[31mRED"
+'
+
+test_expect_success_ours "$via: DATA longer than asked" '
+	box b4 &&
+	expect_fail $via data-long host:dir/file b4/target &&
+	grep_err "more data than asked" &&
+	test ! -e b4/target && check_sentinel b4
+'
+
+test_expect_success "$via: a reply with a wrong request id" '
+	box b5 &&
+	expect_fail $via wrong-id host:dir/file b5/target &&
+	grep -E "Unexpected reply|ID mismatch" err &&
+	test ! -e b5/target && check_sentinel b5
+'
+
+test_expect_success "$via: a 4 GiB message length" '
+	box b6 &&
+	expect_rc 255 $via len-4g host:dir/file b6/target &&
+	grep_err "Received message too long 4294967295" &&
+	test ! -e b6/target && check_sentinel b6
+'
+
+test_expect_success "$via: a truncated message then EOF" '
+	box b7 &&
+	expect_rc 255 $via truncated host:dir/file b7/target &&
+	grep_err "Connection closed" &&
+	test ! -e b7/target && check_sentinel b7
+'
+
+test_expect_success "$via: text instead of VERSION" '
+	box b8 &&
+	expect_rc 255 $via version-garbage host:dir/file b8/target &&
+	grep_err "Ensure the remote shell produces no output" &&
+	test ! -e b8/target && check_sentinel b8
+'
+
+test_expect_success "$via: a NAME reply claiming 2^32-1 entries" '
+	box b9 &&
+	expect_fail $via count-huge -r host:dir b9/target &&
+	grep -E "Malformed NAME reply|nonsensical number of entries" err &&
+	check_sentinel b9
+'
+
+test_expect_success_ours "$via: STAT size 2^63" '
+	box b10 &&
+	expect_rc 1 $via size-2p63 host:dir/file b10/target &&
+	grep_err "9223372036854775808" &&
+	test ! -e b10/target && check_sentinel b10
+'
+
+test_expect_success_ours "$via: a STATUS failure in the middle of a write" '
+	mkfile big 3000000 &&
+	expect_rc 1 $via write-fail big host:dir/up &&
+	grep_err "write remote \"dir/up\": Failure" &&
+	grep_err "failed to upload file big"
+'
+
+test_expect_success_ours "$via: a 300-byte handle" '
+	box b11 &&
+	expect_fail $via handle-long host:dir/file b11/target &&
+	grep_err "Malformed HANDLE reply" &&
+	test ! -e b11/target && check_sentinel b11
+'
+
+test_expect_success "$via: REALPATH answers ../../evil (-r)" '
+	box b12 &&
+	expect_fail $via realpath-evil -r host:dir b12/target &&
+	check_sentinel b12 && nothing_outside
+'
+
+done
+
+# A READDIR that never ends: the listing is capped, memory stays bounded.
+# peak_rss_under KB CMD...: CMD's peak RSS (GNU time) must stay below KB.
+peak_rss_under () {
+	_lim=$1
+	shift
+	/usr/bin/time -f "maxrss=%M" -o rss.out "$@" || true
+	cat rss.out >&2
+	_kb=$(sed -n "s/^maxrss=//p" rss.out)
+	test -n "$_kb" && test "$_kb" -lt "$_lim"
+}
+
+if [ -x /usr/bin/time ]; then
+test_expect_success 'READDIR that never ends (-r): error, bounded memory' '
+	box b13 &&
+	peak_rss_under 300000 expect_rc 1 viaD readdir-endless -r host:dir \
+	    b13/target &&
+	grep_err "too many entries" && check_sentinel b13 &&
+	test ! -e b13/target/f000000001
+'
+
+test_expect_success 'READDIR that never ends (glob): error, bounded memory' '
+	box b14 &&
+	peak_rss_under 300000 expect_rc 1 viaS readdir-endless \
+	    "host:dir/*" b14/target &&
+	grep_err "too many" && check_sentinel b14
+'
+else
+test_skip 'READDIR that never ends' 'no /usr/bin/time'
+fi
+
+test_done
