@@ -131,6 +131,7 @@ case $W in
 *[!A-Za-z0-9/._-]*) rm -rf "$W"; die "temporary path $W has odd characters" ;;
 esac
 chmod 0755 "$W"
+DATA_FS=$(stat -f -c %T "$W" 2>/dev/null || echo unknown)
 mkdir -p "$W/logs"
 : >"$W/raw.tsv"
 : >"$W/planned.tsv"
