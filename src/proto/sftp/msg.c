@@ -399,7 +399,7 @@ int
 sftp_reply_next(struct sftp_session *s, const void *owner, uint32_t *id,
     uint8_t *type, struct buf **body)
 {
-	size_t i, got, have = 0;
+	size_t i, got = 0, have = 0;
 	int r;
 
 	*body = NULL;
