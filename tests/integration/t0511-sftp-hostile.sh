@@ -176,7 +176,8 @@ test_expect_success "$via: REALPATH answers ../../evil (-r)" '
 
 done
 
-# A READDIR that never ends: the listing is capped, memory stays bounded.
+# A READDIR that never ends: the listing is capped, memory stays bounded
+# (OpenSSH 9.2 grows past 1 GiB and never finishes).
 # endless_rss KB HOW ARGS...: the client (HOW: -D or -S) against
 # readdir-endless under GNU time; exit status 1, peak RSS below KB.
 endless_rss () {
@@ -199,14 +200,14 @@ endless_rss () {
 }
 
 if [ -x /usr/bin/time ]; then
-test_expect_success 'READDIR that never ends (-r): error, bounded memory' '
+test_expect_success_ours 'READDIR that never ends (-r): error, bounded memory' '
 	box b13 &&
 	endless_rss 300000 -D -r host:dir b13/target &&
 	grep_err "too many entries" && check_sentinel b13 &&
 	test ! -e b13/target/f000000001
 '
 
-test_expect_success 'READDIR that never ends (glob, -S): error, bounded memory' '
+test_expect_success_ours 'READDIR that never ends (glob, -S): error, bounded memory' '
 	box b14 &&
 	endless_rss 300000 -S "host:dir/*" b14/target &&
 	grep_err "too many" && check_sentinel b14
@@ -371,7 +372,8 @@ test_expect_success "$via: REALPATH answers ../../evil (-r)" '
 
 done
 
-# A READDIR that never ends: the listing is capped, memory stays bounded.
+# A READDIR that never ends: the listing is capped, memory stays bounded
+# (OpenSSH 9.2 grows past 1 GiB and never finishes).
 # peak_rss_under KB CMD...: CMD's peak RSS (GNU time) must stay below KB.
 peak_rss_under () {
 	_lim=$1
@@ -383,7 +385,7 @@ peak_rss_under () {
 }
 
 if [ -x /usr/bin/time ]; then
-test_expect_success 'READDIR that never ends (-r): error, bounded memory' '
+test_expect_success_ours 'READDIR that never ends (-r): error, bounded memory' '
 	box b13 &&
 	peak_rss_under 300000 expect_rc 1 viaD readdir-endless -r host:dir \
 	    b13/target &&
