@@ -413,8 +413,13 @@ outfile_open_src(struct outfile *of, int dirfd, const char *name,
 			errno = EINVAL;
 			goto fail;
 		}
-		if (src != NULL && !(flags & OUTFILE_FRESH)) {
-			/* Partials of older versions of the source. */
+		if (src != NULL && (flags & OUTFILE_RESUME) &&
+		    !(flags & OUTFILE_FRESH)) {
+			/*
+			 * Partials of older versions of the source.  Only
+			 * with --resume: a directory listing per file costs
+			 * too much on plain copies of many files.
+			 */
 			outfile_sweep(of->dirfd, of->name, of->tmpname);
 		}
 		if (outfile_open_tmp(of) != 0) {

@@ -77,8 +77,8 @@ int outfile_open(struct outfile *of, int dirfd, const char *name,
 /*
  * As outfile_open, but the temporary name records `src` (NULL: the plain
  * ".<name>.scp-part", for the legacy protocol which has no offsets).
- * Unless OUTFILE_FRESH, other partials of the same final name (older
- * versions of the source) are removed.  With OUTFILE_RESUME the partial
+ * With OUTFILE_RESUME and without OUTFILE_FRESH, other partials of the
+ * same final name (older versions of the source) are removed.  With OUTFILE_RESUME the partial
  * of this very source is kept and of->resume_off is its size; the caller
  * must verify it (outfile_resume_*) before writing after it.
  */

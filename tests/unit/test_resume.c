@@ -250,8 +250,12 @@ test_no_resume_truncates_and_fresh_skips_sweep(void **state)
 	put(t->fd, ".f.2-1.scp-part", "zzzz");
 	put(t->fd, ".f.9-9.scp-part", "keep");
 	assert_int_equal(outfile_open_src(&of, t->fd, "f", 0644,
-	    OUTFILE_NOFOLLOW | OUTFILE_FRESH, &src), 0);
+	    OUTFILE_NOFOLLOW, &src), 0);
 	assert_true(of.resume_off == 0);
+	assert_true(exists(t->fd, ".f.9-9.scp-part"));
+	outfile_abort(&of, 1);
+	assert_int_equal(outfile_open_src(&of, t->fd, "f", 0644,
+	    OUTFILE_NOFOLLOW | OUTFILE_FRESH | OUTFILE_RESUME, &src), 0);
 	assert_true(exists(t->fd, ".f.9-9.scp-part"));
 	outfile_abort(&of, 1);
 	assert_true(exists(t->fd, ".f.2-1.scp-part"));
