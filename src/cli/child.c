@@ -21,7 +21,7 @@
 #include "../util/xmalloc.h"
 #include "run.h"
 
-#define MAX_CHILDREN	8
+#define MAX_CHILDREN	32
 
 volatile sig_atomic_t cli_interrupted;
 
