@@ -41,6 +41,7 @@
 #include <unistd.h>
 
 #include "fuzz_util.h"
+#include "fs/outfile.h"
 #include "proto/sftp/sftp.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -138,8 +139,9 @@ check_topdir(void)
 	fz_check_tmpdir();
 }
 
-/* A failed single-file atomic download leaves nothing; a good one, the
- * file and nothing else. */
+/* A failed single-file atomic download leaves nothing, or after a lost
+ * connection only its partial under the temporary name (kept for
+ * --resume, docs/SAFETY.md); a good one, the file and nothing else. */
 static void
 check_single(int r)
 {
@@ -155,6 +157,11 @@ check_single(int r)
 	while ((de = readdir(d)) != NULL) {
 		if (strcmp(de->d_name, ".") == 0 ||
 		    strcmp(de->d_name, "..") == 0) {
+			continue;
+		}
+		if ((r == SCP_E_CLOSED || r == SCP_E_INTR ||
+		    r == SCP_E_TIMEOUT || r == SCP_E_SYS) &&
+		    outfile_is_partname(de->d_name, "out")) {
 			continue;
 		}
 		if (r != 0 || strcmp(de->d_name, "out") != 0) {
