@@ -176,6 +176,24 @@ test_expect_success "$via: REALPATH answers ../../evil (-r)" '
 
 done
 
+# -3 relays: both "hosts" are the fake (writes are dropped), the origin's
+# misbehaviour must still end the copy with an error.
+test_expect_success_ours '-3 relay: suspect READDIR names make the copy fail' '
+	expect_rc 1 viaS readdir-evil -3 -r host1:dir host2:dir/x &&
+	grep_err "Server sent suspect path \"../evil\"" && nothing_outside
+'
+
+test_expect_success_ours '-3 relay: EOF before the STAT size is an error' '
+	expect_rc 1 viaS size-2p63 -3 host1:dir/file host2:dir/x &&
+	grep_err "file changed size during transfer"
+'
+
+test_expect_success '-3 relay: DATA longer than asked, malformed NAME' '
+	expect_fail viaS data-long -3 host1:dir/file host2:dir/x &&
+	grep_err "more data than asked" &&
+	expect_fail viaS count-huge -3 -r host1:dir host2:dir/x
+'
+
 # A READDIR that never ends: the listing is capped, memory stays bounded
 # (OpenSSH 9.2 grows past 1 GiB and never finishes).
 # endless_rss KB HOW ARGS...: the client (HOW: -D or -S) against

@@ -92,6 +92,15 @@ crossload_file(struct sftp_session *from, const char *spath,
 		log_error("read remote \"%s\" : %s", spath,
 		    sftp_fx2txt(status));
 	}
+	/* As a download: EOF away from the STAT size means neither the
+	 * old nor the new file; not committed (0 = pseudo-file). */
+	if (r == 0 && size != 0 && end != size) {
+		log_error("read remote \"%s\": file changed size during "
+		    "transfer (expected %llu bytes, got %llu)", spath,
+		    (unsigned long long)size, (unsigned long long)end);
+		ok = 0;
+		r = 1;
+	}
 	if (r >= 0 || r == SCP_E_INTR) {
 		rc = sftp_do_close(from, &h);
 		if (rc != 0 && rc != SCP_E_PEER) {
