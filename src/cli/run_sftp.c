@@ -13,12 +13,14 @@
 #include "sshargs.h"
 
 /* OpenSSH dies when an SFTP session cannot be set up (sftp_init's
- * message, e.g. "Connection closed", has been printed): exit 255. */
+ * message, e.g. "Connection closed", has been printed): exit 255.  A
+ * signal during the setup is still a signal: exit 1 (PROTOCOL.md
+ * section 1 "Exit status"). */
 static void
 sftp_setup_failed(void)
 {
 	cli_child_abort_all();
-	exit(255);
+	exit(cli_interrupted ? 1 : 255);
 }
 
 /* Reaps a connection's child: killed first if its session broke. */

@@ -48,4 +48,33 @@ for p in sftp legacy; do
 	done
 done
 
+# Before the first byte: the signal lands while the session is being set
+# up (a transport that never answers).  Still exit 1, not SFTP's 255 for
+# a failed setup, and no raw "Interrupted system call".
+test_expect_success 'setup: a silent transport' '
+	printf "#!/bin/sh\nexec cat >/dev/null\n" >silent-ssh &&
+	chmod 755 silent-ssh && mkfile small 100
+'
+
+for p in sftp legacy; do
+	o=
+	if [ $p = legacy ]; then
+		o=-O
+	fi
+	for d in down up; do
+		test_expect_success "$p: SIGINT while connecting, ${d}load" "
+			if [ $d = down ]; then
+				bg_scp $o -S ./silent-ssh x:small conn-$p
+			else
+				bg_scp $o -S ./silent-ssh small x:conn-$p
+			fi &&
+			wait_desc \$bgpid cat 50 && bg_snapshot &&
+			kill -INT \$bgpid && bg_wait 20 &&
+			test \"\$st\" = 1 && no_leftover_pids &&
+			! grep -q 'Interrupted system call' err &&
+			test ! -e conn-$p
+		"
+	done
+done
+
 test_done

@@ -98,7 +98,8 @@ sink_read_line(struct sink *s)
 	}
 	if (got < 0) {
 		s->c->broken = 1;
-		scp_run_err(s->c, "%s", strerror(errno));
+		scp_run_err(s->c, "%s", io_cancelled() ? "interrupted" :
+		    strerror(errno));
 		return SCP_E_CLOSED;
 	}
 	if (ch == '\n') {
