@@ -8,7 +8,7 @@
 . "$TEST_DIRECTORY/lib-faults.sh"
 
 test_expect_success 'setup' '
-	mkfile big 6000000
+	mkfile big 6000000 && mkfile small 1000
 '
 
 # stall_case PROTO DIR: stop the server once 300 kB arrived; the time
@@ -64,7 +64,7 @@ done
 # its input is open): every phase, before the first byte too.
 test_expect_success 'setup: a silent ssh' '
 	printf "#!/bin/sh\nexec cat >/dev/null\n" >silent-ssh &&
-	chmod 755 silent-ssh && mkfile small 1000
+	chmod 755 silent-ssh
 '
 
 # SFTP mode: no VERSION is a failed connection setup, fatal (255) as in
