@@ -30,12 +30,14 @@ enum {
 	LONGOPT_INPLACE = 256,
 	LONGOPT_RESUME,
 	LONGOPT_TIMEOUT,
+	LONGOPT_FSYNC,
 };
 
 static const struct option longopts[] = {
 	{ "inplace", no_argument, NULL, LONGOPT_INPLACE },
 	{ "resume", no_argument, NULL, LONGOPT_RESUME },
 	{ "timeout", required_argument, NULL, LONGOPT_TIMEOUT },
+	{ "fsync", no_argument, NULL, LONGOPT_FSYNC },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -201,6 +203,9 @@ options_parse(struct scp_options *o, int argc, char **argv)
 			break;
 		case LONGOPT_RESUME:
 			o->resume = 1;
+			break;
+		case LONGOPT_FSYNC:
+			o->fsync = 1;
 			break;
 		case LONGOPT_TIMEOUT:
 			if (parse_uint_str(optarg, 0, 31536000, &v) != 0) {

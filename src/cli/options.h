@@ -42,6 +42,7 @@ struct scp_options {
 	uint32_t sftp_nrequests;	/* -X nrequests=, 0 = automatic */
 	int inplace;		/* --inplace */
 	int resume;		/* --resume */
+	int fsync;		/* --fsync: flush files to disk (SFTP) */
 	unsigned int timeout;	/* --timeout=N seconds, 0 = none */
 
 	/*

@@ -187,6 +187,7 @@ run_client(struct scp_options *o)
 	x.fopts.progress = progress;
 	x.fopts.inplace = o->inplace;
 	x.fopts.resume = o->resume;
+	x.fopts.fsync = o->fsync;
 	if (o->resume && o->mode == SCP_MODE_LEGACY) {
 		/* Said once; the copy goes on (docs/SAFETY.md). */
 		log_error("--resume: the legacy protocol (-O) has no offsets, "

@@ -450,6 +450,67 @@ sftp_send_close(struct sftp_session *s, const struct sftp_handle *h,
 	return sftp_req_send(s);
 }
 
+/*
+ * fsync@openssh.com on an open handle (PROTOCOL.md section 4, --fsync).
+ * Sent behind the last WRITE on the same handle: the server processes a
+ * handle's requests in order, so no extra round trip is needed.
+ */
+int
+sftp_send_fsync(struct sftp_session *s, const struct sftp_handle *h,
+    uint32_t *id)
+{
+	int r;
+
+	if ((r = sftp_req_begin(s, SSH2_FXP_EXTENDED, s, id)) != 0) {
+		return r;
+	}
+	if ((r = buf_put_cstring(s->wbuf, "fsync@openssh.com")) != 0 ||
+	    (r = put_handle(s, h)) != 0) {
+		return sftp_fail(s, r, "compose: %s", scp_strerror(r));
+	}
+	return sftp_req_send(s);
+}
+
+int
+sftp_do_statvfs(struct sftp_session *s, const char *path, uint64_t *avail)
+{
+	struct buf *b = NULL;
+	uint64_t v[11];
+	uint32_t id;
+	size_t i;
+	int r;
+
+	*avail = 0;
+	if ((r = sftp_req_begin(s, SSH2_FXP_EXTENDED, s, &id)) != 0) {
+		return r;
+	}
+	if ((r = buf_put_cstring(s->wbuf, "statvfs@openssh.com")) != 0 ||
+	    (r = buf_put_cstring(s->wbuf, path)) != 0) {
+		return sftp_fail(s, r, "compose: %s", scp_strerror(r));
+	}
+	if ((r = sftp_req_send(s)) != 0 ||
+	    (r = wait_typed(s, id, SSH2_FXP_EXTENDED_REPLY, &b)) != 0) {
+		return r;
+	}
+	/* bsize frsize blocks bfree bavail files ffree favail fsid flag
+	 * namemax, all uint64 (OpenSSH's PROTOCOL, statvfs@openssh.com). */
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		if ((r = buf_get_u64(b, &v[i])) != 0) {
+			buf_free(b);
+			return sftp_fail(s, SCP_E_FORMAT,
+			    "Malformed statvfs@openssh.com reply");
+		}
+	}
+	buf_free(b);
+	/* Saturate: a hostile server must not wrap the product. */
+	if (v[1] != 0 && v[4] > UINT64_MAX / v[1]) {
+		*avail = UINT64_MAX;
+	} else {
+		*avail = v[4] * v[1];
+	}
+	return 0;
+}
+
 int
 sftp_recv_status(struct sftp_session *s, uint32_t id)
 {

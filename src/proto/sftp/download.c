@@ -590,6 +590,19 @@ download_file(struct sftp_session *s, const char *rpath,
 		ts[0].tv_sec = (time_t)a.atime;
 		ts[1].tv_sec = (time_t)a.mtime;
 	}
+	/*
+	 * --fsync (OpenSSH sftp -f): the data reaches the disk before the
+	 * rename makes it visible under the final name.  A failed flush
+	 * means lost data: the copy is not committed.
+	 */
+	if (s->o->fsync && of.fd != -1) {
+		log_debug("syncing \"%s\"", ldisp);
+		if (fsync(of.fd) == -1) {
+			log_error("fsync \"%s\": %s", ldisp, strerror(errno));
+			outfile_abort(&of, 0);
+			return 1;
+		}
+	}
 	if (outfile_commit(&of, end, s->o->preserve &&
 	    (a.flags & SSH2_FILEXFER_ATTR_ACMODTIME) ? ts : NULL) != 0) {
 		log_error("write local \"%s\": %s", ldisp, strerror(errno));

@@ -31,6 +31,8 @@ struct sftp_opts {
 	int inplace;		/* --inplace: no temp name + rename */
 	int resume;		/* --resume: continue verified partials,
 				 * skip complete files (docs/SAFETY.md) */
+	int fsync;		/* --fsync: fsync@openssh.com on uploads,
+				 * fsync(2) on downloads */
 	uint64_t bwlimit_kbits;	/* -l, 0 = unlimited */
 	uint32_t buffer_len;	/* -X buffer=, 0 = automatic */
 	uint32_t nrequests;	/* -X nrequests=, 0 = automatic */

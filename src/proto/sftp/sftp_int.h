@@ -156,6 +156,7 @@ struct sftp_session {
 					 * ever (a recursive copy that lost
 					 * some is incomplete: an error) */
 	int rename_warned;
+	int fsync_warned;		/* said once that fsync is missing */
 	struct bwlimit bw_in, bw_out;
 };
 
@@ -267,6 +268,17 @@ int sftp_send_fsetstat(struct sftp_session *s, const struct sftp_handle *h,
 int sftp_send_close(struct sftp_session *s, const struct sftp_handle *h,
     uint32_t *id);
 int sftp_recv_status(struct sftp_session *s, uint32_t id);
+/* fsync@openssh.com on `h` (caller checks SFTP_EXT_FSYNC); its STATUS
+ * is collected with sftp_recv_status(). */
+int sftp_send_fsync(struct sftp_session *s, const struct sftp_handle *h,
+    uint32_t *id);
+/*
+ * statvfs@openssh.com on `path` (caller checks SFTP_EXT_STATVFS):
+ * *avail = f_bavail * f_frsize, saturated at UINT64_MAX.  0, SCP_E_PEER,
+ * or fatal (malformed reply).
+ */
+int sftp_do_statvfs(struct sftp_session *s, const char *path,
+    uint64_t *avail);
 int sftp_do_mkdir(struct sftp_session *s, const char *path,
     const struct sftp_attr *a);
 int sftp_do_remove(struct sftp_session *s, const char *path);

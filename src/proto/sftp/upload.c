@@ -366,8 +366,8 @@ sftp_rfile_finish(struct sftp_rfile *rf, int ok, uint64_t size)
 {
 	struct sftp_session *s = rf->s;
 	struct sftp_attr a;
-	uint32_t tid = 0, aid = 0, cid = 0, kid = 0;
-	int r = 0, rc = 0, have_t = 0, have_a = 0, keep = 0;
+	uint32_t tid = 0, aid = 0, cid = 0, kid = 0, fid = 0;
+	int r = 0, rc = 0, have_t = 0, have_a = 0, keep = 0, have_f = 0;
 
 	while (!s->dead && sftp_req_count(s, rf) > 0) {
 		if ((r = rfile_ack(rf)) != 0) {
@@ -418,6 +418,22 @@ sftp_rfile_finish(struct sftp_rfile *rf, int ok, uint64_t size)
 		}
 		have_a = 1;
 	}
+	/*
+	 * --fsync (OpenSSH sftp -f): flush after the data and attributes,
+	 * before CLOSE and the rename into place.
+	 */
+	if (ok && s->o->fsync) {
+		if (s->exts & SFTP_EXT_FSYNC) {
+			if ((r = sftp_send_fsync(s, &rf->h, &fid)) != 0) {
+				goto out;
+			}
+			have_f = 1;
+		} else if (!s->fsync_warned) {
+			log_debug("server does not support the "
+			    "fsync@openssh.com extension");
+			s->fsync_warned = 1;
+		}
+	}
 	rf->open = 0;
 	if ((r = sftp_send_close(s, &rf->h, &cid)) != 0) {
 		goto out;
@@ -443,6 +459,14 @@ sftp_rfile_finish(struct sftp_rfile *rf, int ok, uint64_t size)
 		log_error("remote fsetstat \"%s\": %s", rf->path,
 		    status_text(s));
 		/* OpenSSH reports this but keeps the file. */
+		rc = 1;
+	}
+	if (have_f && (r = sftp_recv_status(s, fid)) != 0) {
+		if (r != SCP_E_PEER) {
+			goto out;
+		}
+		/* As OpenSSH's do_fsync(): reported, the file is kept. */
+		log_error("remote fsync: %s", status_text(s));
 		rc = 1;
 	}
 	if ((r = sftp_recv_status(s, cid)) != 0) {
