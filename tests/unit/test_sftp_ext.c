@@ -1,7 +1,9 @@
 /*
  * SFTP mode's use of OpenSSH's extensions (PROTOCOL.md section 4,
- * docs/protocol-sftp.md "Extensions"): --fsync against the real
- * sftp-server, with and without fsync@openssh.com.
+ * docs/protocol-sftp.md "Extensions used"): --fsync against the real
+ * sftp-server, with and without fsync@openssh.com; the statvfs room
+ * check against a fake server (STYLE.md pattern 12) that logs the
+ * request types it receives.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,13 +16,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "fs/outfile.h"
 #include "proto/sftp/sftp_int.h"
 #include "transport/io.h"
 #include "transport/ssh_child.h"
+#include "util/buf.h"
 #include "util/err.h"
 #include "util/log.h"
 
@@ -180,6 +185,305 @@ test_fsync_crossload(void **state)
 	ssh_child_finish(&c2);
 }
 
+/* ---- statvfs@openssh.com against a fake server ---- */
+
+enum vfs_mode {
+	VFS_SMALL,	/* 4096 bytes available */
+	VFS_REFUSE,	/* statvfs answered with FAILURE */
+	VFS_ABSENT,	/* extension not offered */
+	VFS_SHORT,	/* malformed (short) EXTENDED_REPLY */
+	VFS_PSEUDO,	/* f_blocks 0, as /proc says */
+};
+
+/* Request log letters the fake writes to its pipe. */
+#define LOG_STATVFS	'V'
+
+static void
+fake_send(int fd, struct buf *b)
+{
+	uint8_t len[4];
+	size_t n = buf_len(b);
+
+	len[0] = (uint8_t)(n >> 24);
+	len[1] = (uint8_t)(n >> 16);
+	len[2] = (uint8_t)(n >> 8);
+	len[3] = (uint8_t)n;
+	if (io_write_full(fd, len, 4) != 0 ||
+	    io_write_full(fd, buf_ptr(b), n) != 0) {
+		_exit(0);
+	}
+	buf_reset(b);
+}
+
+static void
+fake_status(int fd, struct buf *b, uint32_t id, uint32_t code)
+{
+	buf_put_u8(b, SSH2_FXP_STATUS);
+	buf_put_u32(b, id);
+	buf_put_u32(b, code);
+	buf_put_cstring(b, "");
+	buf_put_cstring(b, "");
+	fake_send(fd, b);
+}
+
+/*
+ * Nothing exists but what we create; OPEN/WRITE/CLOSE/MKDIR succeed.
+ * Every request's type byte (LOG_STATVFS for statvfs) goes to `logfd`.
+ */
+static void
+fake_vfs_server(int fd, int logfd, enum vfs_mode mode)
+{
+	struct buf *in = NULL, *b = buf_new(SFTP_MSG_CAP);
+	const uint8_t *p;
+	uint8_t type, mark;
+	uint32_t id;
+	size_t plen;
+	int i;
+
+	if (sftp_msg_read(fd, &in) != 0) {
+		_exit(0);
+	}
+	buf_free(in);
+	buf_put_u8(b, SSH2_FXP_VERSION);
+	buf_put_u32(b, 3);
+	buf_put_cstring(b, "posix-rename@openssh.com");
+	buf_put_cstring(b, "1");
+	if (mode != VFS_ABSENT) {
+		buf_put_cstring(b, "statvfs@openssh.com");
+		buf_put_cstring(b, "2");
+	}
+	fake_send(fd, b);
+	for (;;) {
+		if (sftp_msg_read(fd, &in) != 0) {
+			_exit(0);
+		}
+		buf_get_u8(in, &type);
+		buf_get_u32(in, &id);
+		p = NULL;
+		plen = 0;
+		buf_get_string_direct(in, &p, &plen);
+		mark = type;
+		if (type == SSH2_FXP_EXTENDED && plen == 19 &&
+		    memcmp(p, "statvfs@openssh.com", 19) == 0) {
+			mark = LOG_STATVFS;
+		}
+		if (write(logfd, &mark, 1) != 1) {
+			_exit(0);
+		}
+		switch (mark) {
+		case LOG_STATVFS:
+			if (mode == VFS_REFUSE) {
+				fake_status(fd, b, id, SSH2_FX_FAILURE);
+				break;
+			}
+			buf_put_u8(b, SSH2_FXP_EXTENDED_REPLY);
+			buf_put_u32(b, id);
+			/* bsize frsize blocks bfree bavail ... */
+			for (i = 0; i < (mode == VFS_SHORT ? 3 : 11); i++) {
+				buf_put_u64(b, i == 1 ? 4096 :
+				    mode == VFS_PSEUDO ? 0 : 1);
+			}
+			fake_send(fd, b);
+			break;
+		case SSH2_FXP_STAT:
+		case SSH2_FXP_LSTAT:
+		case SSH2_FXP_OPENDIR:
+			fake_status(fd, b, id, SSH2_FX_NO_SUCH_FILE);
+			break;
+		case SSH2_FXP_REALPATH:
+			buf_put_u8(b, SSH2_FXP_NAME);
+			buf_put_u32(b, id);
+			buf_put_u32(b, 1);
+			buf_put_string(b, p, plen);
+			buf_put_cstring(b, "");
+			buf_put_u32(b, 0);
+			fake_send(fd, b);
+			break;
+		case SSH2_FXP_OPEN:
+			buf_put_u8(b, SSH2_FXP_HANDLE);
+			buf_put_u32(b, id);
+			buf_put_string(b, "F", 1);
+			fake_send(fd, b);
+			break;
+		default:
+			fake_status(fd, b, id, SSH2_FX_OK);
+			break;
+		}
+		buf_free(in);
+	}
+}
+
+struct vfs_env {
+	pid_t pid;
+	int fd, logfd;
+	struct sftp_session *s;
+	struct sftp_opts o;
+	char log[256];
+	size_t nlog;
+};
+
+static void
+vfs_start(struct vfs_env *v, enum vfs_mode mode)
+{
+	int sv[2], lp[2];
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	assert_int_equal(pipe(lp), 0);
+	v->pid = fork();
+	assert_true(v->pid >= 0);
+	if (v->pid == 0) {
+		close(sv[0]);
+		close(lp[0]);
+		/* Its "Connection closed" at the end is expected. */
+		log_init("fake", LOG_QUIET, 0);
+		fake_vfs_server(sv[1], lp[1], mode);
+		_exit(0);
+	}
+	close(sv[1]);
+	close(lp[1]);
+	v->fd = sv[0];
+	v->logfd = lp[0];
+	assert_int_equal(sftp_session_open(&v->s, v->fd, v->fd, &v->o), 0);
+}
+
+/* Ends the session and collects the fake's request log. */
+static void
+vfs_stop(struct vfs_env *v)
+{
+	ssize_t n;
+
+	sftp_session_free(v->s);
+	close(v->fd);
+	v->nlog = 0;
+	while ((n = read(v->logfd, v->log + v->nlog,
+	    sizeof(v->log) - 1 - v->nlog)) > 0) {
+		v->nlog += (size_t)n;
+	}
+	v->log[v->nlog] = '\0';
+	close(v->logfd);
+	waitpid(v->pid, NULL, 0);
+}
+
+static size_t
+count(const struct vfs_env *v, char c)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < v->nlog; i++) {
+		n += v->log[i] == c;
+	}
+	return n;
+}
+
+static void
+put_size(const char *path, size_t n)
+{
+	char *p = calloc(1, n + 1);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+	assert_true(p != NULL && fd >= 0);
+	assert_int_equal(write(fd, p, n), (ssize_t)n);
+	close(fd);
+	free(p);
+}
+
+/* Too little room: the file fails before any OPEN or WRITE. */
+static void
+test_statvfs_small(void **state)
+{
+	struct vfs_env v;
+
+	(void)state;
+	memset(&v, 0, sizeof(v));
+	put_size("big", 10000);
+	vfs_start(&v, VFS_SMALL);
+	assert_int_equal(sftp_upload(v.s, "big", "dir/big.up", 0), 1);
+	assert_false(v.s->dead);
+	vfs_stop(&v);
+	assert_int_equal(count(&v, LOG_STATVFS), 1);
+	assert_int_equal(count(&v, SSH2_FXP_OPEN), 0);
+	assert_int_equal(count(&v, SSH2_FXP_WRITE), 0);
+}
+
+/* One STATVFS per directory per operand; what fits is still sent. */
+static void
+test_statvfs_once_per_dir(void **state)
+{
+	struct vfs_env v;
+
+	(void)state;
+	memset(&v, 0, sizeof(v));
+	assert_int_equal(mkdir("tree", 0755), 0);
+	put_size("tree/a-big", 10000);
+	put_size("tree/b-small", 100);
+	put_size("tree/c-big", 20000);
+	put_size("small", 100);
+	v.o.recursive = 1;
+	vfs_start(&v, VFS_SMALL);
+	assert_int_equal(sftp_upload(v.s, "tree", "t", 0), 1);
+	assert_int_equal(sftp_upload(v.s, "small", "small.up", 0), 0);
+	vfs_stop(&v);
+	/* tree: one for t/, small: one more (a new operand). */
+	assert_int_equal(count(&v, LOG_STATVFS), 2);
+	assert_int_equal(count(&v, SSH2_FXP_OPEN), 2);
+	assert_int_equal(count(&v, SSH2_FXP_WRITE), 2);
+}
+
+/* Refused, absent: no check, the upload goes ahead. */
+static void
+test_statvfs_no_answer(void **state)
+{
+	struct vfs_env v;
+
+	(void)state;
+	memset(&v, 0, sizeof(v));
+	put_size("big", 10000);
+	vfs_start(&v, VFS_REFUSE);
+	assert_int_equal(sftp_upload(v.s, "big", "big.up", 0), 0);
+	vfs_stop(&v);
+	assert_int_equal(count(&v, LOG_STATVFS), 1);
+	assert_int_equal(count(&v, SSH2_FXP_OPEN), 1);
+
+	memset(&v, 0, sizeof(v));
+	vfs_start(&v, VFS_ABSENT);
+	assert_int_equal(sftp_upload(v.s, "big", "big.up", 0), 0);
+	vfs_stop(&v);
+	assert_int_equal(count(&v, LOG_STATVFS), 0);
+	assert_int_equal(count(&v, SSH2_FXP_OPEN), 1);
+
+	/* A pseudo filesystem keeps no counts: no check. */
+	memset(&v, 0, sizeof(v));
+	vfs_start(&v, VFS_PSEUDO);
+	assert_int_equal(sftp_upload(v.s, "big", "big.up", 0), 0);
+	vfs_stop(&v);
+	assert_int_equal(count(&v, LOG_STATVFS), 1);
+	assert_int_equal(count(&v, SSH2_FXP_OPEN), 1);
+
+	/* --inplace: the existing blocks are reused, no check. */
+	memset(&v, 0, sizeof(v));
+	v.o.inplace = 1;
+	vfs_start(&v, VFS_SMALL);
+	assert_int_equal(sftp_upload(v.s, "big", "big.up", 0), 0);
+	vfs_stop(&v);
+	assert_int_equal(count(&v, LOG_STATVFS), 0);
+}
+
+/* A malformed reply is a protocol error: session dead, nothing sent. */
+static void
+test_statvfs_malformed(void **state)
+{
+	struct vfs_env v;
+
+	(void)state;
+	memset(&v, 0, sizeof(v));
+	put_size("big", 10000);
+	vfs_start(&v, VFS_SHORT);
+	assert_true(sftp_upload(v.s, "big", "big.up", 0) < 0);
+	assert_true(v.s->dead);
+	vfs_stop(&v);
+	assert_int_equal(count(&v, SSH2_FXP_OPEN), 0);
+}
+
 int
 main(void)
 {
@@ -189,6 +493,14 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_fsync_absent, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_fsync_crossload, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_statvfs_small, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_statvfs_once_per_dir,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_statvfs_no_answer, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_statvfs_malformed, setup,
 		    teardown),
 	};
 

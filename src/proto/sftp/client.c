@@ -222,6 +222,7 @@ sftp_session_free(struct sftp_session *s)
 	free(s->reqs);
 	buf_free(s->wbuf);
 	free(s->last_status_msg);
+	free(s->vfs_dir);
 	free(s);
 }
 
@@ -502,8 +503,14 @@ sftp_do_statvfs(struct sftp_session *s, const char *path, uint64_t *avail)
 		}
 	}
 	buf_free(b);
-	/* Saturate: a hostile server must not wrap the product. */
-	if (v[1] != 0 && v[4] > UINT64_MAX / v[1]) {
+	/*
+	 * No block accounting (/proc and other pseudo filesystems say 0
+	 * blocks of 0 available): unknown, let OPEN give the real error.
+	 * Saturate: a hostile server must not wrap the product.
+	 */
+	if (v[1] == 0 || v[2] == 0) {
+		*avail = UINT64_MAX;
+	} else if (v[4] > UINT64_MAX / v[1]) {
 		*avail = UINT64_MAX;
 	} else {
 		*avail = v[4] * v[1];

@@ -157,6 +157,13 @@ struct sftp_session {
 					 * some is incomplete: an error) */
 	int rename_warned;
 	int fsync_warned;		/* said once that fsync is missing */
+	/*
+	 * statvfs@openssh.com of the last upload target directory, asked
+	 * once per directory per operand (upload.c): NULL when not asked
+	 * yet; vfs_avail is UINT64_MAX when the server could not tell.
+	 */
+	char *vfs_dir;
+	uint64_t vfs_avail;
 	struct bwlimit bw_in, bw_out;
 };
 
@@ -274,7 +281,8 @@ int sftp_send_fsync(struct sftp_session *s, const struct sftp_handle *h,
     uint32_t *id);
 /*
  * statvfs@openssh.com on `path` (caller checks SFTP_EXT_STATVFS):
- * *avail = f_bavail * f_frsize, saturated at UINT64_MAX.  0, SCP_E_PEER,
+ * *avail = f_bavail * f_frsize, saturated at UINT64_MAX; UINT64_MAX too
+ * when f_blocks or f_frsize is 0 (pseudo filesystems).  0, SCP_E_PEER,
  * or fatal (malformed reply).
  */
 int sftp_do_statvfs(struct sftp_session *s, const char *path,

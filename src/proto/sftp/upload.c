@@ -625,6 +625,55 @@ upload_verify(struct sftp_session *s, struct sftp_rfile *rf, int fd,
 	return r;
 }
 
+/*
+ * Room check before an upload (statvfs@openssh.com, docs/protocol-sftp.md
+ * "Extensions used"): 1 when the server says the directory of `rpath`
+ * has less than `size` bytes available to us (message printed), 0 when
+ * it fits or nobody can tell, <0 fatal.  One STATVFS per directory per
+ * operand: the answer is kept in the session until sftp_upload() starts
+ * the next operand.
+ */
+static int
+upload_room(struct sftp_session *s, const char *rpath, uint64_t size)
+{
+	const char *slash;
+	char *dir;
+	uint64_t avail;
+	int r;
+
+	if (!(s->exts & SFTP_EXT_STATVFS) || size == 0) {
+		return 0;
+	}
+	if ((slash = strrchr(rpath, '/')) == NULL) {
+		dir = xstrdup(".");
+	} else if (slash == rpath) {
+		dir = xstrdup("/");
+	} else {
+		dir = xstrndup(rpath, (size_t)(slash - rpath));
+	}
+	if (s->vfs_dir == NULL || strcmp(s->vfs_dir, dir) != 0) {
+		r = sftp_do_statvfs(s, dir, &avail);
+		if (r != 0 && r != SCP_E_PEER) {
+			free(dir);
+			return r;
+		}
+		if (r == SCP_E_PEER) {
+			/* Refused or not there yet: no check, as absent. */
+			avail = UINT64_MAX;
+		}
+		free(s->vfs_dir);
+		s->vfs_dir = dir;
+		s->vfs_avail = avail;
+	} else {
+		free(dir);
+	}
+	if (size > s->vfs_avail) {
+		log_error("%s: %s", rpath, strerror(ENOSPC));
+		return 1;
+	}
+	return 0;
+}
+
 /* 0 copied, 1 per-file error (printed), <0 session unusable. */
 static int
 upload_file(struct sftp_session *s, const char *lpath, const char *rpath,
@@ -661,6 +710,16 @@ upload_file(struct sftp_session *s, const char *lpath, const char *rpath,
 	}
 	sftp_attr_from_stat(&a, &st);
 	resume = s->o->resume && !s->o->inplace;
+	/*
+	 * Fail early on a full remote disk rather than after sending the
+	 * bytes.  Not with --inplace or --resume: the blocks already
+	 * there are reused, so the file's size overstates what it needs.
+	 */
+	if (!s->o->inplace && !resume &&
+	    (r = upload_room(s, rpath, (uint64_t)st.st_size)) != 0) {
+		close(fd);
+		return r;
+	}
 	if (resume && !fresh) {
 		if ((r = upload_complete(s, rpath, &a, fd)) != 0) {
 			close(fd);
@@ -944,6 +1003,9 @@ sftp_upload(struct sftp_session *s, const char *src, const char *target,
 	if (s->dead) {
 		return SCP_E_CLOSED;
 	}
+	/* A new operand asks statvfs@openssh.com afresh (upload_room). */
+	free(s->vfs_dir);
+	s->vfs_dir = NULL;
 	if (stat(src, &st) == -1) {
 		/* OpenSSH: fatal, exit 255. */
 		log_error("stat local \"%s\": %s", src, strerror(errno));
