@@ -140,6 +140,18 @@ sftp_cli_download(struct cli *x, const struct operand *src,
 	sftp_reap(x, &c, r);
 }
 
+/* Both operands name one endpoint: same user, host and port. */
+static int
+same_endpoint(const struct operand *a, const struct operand *b)
+{
+	if ((a->user == NULL) != (b->user == NULL) ||
+	    (a->user != NULL && strcmp(a->user, b->user) != 0)) {
+		return 0;
+	}
+	return a->host != NULL && b->host != NULL &&
+	    strcmp(a->host, b->host) == 0 && a->port == b->port;
+}
+
 void
 sftp_cli_relay(struct cli *x, const struct operand *src,
     const struct operand *targ)
@@ -151,6 +163,17 @@ sftp_cli_relay(struct cli *x, const struct operand *src,
 	/* Destination first, once; then one origin connection per
 	 * operand (OpenSSH's order, visible in the -v trace). */
 	sftp_up_connect(x, targ);
+	/*
+	 * One endpoint and copy-data offered: the server copies within
+	 * itself over the one session (docs/protocol-sftp.md).
+	 */
+	if (x->upsess != NULL && same_endpoint(src, targ) &&
+	    sftp_can_copy_data(x->upsess)) {
+		r = sftp_crossload(x->upsess, src->path, x->upsess,
+		    targ->path, x->o->noperands > 2);
+		sftp_count(x, r, 1);
+		return;
+	}
 	if (sftp_connect(x, &c, src, &from) != 0) {
 		sftp_setup_failed();
 	}

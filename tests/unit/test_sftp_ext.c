@@ -185,6 +185,33 @@ test_fsync_crossload(void **state)
 	ssh_child_finish(&c2);
 }
 
+/* copy-data: one session as both ends of -3; and without it (relay). */
+static void
+test_copy_data_same_session(void **state)
+{
+	struct env *e = *state;
+	char big[70000];
+	int fd;
+
+	start(e);
+	assert_true(sftp_can_copy_data(e->s));
+	memset(big, 'q', sizeof(big));
+	fd = open("big", O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, big, sizeof(big)), (ssize_t)sizeof(big));
+	close(fd);
+	put_str("x", "copied by the server\n");
+	assert_int_equal(sftp_crossload(e->s, "x", e->s, "y", 0), 0);
+	assert_file("y", "copied by the server\n");
+	assert_false(exists(".y.scp-part"));
+	assert_int_equal(sftp_crossload(e->s, "big", e->s, "big2", 0), 0);
+	assert_int_equal(system("cmp -s big big2"), 0);
+	/* The same through one session without the extension: relayed. */
+	e->s->exts &= ~SFTP_EXT_COPY_DATA;
+	assert_int_equal(sftp_crossload(e->s, "big", e->s, "big3", 0), 0);
+	assert_int_equal(system("cmp -s big big3"), 0);
+}
+
 /* ---- statvfs@openssh.com against a fake server ---- */
 
 enum vfs_mode {
@@ -494,6 +521,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_fsync_crossload, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_copy_data_same_session,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_statvfs_small, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_statvfs_once_per_dir,

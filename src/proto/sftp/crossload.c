@@ -3,7 +3,8 @@
  * throughlocal_sftp/crossload_file, PROTOCOL.md section 4): READ from
  * one session, WRITE to the other at the same offset, both pipelined.
  * The destination is written like an upload (temporary name and rename
- * unless --inplace).
+ * unless --inplace).  When both ends are one session (same endpoint) and
+ * the server offers copy-data, the server copies the bytes itself.
  */
 #include "sftp_int.h"
 
@@ -14,6 +15,7 @@
 
 #include "../../fs/name.h"
 #include "../../transport/io.h"
+#include "../../util/buf.h"
 #include "../../util/err.h"
 #include "../../util/log.h"
 #include "../../util/strvec.h"
@@ -32,6 +34,34 @@ dead_code(struct sftp_session *a, struct sftp_session *b)
 		return SCP_E_INTR;
 	}
 	return a->dead || b->dead ? SCP_E_CLOSED : 0;
+}
+
+/*
+ * copy-data (OpenSSH's PROTOCOL, "copy-data"): read handle, offset 0,
+ * length 0 (to EOF), write handle, offset 0.  0, SCP_E_PEER or fatal.
+ */
+static int
+copy_data(struct sftp_session *s, const struct sftp_handle *rh,
+    const struct sftp_handle *wh)
+{
+	uint32_t id;
+	int r;
+
+	if ((r = sftp_req_begin(s, SSH2_FXP_EXTENDED, s, &id)) != 0) {
+		return r;
+	}
+	if ((r = buf_put_cstring(s->wbuf, "copy-data")) != 0 ||
+	    (r = buf_put_string(s->wbuf, rh->h, rh->len)) != 0 ||
+	    (r = buf_put_u64(s->wbuf, 0)) != 0 ||
+	    (r = buf_put_u64(s->wbuf, 0)) != 0 ||
+	    (r = buf_put_string(s->wbuf, wh->h, wh->len)) != 0 ||
+	    (r = buf_put_u64(s->wbuf, 0)) != 0) {
+		return sftp_fail(s, r, "compose: %s", scp_strerror(r));
+	}
+	if ((r = sftp_req_send(s)) != 0) {
+		return r;
+	}
+	return sftp_recv_status(s, id);
 }
 
 static int
@@ -83,7 +113,22 @@ crossload_file(struct sftp_session *from, const char *spath,
 	if (size != 0) {
 		sftp_meter_start(from, spath, size);
 	}
-	r = sftp_copy_handle(from, &h, size, &rf, &end, &status);
+	r = 1;
+	if (from == to && (from->exts & SFTP_EXT_COPY_DATA)) {
+		r = copy_data(from, &h, &rf.h);
+		if (r == 0) {
+			/* The server read to its EOF; trust the STAT size
+			 * (only --inplace truncates to it). */
+			end = size;
+		} else if (r == SCP_E_PEER) {
+			log_debug("copy-data \"%s\": %s, relaying", spath,
+			    sftp_fx2txt(from->last_status));
+			r = 1;
+		}
+	}
+	if (r == 1) {
+		r = sftp_copy_handle(from, &h, size, &rf, &end, &status);
+	}
 	if (size != 0) {
 		sftp_meter_end(from);
 	}
@@ -264,6 +309,12 @@ out:
 		return r;
 	}
 	return errs;
+}
+
+int
+sftp_can_copy_data(const struct sftp_session *s)
+{
+	return (s->exts & SFTP_EXT_COPY_DATA) != 0;
 }
 
 int

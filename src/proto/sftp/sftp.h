@@ -76,4 +76,10 @@ int sftp_download(struct sftp_session *s, const char *src,
 int sftp_crossload(struct sftp_session *from, const char *src,
     struct sftp_session *to, const char *target, int multiple);
 
+/*
+ * 1 if `s` offers copy-data: sftp_crossload(s, .., s, ..) then has the
+ * server copy within itself instead of relaying the bytes through us.
+ */
+int sftp_can_copy_data(const struct sftp_session *s);
+
 #endif
