@@ -124,9 +124,19 @@ fi
 if mkdir -p fullu && mount -t tmpfs -o size=300k tmpfs "$TRASH/fullu" 2>/dev/null
 then
 	chown "$TEST_USER:" "$TRASH/fullu"
-	test_expect_success_ours 'sftp upload, full disk: named, non-zero, partial kept, no hole' '
+	# The statvfs@openssh.com room check refuses a file that cannot fit
+	# before any byte is sent; --resume skips that check (blocks already
+	# there are reused), so it still exercises a disk filling mid-file.
+	test_expect_success_ours 'sftp upload, no room: refused early, old content kept, no partial' '
 		echo old >fullu/big &&
 		expect_fail run_scp big ours:$TRASH/fullu/big &&
+		grep_err "fullu/big" && grep_err "No space left" &&
+		test "$(cat fullu/big)" = old &&
+		test -z "$(find fullu -name ".big.*.scp-part")"
+	'
+	test_expect_success_ours 'sftp upload, full disk mid-file: named, non-zero, partial kept, no hole' '
+		echo old >fullu/big &&
+		expect_fail run_scp --resume big ours:$TRASH/fullu/big &&
 		grep_err "fullu/big" &&
 		test "$(cat fullu/big)" = old &&
 		p=$(find fullu -name ".big.*.scp-part") && test -n "$p" &&
