@@ -15,8 +15,14 @@ have ssh-keygen || need="$need openssh-client"
 [ -x /usr/lib/openssh/sftp-server ] || need="$need openssh-sftp-server"
 pkg-config --exists cmocka 2>/dev/null || need="$need libcmocka-dev"
 have useradd || need="$need passwd"
+# Test helpers: python3 (exec with SIGINT restored), GNU time (peak RSS).
+have python3 || need="$need python3-minimal"
+[ -x /usr/bin/time ] || need="$need time"
 if [ "${SCP_NEED_CLANG:-0}" = 1 ]; then
 	have clang || need="$need clang"
+	# libFuzzer's runtime is only a Recommends of clang on Debian.
+	ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-*.a \
+	    >/dev/null 2>&1 || need="$need libclang-rt-dev"
 fi
 
 if [ -n "$need" ]; then
