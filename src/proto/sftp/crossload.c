@@ -324,40 +324,23 @@ sftp_crossload(struct sftp_session *from, const char *src,
 	struct strvec g;
 	struct sftp_attr a, ta;
 	struct xstack xs;
-	char *spath = NULL, *tpath = NULL, *name = NULL, *dst = NULL;
+	char *tpath = NULL, *name = NULL, *dst = NULL;
 	char *canon = NULL;
 	size_t i, len;
-	int r = 0, nomatch, tdir, errs = 0;
+	int r = 0, tdir, errs = 0;
 
 	if (from->dead || to->dead) {
 		return SCP_E_CLOSED;
 	}
 	strvec_init(&g);
 	memset(&xs, 0, sizeof(xs));
-	if ((r = sftp_prepare_path(from, src, &spath)) != 0 ||
+	if ((r = sftp_glob_source(from, src, &g)) != 0 ||
 	    (r = sftp_prepare_path(to, target, &tpath)) != 0) {
-		if (r == SCP_E_PEER) {
+		if (r == 1 || r == SCP_E_PEER) {
 			errs = 1;
 			r = 0;
 		}
 		goto out;
-	}
-	if ((r = sftp_glob(from, spath, &g, &nomatch)) != 0) {
-		if (r == SCP_E_TOOBIG) {
-			errs = 1;
-			r = 0;
-		}
-		goto out;
-	}
-	if (nomatch) {
-		if ((r = sftp_do_stat(from, g.v[0], 0, &a)) != 0) {
-			if (r == SCP_E_PEER) {
-				log_error("%s: %s", src, strerror(ENOENT));
-				errs = 1;
-				r = 0;
-			}
-			goto out;
-		}
 	}
 	r = sftp_do_stat(to, tpath, 0, &ta);
 	if (r != 0 && r != SCP_E_PEER) {
@@ -427,7 +410,6 @@ sftp_crossload(struct sftp_session *from, const char *src,
 		r = 0;
 	}
 out:
-	free(spath);
 	free(tpath);
 	free(name);
 	free(dst);

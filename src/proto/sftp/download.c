@@ -849,9 +849,9 @@ sftp_download(struct sftp_session *s, const char *src, const char *target)
 	struct sftp_attr a;
 	struct rstack rs;
 	struct stat st;
-	char *path = NULL, *name = NULL, *canon = NULL, *ldisp = NULL;
+	char *name = NULL, *canon = NULL, *ldisp = NULL;
 	size_t i, len;
-	int r, nomatch, dst_is_dir, errs = 0, dfd = -1, fatal;
+	int r, dst_is_dir, errs = 0, dfd = -1, fatal;
 
 	if (s->dead) {
 		return SCP_E_CLOSED;
@@ -861,31 +861,12 @@ sftp_download(struct sftp_session *s, const char *src, const char *target)
 	}
 	strvec_init(&g);
 	memset(&rs, 0, sizeof(rs));
-	if ((r = sftp_prepare_path(s, src, &path)) != 0) {
-		if (r == SCP_E_PEER) {
+	if ((r = sftp_glob_source(s, src, &g)) != 0) {
+		if (r == 1) {
 			errs = 1;
 			r = 0;
 		}
 		goto out;
-	}
-	if ((r = sftp_glob(s, path, &g, &nomatch)) != 0) {
-		if (r == SCP_E_TOOBIG) {
-			errs = 1;
-			r = 0;
-		}
-		goto out;
-	}
-	if (nomatch) {
-		/* The unglobbed path may still exist (a name with '['). */
-		if ((r = sftp_do_stat(s, g.v[0], 0, &a)) != 0) {
-			if (r == SCP_E_PEER) {
-				log_error("%s: %s", src,
-				    strerror(ENOENT));
-				errs = 1;
-				r = 0;
-			}
-			goto out;
-		}
 	}
 	dst_is_dir = stat(target, &st) == 0 && S_ISDIR(st.st_mode);
 	if (g.n > 1 && !dst_is_dir) {
@@ -962,7 +943,6 @@ out:
 	if (dfd != -1) {
 		close(dfd);
 	}
-	free(path);
 	free(name);
 	free(ldisp);
 	free(canon);

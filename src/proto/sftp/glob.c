@@ -7,6 +7,7 @@
  */
 #include "sftp_int.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -377,5 +378,30 @@ sftp_glob(struct sftp_session *s, const char *pattern, struct strvec *out,
 		return 0;
 	}
 	qsort(out->v + g.first, out->n - g.first, sizeof(*out->v), cmp_str);
+	return 0;
+}
+
+int
+sftp_glob_source(struct sftp_session *s, const char *src, struct strvec *out)
+{
+	struct sftp_attr a;
+	char *path = NULL;
+	int r, nomatch;
+
+	if ((r = sftp_prepare_path(s, src, &path)) != 0) {
+		return r == SCP_E_PEER ? 1 : r;
+	}
+	r = sftp_glob(s, path, out, &nomatch);
+	free(path);
+	if (r != 0) {
+		return r == SCP_E_TOOBIG ? 1 : r;
+	}
+	if (nomatch && (r = sftp_do_stat(s, out->v[0], 0, &a)) != 0) {
+		if (r == SCP_E_PEER) {
+			log_error("%s: %s", src, strerror(ENOENT));
+			return 1;
+		}
+		return r;
+	}
 	return 0;
 }

@@ -343,6 +343,17 @@ int sftp_prepare_path(struct sftp_session *s, const char *path,
 int sftp_glob(struct sftp_session *s, const char *pattern,
     struct strvec *out, int *nomatch);
 
+/*
+ * A source operand of a download or relay, as the user typed it: path
+ * preparation (~ forms), glob, and for a pattern that matched nothing a
+ * STAT of the literal name (it may still exist: a name with '[').
+ * Returns 0 with the matches appended to `out`, 1 when an error was
+ * reported (the copy goes on with the next operand), or a negative code
+ * when the session is unusable.
+ */
+int sftp_glob_source(struct sftp_session *s, const char *src,
+    struct strvec *out);
+
 /* ---- upload.c: writing a remote file (shared with crossload) ---- */
 
 /* A WRITE not yet acknowledged. */
