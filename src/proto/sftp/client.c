@@ -203,6 +203,14 @@ sftp_session_open(struct sftp_session **out, int rfd, int wfd,
 	}
 	bwlimit_init(&s->bw_in, o->bwlimit_kbits, s->read_len);
 	bwlimit_init(&s->bw_out, o->bwlimit_kbits, s->write_len);
+	/* From here on replies go through the read-ahead (msg.c). */
+	s->obuf = buf_new(SFTP_OBUF_MAX);
+	s->ibuf = xmalloc(SFTP_IBUF_LEN);
+	if (s->obuf == NULL) {
+		log_error("out of memory");
+		r = SCP_E_NOMEM;
+		goto fail;
+	}
 	log_debug3("SFTP read %u write %u requests %u", s->read_len,
 	    s->write_len, s->nreq);
 	*out = s;
@@ -221,6 +229,8 @@ sftp_session_free(struct sftp_session *s)
 	sftp_req_forget(s, NULL);
 	free(s->reqs);
 	buf_free(s->wbuf);
+	buf_free(s->obuf);
+	free(s->ibuf);
 	free(s->last_status_msg);
 	free(s->vfs_dir);
 	free(s);

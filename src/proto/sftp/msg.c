@@ -169,6 +169,108 @@ sftp_msg_read(int fd, struct buf **out)
 	return 0;
 }
 
+/*
+ * Refills the read-ahead so that at least `want` bytes (at most
+ * SFTP_IBUF_LEN) are buffered.  0, or a code as sftp_msg_read's with the
+ * message printed.
+ */
+static int
+ibuf_fill(struct sftp_session *s, size_t want)
+{
+	ssize_t n;
+	int r;
+
+	if (s->ioff > 0) {
+		memmove(s->ibuf, s->ibuf + s->ioff, s->ilen - s->ioff);
+		s->ilen -= s->ioff;
+		s->ioff = 0;
+	}
+	while (s->ilen < want) {
+		n = io_read_some(s->rfd, s->ibuf + s->ilen,
+		    SFTP_IBUF_LEN - s->ilen);
+		if (n < 0) {
+			r = read_errno_code();
+			return r == SCP_E_INTR ? r : read_failed(r);
+		}
+		if (n == 0) {
+			log_error("Connection closed");
+			return SCP_E_CLOSED;
+		}
+		s->ilen += (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * sftp_msg_read() through the session's read-ahead: many small replies
+ * cost one read(2); the body of a large one beyond what is buffered is
+ * read straight into its buffer.
+ */
+static int
+sess_msg_read(struct sftp_session *s, struct buf **out)
+{
+	struct buf *b;
+	uint8_t *p, *q;
+	uint32_t len;
+	size_t have;
+	ssize_t n;
+	int r;
+
+	*out = NULL;
+	if (s->ibuf == NULL) {
+		return sftp_msg_read(s->rfd, out);
+	}
+	if (s->ilen - s->ioff < 4 && (r = ibuf_fill(s, 4)) != 0) {
+		return r;
+	}
+	q = s->ibuf + s->ioff;
+	len = (uint32_t)q[0] << 24 | (uint32_t)q[1] << 16 |
+	    (uint32_t)q[2] << 8 | q[3];
+	if ((r = sftp_msg_check_len(len)) != 0) {
+		if (r == SCP_E_TOOBIG) {
+			log_error("Received message too long %u", len);
+			log_error("Ensure the remote shell produces no output "
+			    "for non-interactive sessions.");
+		} else {
+			log_error("Received empty message");
+		}
+		return r;
+	}
+	s->ioff += 4;
+	if ((b = buf_new(len)) == NULL) {
+		log_error("out of memory");
+		return SCP_E_NOMEM;
+	}
+	if ((r = buf_reserve(b, len, &p)) != 0) {
+		buf_free(b);
+		return r;
+	}
+	have = s->ilen - s->ioff;
+	if (have > len) {
+		have = len;
+	}
+	memcpy(p, s->ibuf + s->ioff, have);
+	s->ioff += have;
+	if (s->ioff == s->ilen) {
+		s->ioff = s->ilen = 0;
+	}
+	if (have < len) {
+		n = io_read_full(s->rfd, p + have, len - have);
+		if (n < 0) {
+			r = read_errno_code();
+			buf_free(b);
+			return r == SCP_E_INTR ? r : read_failed(r);
+		}
+		if ((size_t)n < len - have) {
+			log_error("Connection closed");
+			buf_free(b);
+			return SCP_E_CLOSED;
+		}
+	}
+	*out = b;
+	return 0;
+}
+
 struct buf *
 sftp_req_buf(struct sftp_session *s)
 {
@@ -210,6 +312,34 @@ sftp_req_begin(struct sftp_session *s, uint8_t type, const void *owner,
 	return 0;
 }
 
+/* A write to the server failed: the session is over. */
+static int
+send_failed(struct sftp_session *s)
+{
+	if (errno == EINTR) {
+		s->dead = 1;
+		return SCP_E_INTR;
+	}
+	return sftp_fail(s, SCP_E_CLOSED, "Couldn't send packet: %s",
+	    strerror(errno));
+}
+
+int
+sftp_flush(struct sftp_session *s)
+{
+	if (s->dead) {
+		return SCP_E_FATAL;
+	}
+	if (s->obuf == NULL || buf_len(s->obuf) == 0) {
+		return 0;
+	}
+	if (io_write_full(s->wfd, buf_ptr(s->obuf), buf_len(s->obuf)) != 0) {
+		return send_failed(s);
+	}
+	buf_reset(s->obuf);
+	return 0;
+}
+
 int
 sftp_req_send(struct sftp_session *s)
 {
@@ -226,15 +356,28 @@ sftp_req_send(struct sftp_session *s)
 		return sftp_fail(s, r, "compose request: %s",
 		    scp_strerror(r));
 	}
-	if (io_write_full(s->wfd, buf_ptr(s->wbuf), len) != 0) {
-		if (errno == EINTR) {
-			s->dead = 1;
-			return SCP_E_INTR;
-		}
-		return sftp_fail(s, SCP_E_CLOSED, "Couldn't send packet: %s",
-		    strerror(errno));
-	}
 	bwlimit_account(&s->bw_out, len);
+	/*
+	 * Small requests wait in obuf; a large one (a WRITE's data) goes
+	 * out directly after what is batched, never copied twice.
+	 */
+	if (s->obuf != NULL && len <= SFTP_OBUF_SMALL) {
+		if (buf_len(s->obuf) + len > SFTP_OBUF_MAX &&
+		    (r = sftp_flush(s)) != 0) {
+			return r;
+		}
+		if ((r = buf_put(s->obuf, buf_ptr(s->wbuf), len)) != 0) {
+			return sftp_fail(s, r, "compose request: %s",
+			    scp_strerror(r));
+		}
+		return 0;
+	}
+	if ((r = sftp_flush(s)) != 0) {
+		return r;
+	}
+	if (io_write_full(s->wfd, buf_ptr(s->wbuf), len) != 0) {
+		return send_failed(s);
+	}
 	return 0;
 }
 
@@ -331,7 +474,11 @@ reply_receive(struct sftp_session *s, size_t *idx)
 	if (s->dead) {
 		return SCP_E_FATAL;
 	}
-	if ((r = sftp_msg_read(s->rfd, &b)) != 0) {
+	/* Whatever we wait for may be among the batched requests. */
+	if ((r = sftp_flush(s)) != 0) {
+		return r;
+	}
+	if ((r = sess_msg_read(s, &b)) != 0) {
 		s->dead = 1;
 		return r;
 	}
@@ -426,6 +573,34 @@ sftp_reply_next(struct sftp_session *s, const void *owner, uint32_t *id,
 			return 0;
 		}
 	}
+}
+
+int
+sftp_reply_any(struct sftp_session *s, const void **owner, uint32_t *id,
+    uint8_t *type, struct buf **body)
+{
+	size_t i, got = 0;
+	int r;
+
+	*body = NULL;
+	if (s->nreqs == 0) {
+		return sftp_fail(s, SCP_E_FORMAT,
+		    "internal error: no outstanding request");
+	}
+	for (i = 0; i < s->nreqs; i++) {
+		if (s->reqs[i].reply != NULL) {
+			break;
+		}
+	}
+	if (i == s->nreqs) {
+		if ((r = reply_receive(s, &got)) != 0) {
+			return r;
+		}
+		i = got;
+	}
+	*owner = s->reqs[i].owner;
+	reply_take(s, i, id, type, body);
+	return 0;
 }
 
 int

@@ -103,6 +103,11 @@ struct strvec;
  * any link needs.
  */
 #define SFTP_MAX_NREQ		1024
+/* Requests up to SFTP_OBUF_SMALL bytes are batched, SFTP_OBUF_MAX at
+ * most; replies are read ahead SFTP_IBUF_LEN bytes at a time. */
+#define SFTP_OBUF_SMALL		4096
+#define SFTP_OBUF_MAX		(64 * 1024)
+#define SFTP_IBUF_LEN		(64 * 1024)
 #define SFTP_MAX_HANDLE		256
 #define SFTP_MAX_DEPTH		64
 /* Largest number of entries we accept from one READDIR listing, and of
@@ -149,6 +154,15 @@ struct sftp_session {
 	struct sftp_req *reqs;		/* outstanding requests, unordered */
 	size_t nreqs, reqs_alloc;
 	struct buf *wbuf;		/* request being composed */
+	/*
+	 * Small requests are batched here and written when it fills or
+	 * before we wait for a reply (msg.c), so a thousand files' OPENs
+	 * and CLOSEs cost a few write(2)s, not one each.
+	 */
+	struct buf *obuf;
+	/* Read-ahead of the reply stream: ibuf[ioff..ilen). */
+	uint8_t *ibuf;
+	size_t ioff, ilen;
 	int dead;			/* unusable: stop talking */
 	uint32_t last_status;		/* status code of the last SCP_E_PEER */
 	char *last_status_msg;		/* its message (may be NULL) */
@@ -212,6 +226,20 @@ int sftp_reply_wait(struct sftp_session *s, uint32_t id, uint8_t *type,
  */
 int sftp_reply_next(struct sftp_session *s, const void *owner,
     uint32_t *id, uint8_t *type, struct buf **body);
+
+/*
+ * The next reply to any outstanding request (early ones first), with
+ * the owner it was registered for: the engine of many files in flight
+ * (pipeline.c) dispatches on it.  SCP_E_FORMAT if none is outstanding.
+ */
+int sftp_reply_any(struct sftp_session *s, const void **owner,
+    uint32_t *id, uint8_t *type, struct buf **body);
+
+/*
+ * Writes the batched requests now.  Done by every wait for a reply;
+ * callers only need it before blocking on something else.
+ */
+int sftp_flush(struct sftp_session *s);
 
 /* Number of outstanding requests of `owner` (NULL: all). */
 size_t sftp_req_count(const struct sftp_session *s, const void *owner);
