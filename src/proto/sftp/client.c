@@ -201,6 +201,7 @@ sftp_session_open(struct sftp_session **out, int rfd, int wfd,
 	} else if (lim[3] != 0 && lim[3] < SFTP_DEFAULT_NREQ) {
 		s->nreq = (uint32_t)lim[3];
 	}
+	s->max_handles = lim[3] > UINT32_MAX ? UINT32_MAX : (uint32_t)lim[3];
 	bwlimit_init(&s->bw_in, o->bwlimit_kbits, s->read_len);
 	bwlimit_init(&s->bw_out, o->bwlimit_kbits, s->write_len);
 	/* From here on replies go through the read-ahead (msg.c). */
@@ -324,6 +325,70 @@ send_and_wait(struct sftp_session *s, uint32_t id, uint8_t want,
 		return r;
 	}
 	return wait_typed(s, id, want, body);
+}
+
+int
+sftp_take_status(struct sftp_session *s, uint8_t type, struct buf *b)
+{
+	return take_status(s, type, b);
+}
+
+/* As wait_typed() on a reply already taken; `b` is consumed on error. */
+static int
+check_typed(struct sftp_session *s, uint8_t type, struct buf *b,
+    uint8_t want)
+{
+	int r;
+
+	if (type == SSH2_FXP_STATUS) {
+		r = take_status(s, type, b);
+		if (r == 0) {
+			return sftp_fail(s, SCP_E_FORMAT,
+			    "Unexpected OK status");
+		}
+		return r;
+	}
+	if (type != want) {
+		buf_free(b);
+		return sftp_fail(s, SCP_E_FORMAT,
+		    "Expected packet type %u, got %u", want, type);
+	}
+	return 0;
+}
+
+int
+sftp_take_attrs(struct sftp_session *s, uint8_t type, struct buf *b,
+    struct sftp_attr *a)
+{
+	int r;
+
+	if ((r = check_typed(s, type, b, SSH2_FXP_ATTRS)) != 0) {
+		return r;
+	}
+	r = sftp_attr_decode(b, a);
+	if (r == 0 && buf_len(b) != 0) {
+		r = SCP_E_FORMAT;
+	}
+	buf_free(b);
+	if (r != 0) {
+		return sftp_fail(s, SCP_E_FORMAT, "Malformed ATTRS reply");
+	}
+	return 0;
+}
+
+static int take_handle(struct sftp_session *s, struct buf *b,
+    struct sftp_handle *h);
+
+int
+sftp_take_handle(struct sftp_session *s, uint8_t type, struct buf *b,
+    struct sftp_handle *h)
+{
+	int r;
+
+	if ((r = check_typed(s, type, b, SSH2_FXP_HANDLE)) != 0) {
+		return r;
+	}
+	return take_handle(s, b, h);
 }
 
 int
@@ -546,6 +611,22 @@ sftp_do_close(struct sftp_session *s, const struct sftp_handle *h)
 	return wait_status(s, id);
 }
 
+int
+sftp_send_path(struct sftp_session *s, uint8_t type, const char *path,
+    const struct sftp_attr *a, uint32_t *id)
+{
+	int r;
+
+	if ((r = sftp_req_begin(s, type, s, id)) != 0) {
+		return r;
+	}
+	if ((r = buf_put_cstring(s->wbuf, path)) != 0 ||
+	    (a != NULL && (r = sftp_attr_encode(s->wbuf, a)) != 0)) {
+		return sftp_fail(s, r, "compose: %s", scp_strerror(r));
+	}
+	return sftp_req_send(s);
+}
+
 static int
 path_attr_request(struct sftp_session *s, uint8_t type, const char *path,
     const struct sftp_attr *a)
@@ -553,14 +634,7 @@ path_attr_request(struct sftp_session *s, uint8_t type, const char *path,
 	uint32_t id;
 	int r;
 
-	if ((r = sftp_req_begin(s, type, s, &id)) != 0) {
-		return r;
-	}
-	if ((r = buf_put_cstring(s->wbuf, path)) != 0 ||
-	    (a != NULL && (r = sftp_attr_encode(s->wbuf, a)) != 0)) {
-		return sftp_fail(s, r, "compose: %s", scp_strerror(r));
-	}
-	if ((r = sftp_req_send(s)) != 0) {
+	if ((r = sftp_send_path(s, type, path, a, &id)) != 0) {
 		return r;
 	}
 	return wait_status(s, id);
@@ -633,6 +707,23 @@ plain_rename(struct sftp_session *s, const char *oldp, const char *newp)
 }
 
 int
+sftp_send_posix_rename(struct sftp_session *s, const char *oldp,
+    const char *newp, uint32_t *id)
+{
+	int r;
+
+	if ((r = sftp_req_begin(s, SSH2_FXP_EXTENDED, s, id)) != 0) {
+		return r;
+	}
+	if ((r = buf_put_cstring(s->wbuf, "posix-rename@openssh.com")) != 0 ||
+	    (r = buf_put_cstring(s->wbuf, oldp)) != 0 ||
+	    (r = buf_put_cstring(s->wbuf, newp)) != 0) {
+		return sftp_fail(s, r, "compose: %s", scp_strerror(r));
+	}
+	return sftp_req_send(s);
+}
+
+int
 sftp_do_rename(struct sftp_session *s, const char *oldp, const char *newp)
 {
 	uint32_t id;
@@ -653,13 +744,7 @@ sftp_do_rename(struct sftp_session *s, const char *oldp, const char *newp)
 		}
 		return plain_rename(s, oldp, newp);
 	}
-	if ((r = sftp_req_begin(s, SSH2_FXP_EXTENDED, s, &id)) != 0) {
-		return r;
-	}
-	if ((r = buf_put_cstring(s->wbuf, "posix-rename@openssh.com")) != 0 ||
-	    (r = buf_put_cstring(s->wbuf, oldp)) != 0 ||
-	    (r = buf_put_cstring(s->wbuf, newp)) != 0 ||
-	    (r = sftp_req_send(s)) != 0) {
+	if ((r = sftp_send_posix_rename(s, oldp, newp, &id)) != 0) {
 		return r;
 	}
 	return wait_status(s, id);

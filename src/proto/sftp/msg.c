@@ -271,6 +271,12 @@ sess_msg_read(struct sftp_session *s, struct buf **out)
 	return 0;
 }
 
+void
+sftp_req_owner(struct sftp_session *s, const void *owner)
+{
+	s->owner = owner;
+}
+
 struct buf *
 sftp_req_buf(struct sftp_session *s)
 {
@@ -305,7 +311,7 @@ sftp_req_begin(struct sftp_session *s, uint8_t type, const void *owner,
 	memset(rq, 0, sizeof(*rq));
 	rq->id = id;
 	rq->type = type;
-	rq->owner = owner;
+	rq->owner = owner == s && s->owner != NULL ? s->owner : owner;
 	if (idp != NULL) {
 		*idp = id;
 	}

@@ -163,6 +163,8 @@ struct sftp_session {
 	/* Read-ahead of the reply stream: ibuf[ioff..ilen). */
 	uint8_t *ibuf;
 	size_t ioff, ilen;
+	const void *owner;	/* sftp_req_owner() */
+	uint32_t max_handles;	/* limits@openssh.com, 0 = not said */
 	int dead;			/* unusable: stop talking */
 	uint32_t last_status;		/* status code of the last SCP_E_PEER */
 	char *last_status_msg;		/* its message (may be NULL) */
@@ -208,6 +210,12 @@ int sftp_msg_read(int fd, struct buf **out);
 int sftp_req_begin(struct sftp_session *s, uint8_t type, const void *owner,
     uint32_t *id);
 struct buf *sftp_req_buf(struct sftp_session *s);
+/*
+ * Until called again with NULL, requests the sftp_send_* helpers
+ * register (they pass the session itself as owner) belong to `owner`
+ * instead, so an engine's sftp_reply_any() can tell whose reply it is.
+ */
+void sftp_req_owner(struct sftp_session *s, const void *owner);
 int sftp_req_send(struct sftp_session *s);
 
 /*
@@ -303,6 +311,21 @@ int sftp_send_fsetstat(struct sftp_session *s, const struct sftp_handle *h,
 int sftp_send_close(struct sftp_session *s, const struct sftp_handle *h,
     uint32_t *id);
 int sftp_recv_status(struct sftp_session *s, uint32_t id);
+/*
+ * The same checks on a reply already taken (sftp_reply_any): `b` is
+ * consumed.  0, SCP_E_PEER (s->last_status set) or fatal.
+ */
+int sftp_take_status(struct sftp_session *s, uint8_t type, struct buf *b);
+int sftp_take_handle(struct sftp_session *s, uint8_t type, struct buf *b,
+    struct sftp_handle *h);
+int sftp_take_attrs(struct sftp_session *s, uint8_t type, struct buf *b,
+    struct sftp_attr *a);
+/* Requests with no wait (the engine's): REMOVE, MKDIR, SETSTAT, and
+ * posix-rename@openssh.com (caller checks SFTP_EXT_POSIX_RENAME). */
+int sftp_send_path(struct sftp_session *s, uint8_t type, const char *path,
+    const struct sftp_attr *a, uint32_t *id);
+int sftp_send_posix_rename(struct sftp_session *s, const char *oldp,
+    const char *newp, uint32_t *id);
 /* fsync@openssh.com on `h` (caller checks SFTP_EXT_FSYNC); its STATUS
  * is collected with sftp_recv_status(). */
 int sftp_send_fsync(struct sftp_session *s, const struct sftp_handle *h,
