@@ -188,6 +188,8 @@ run_client(struct scp_options *o)
 	x.fopts.inplace = o->inplace;
 	x.fopts.resume = o->resume;
 	x.fopts.fsync = o->fsync;
+	/* Files of several operands in flight together (sftp.h). */
+	x.fopts.defer = 1;
 	if (o->resume && o->mode == SCP_MODE_LEGACY) {
 		/* Said once; the copy goes on (docs/SAFETY.md). */
 		log_error("--resume: the legacy protocol (-O) has no offsets, "

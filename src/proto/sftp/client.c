@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../../transport/io.h"
 #include "../../util/buf.h"
@@ -131,6 +132,20 @@ query_limits(struct sftp_session *s, uint64_t lim[4])
 	return 0;
 }
 
+/* Microseconds from t0 to t1, saturated to 32 bits. */
+static uint32_t
+rtt_micros(const struct timespec *t0, const struct timespec *t1)
+{
+	int64_t us;
+
+	us = ((int64_t)t1->tv_sec - (int64_t)t0->tv_sec) * 1000000 +
+	    ((int64_t)t1->tv_nsec - (int64_t)t0->tv_nsec) / 1000;
+	if (us < 0) {
+		return 0;
+	}
+	return us > (int64_t)UINT32_MAX ? UINT32_MAX : (uint32_t)us;
+}
+
 int
 sftp_session_open(struct sftp_session **out, int rfd, int wfd,
     const struct sftp_opts *o)
@@ -139,6 +154,7 @@ sftp_session_open(struct sftp_session **out, int rfd, int wfd,
 	struct buf *b = NULL;
 	uint64_t lim[4] = { 0, 0, 0, 0 };
 	uint8_t init[9] = { 0, 0, 0, 5, SSH2_FXP_INIT, 0, 0, 0, 3 };
+	struct timespec t0, t1;
 	int r;
 
 	*out = NULL;
@@ -157,6 +173,14 @@ sftp_session_open(struct sftp_session **out, int rfd, int wfd,
 	bwlimit_init(&s->bw_in, 0, SFTP_DEFAULT_BLOCK);
 	bwlimit_init(&s->bw_out, 0, SFTP_DEFAULT_BLOCK);
 
+	/*
+	 * The multi-session policy's estimate of the link's round trip
+	 * (docs/design-speed.md): INIT->VERSION, which also counts ssh's
+	 * own connection set-up when INIT was queued before ssh had
+	 * connected, so the limits query, one clean round trip, replaces
+	 * it when the server offers it.
+	 */
+	(void)clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (io_write_full(wfd, init, sizeof(init)) != 0) {
 		r = errno == EINTR ? SCP_E_INTR : SCP_E_CLOSED;
 		if (r != SCP_E_INTR) {
@@ -167,14 +191,20 @@ sftp_session_open(struct sftp_session **out, int rfd, int wfd,
 	if ((r = sftp_msg_read(rfd, &b)) != 0) {
 		goto fail;
 	}
+	(void)clock_gettime(CLOCK_MONOTONIC, &t1);
+	s->rtt_us = rtt_micros(&t0, &t1);
 	r = parse_version(s, b);
 	buf_free(b);
 	if (r != 0) {
 		goto fail;
 	}
-	if ((s->exts & SFTP_EXT_LIMITS) &&
-	    (r = query_limits(s, lim)) != 0) {
-		goto fail;
+	if (s->exts & SFTP_EXT_LIMITS) {
+		(void)clock_gettime(CLOCK_MONOTONIC, &t0);
+		if ((r = query_limits(s, lim)) != 0) {
+			goto fail;
+		}
+		(void)clock_gettime(CLOCK_MONOTONIC, &t1);
+		s->rtt_us = rtt_micros(&t0, &t1);
 	}
 	if (o->buffer_len != 0) {
 		s->read_len = s->write_len = clamp_block(o->buffer_len);
@@ -212,8 +242,8 @@ sftp_session_open(struct sftp_session **out, int rfd, int wfd,
 		r = SCP_E_NOMEM;
 		goto fail;
 	}
-	log_debug3("SFTP read %u write %u requests %u", s->read_len,
-	    s->write_len, s->nreq);
+	log_debug3("SFTP read %u write %u requests %u rtt %u us",
+	    s->read_len, s->write_len, s->nreq, s->rtt_us);
 	*out = s;
 	return 0;
 fail:
@@ -227,6 +257,7 @@ sftp_session_free(struct sftp_session *s)
 	if (s == NULL) {
 		return;
 	}
+	sftp_upq_free(s);
 	sftp_req_forget(s, NULL);
 	free(s->reqs);
 	buf_free(s->wbuf);

@@ -329,6 +329,13 @@ sftp_crossload(struct sftp_session *from, const char *src,
 	size_t i, len;
 	int r = 0, tdir, errs = 0;
 
+	/* Uploads to `to` still in flight finish first (their order). */
+	if (to->upq != NULL && (r = sftp_upload_flush(to)) != 0) {
+		errs = 1;
+		if (r < 0) {
+			return r;
+		}
+	}
 	if (from->dead || to->dead) {
 		return SCP_E_CLOSED;
 	}

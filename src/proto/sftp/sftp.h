@@ -36,6 +36,8 @@ struct sftp_opts {
 	uint64_t bwlimit_kbits;	/* -l, 0 = unlimited */
 	uint32_t buffer_len;	/* -X buffer=, 0 = automatic */
 	uint32_t nrequests;	/* -X nrequests=, 0 = automatic */
+	int defer;		/* sftp_upload() may return before its files
+				 * arrived: see sftp_upload_flush() */
 };
 
 struct sftp_session;
@@ -63,6 +65,17 @@ int sftp_upload(struct sftp_session *s, const char *src,
     const char *target, int multiple);
 
 /*
+ * Uploads keep many files in flight.  With o->defer set, across
+ * operands too: an sftp_upload() may return 0 while some of its files
+ * are still on their way, and their errors are reported (and counted)
+ * later.  Without it, sftp_upload() waits for its own files.  sftp_upload_flush() waits
+ * for everything queued: 0 all arrived, 1 some failed (reported), <0
+ * the session broke.  Call it after the last sftp_upload() and before
+ * using the session for anything else.
+ */
+int sftp_upload_flush(struct sftp_session *s);
+
+/*
  * Download of remote operand `src` (a glob pattern, expanded over
  * READDIR) to local `target`.
  */
@@ -81,5 +94,24 @@ int sftp_crossload(struct sftp_session *from, const char *src,
  * server copy within itself instead of relaying the bytes through us.
  */
 int sftp_can_copy_data(const struct sftp_session *s);
+
+/*
+ * Several sessions for one big file (multi.c, docs/design-speed.md).
+ * A provider of extra sessions to the same server, asked once per
+ * regular file of `size` bytes that a transfer may split: it stores up
+ * to `max` usable sessions (still owned by the provider, opened lazily
+ * if it likes; `rtt_us` is the first session's measured round trip) in
+ * out[] and returns how many; 0 means "copy on `s` alone".  Not asked
+ * with --resume, --inplace or -l.
+ */
+typedef size_t sftp_peers_fn(void *ctx, struct sftp_session *s,
+    uint64_t size, uint32_t rtt_us, struct sftp_session **out, size_t max);
+
+/* Attaches the provider (NULL: none) to `s`. */
+void sftp_session_set_peers(struct sftp_session *s, sftp_peers_fn *fn,
+    void *ctx);
+
+/* The INIT->VERSION round trip of `s`, in microseconds. */
+uint32_t sftp_session_rtt(const struct sftp_session *s);
 
 #endif

@@ -164,6 +164,11 @@ struct sftp_session {
 	uint8_t *ibuf;
 	size_t ioff, ilen;
 	const void *owner;	/* sftp_req_owner() */
+	struct sftp_upq *upq;	/* uploads in flight (uppipe.c), or NULL */
+	/* The last upload target as typed, prepared, and whether it is a
+	 * directory (upload.c); NULL when none is known. */
+	char *up_target, *up_tgt;
+	int up_tdir;
 	uint32_t max_handles;	/* limits@openssh.com, 0 = not said */
 	int dead;			/* unusable: stop talking */
 	uint32_t last_status;		/* status code of the last SCP_E_PEER */
@@ -181,6 +186,14 @@ struct sftp_session {
 	char *vfs_dir;
 	uint64_t vfs_avail;
 	struct bwlimit bw_in, bw_out;
+	/*
+	 * INIT->VERSION round trip measured by sftp_session_open() (for
+	 * the multi-session policy), and the provider of extra sessions to
+	 * the same server for one big file (multi.c), or NULL.
+	 */
+	uint32_t rtt_us;
+	sftp_peers_fn *peers;
+	void *peers_ctx;
 };
 
 /* ---- msg.c: framing and the table of outstanding requests ---- */
@@ -454,6 +467,79 @@ int sftp_rfile_write(struct sftp_rfile *rf, const void *p, size_t n,
  * `ok` zero means the data is incomplete: clean up instead.  Prints
  * errors; 0 or a negative code. */
 int sftp_rfile_finish(struct sftp_rfile *rf, int ok, uint64_t size);
+
+/* ---- multi.c: one big file over several sessions ---- */
+
+/* Returned when the file is not split: copy it on one session. */
+#define SFTP_MULTI_DECLINED	2
+
+/*
+ * Uploads regular file `fd` (`a`: its attributes, size included) to
+ * `rpath` over `s` and the sessions its peer provider gives, or returns
+ * SFTP_MULTI_DECLINED without touching anything (none given, --resume,
+ * --inplace, -l, a small file).  Once taken, `fd` is closed here.
+ * Otherwise returns as upload_file(): 0, 1 (error printed) or <0.
+ */
+int sftp_multi_upload(struct sftp_session *s, int fd, const char *lpath,
+    const char *rpath, const struct sftp_attr *a, int fresh);
+/*
+ * Downloads remote regular file `rpath` (`a`: its STAT, size included)
+ * to `lname` in `dirfd` (`ldisp` for messages, `ofl` OUTFILE_* flags)
+ * over several sessions, or returns SFTP_MULTI_DECLINED without any
+ * request sent.  Otherwise as download_file(): 0, 1 or <0.
+ */
+int sftp_multi_download(struct sftp_session *s, const char *rpath,
+    const struct sftp_attr *a, int dirfd, const char *lname,
+    const char *ldisp, int ofl);
+
+/*
+ * The sequential pieces uppipe.c falls back on: the temporary name
+ * beside `path` (caller frees); one file's whole upload (0, 1 error
+ * printed, <0 fatal); the statvfs room check (0 fits or unknown, 1 too
+ * big with the message printed, <0 fatal).
+ */
+char *sftp_upload_temp_name(const char *path, const struct sftp_attr *src);
+int sftp_upload_file_sync(struct sftp_session *s, const char *lpath,
+    const char *rpath, int fresh);
+int sftp_upload_room(struct sftp_session *s, const char *rpath,
+    uint64_t size);
+/* Forgets the cached upload target (sftp_upload_flush, session end). */
+void sftp_upload_target_forget(struct sftp_session *s);
+
+/* ---- uppipe.c: uploads of many files in flight ---- */
+
+/*
+ * Every call queues a job in walk order and returns once the queue has
+ * room again; messages and errors of a job come out when it reaches the
+ * head (in walk order), counted for sftp_upload_flush().  Each returns 0
+ * or a negative code when the session broke or we were interrupted (the
+ * queue is then dropped, the message printed).
+ *
+ * sftp_upq_mkdir: MKDIR `rpath` (inside a directory we are creating, so
+ * it cannot exist) without waiting; the node returned (caller releases
+ * it) is the `dir` of the jobs inside it, which fail quietly if it could
+ * not be made.  *rc gets the return code.
+ * sftp_upq_file: one local file; `fresh`: the target cannot exist;
+ * `failmsg` is printed after its errors if it fails.
+ * sftp_upq_setstat: a directory's attributes, after everything queued.
+ * sftp_upq_note: a message in walk order; `error` counts it as one.
+ * sftp_upq_opend: the end of an operand: `failmsg` is printed if any job
+ * since the last opend (or `errs`) failed.
+ */
+struct sftp_upq;
+struct upq_dir;
+struct upq_dir *sftp_upq_mkdir(struct sftp_session *s, const char *rpath,
+    const struct sftp_attr *a, struct upq_dir *parent, int *rc);
+void sftp_upq_dir_release(struct upq_dir *d);
+int sftp_upq_file(struct sftp_session *s, const char *lpath,
+    const char *rpath, int fresh, struct upq_dir *dir, const char *failmsg);
+int sftp_upq_setstat(struct sftp_session *s, const char *rpath,
+    const struct sftp_attr *a, struct upq_dir *dir);
+int sftp_upq_note(struct sftp_session *s, int error, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+int sftp_upq_opend(struct sftp_session *s, int errs, const char *failmsg);
+/* Drops the queue (session_free). */
+void sftp_upq_free(struct sftp_session *s);
 
 /* ---- download.c ---- */
 

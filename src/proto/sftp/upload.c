@@ -34,8 +34,8 @@
  * component, which records the source's size and mtime (docs/SAFETY.md)
  * and hashes names too long to leave room.
  */
-static char *
-temp_name(const char *path, const struct sftp_attr *src)
+char *
+sftp_upload_temp_name(const char *path, const struct sftp_attr *src)
 {
 	const char *slash = strrchr(path, '/');
 	struct outfile_src os;
@@ -182,7 +182,7 @@ rfile_open(struct sftp_rfile *rf, struct sftp_session *s,
 	oa.perm = src->perm & 0777;
 
 	if (!inplace) {
-		rf->tmppath = temp_name(path, src);
+		rf->tmppath = sftp_upload_temp_name(path, src);
 		if (resume) {
 			/* Read back to verify the partial's last block. */
 			pflags |= SSH2_FXF_READ;
@@ -633,8 +633,8 @@ upload_verify(struct sftp_session *s, struct sftp_rfile *rf, int fd,
  * operand: the answer is kept in the session until sftp_upload() starts
  * the next operand.
  */
-static int
-upload_room(struct sftp_session *s, const char *rpath, uint64_t size)
+int
+sftp_upload_room(struct sftp_session *s, const char *rpath, uint64_t size)
 {
 	const char *slash;
 	char *dir;
@@ -675,9 +675,9 @@ upload_room(struct sftp_session *s, const char *rpath, uint64_t size)
 }
 
 /* 0 copied, 1 per-file error (printed), <0 session unusable. */
-static int
-upload_file(struct sftp_session *s, const char *lpath, const char *rpath,
-    int fresh)
+int
+sftp_upload_file_sync(struct sftp_session *s, const char *lpath,
+    const char *rpath, int fresh)
 {
 	struct sftp_rfile rf;
 	struct sftp_attr a;
@@ -716,8 +716,14 @@ upload_file(struct sftp_session *s, const char *lpath, const char *rpath,
 	 * there are reused, so the file's size overstates what it needs.
 	 */
 	if (!s->o->inplace && !resume &&
-	    (r = upload_room(s, rpath, (uint64_t)st.st_size)) != 0) {
+	    (r = sftp_upload_room(s, rpath,
+	    (uint64_t)st.st_size)) != 0) {
 		close(fd);
+		return r;
+	}
+	/* A big file may be split over several sessions (multi.c). */
+	if ((r = sftp_multi_upload(s, fd, lpath, rpath, &a,
+	    fresh)) != SFTP_MULTI_DECLINED) {
 		return r;
 	}
 	if (resume && !fresh) {
@@ -810,20 +816,23 @@ cmp_name(const void *a, const void *b)
 
 /* Names in local directory `path`, sorted, without "." and "..". */
 static int
-list_local_dir(const char *path, struct strvec *names, struct stat *st)
+list_local_dir(struct sftp_session *s, const char *path,
+    struct strvec *names, struct stat *st)
 {
 	struct dirent *de;
 	DIR *d;
-	int fd;
+	int fd, r;
 
 	if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_NOCTTY)) == -1) {
-		log_error("open local \"%s\": %s", path, strerror(errno));
-		return 1;
+		r = sftp_upq_note(s, 1, "open local \"%s\": %s", path,
+		    strerror(errno));
+		return r < 0 ? r : 1;
 	}
 	if (fstat(fd, st) == -1 || (d = fdopendir(fd)) == NULL) {
-		log_error("opendir local \"%s\": %s", path, strerror(errno));
+		r = sftp_upq_note(s, 1, "opendir local \"%s\": %s", path,
+		    strerror(errno));
 		close(fd);
-		return 1;
+		return r < 0 ? r : 1;
 	}
 	while ((de = readdir(d)) != NULL) {
 		if (strcmp(de->d_name, ".") == 0 ||
@@ -837,60 +846,79 @@ list_local_dir(const char *path, struct strvec *names, struct stat *st)
 	return 0;
 }
 
+/*
+ * Queues the upload of local directory `lpath` as remote `rpath`
+ * (uppipe.c).  `parent_fresh`: the remote parent is one we are creating
+ * (its node `pdir`, NULL when that MKDIR already succeeded), so `rpath`
+ * cannot exist and is made without asking.  Otherwise an existing
+ * directory is reused (and keeps its mode), which takes a STAT.  Every
+ * error goes through the queue, so it is printed in walk order and
+ * counted there.  0, or <0 when the session broke or we were
+ * interrupted.
+ */
 static int
 upload_dir(struct sftp_session *s, const char *lpath, const char *rpath,
-    struct dirstack *ds)
+    struct dirstack *ds, int parent_fresh, struct upq_dir *pdir)
 {
 	struct strvec names;
 	struct sftp_attr a, cur;
 	struct stat st, est;
-	char *lsub, *rsub;
+	struct upq_dir *dir = NULL;
+	char *lsub, *rsub, *fmsg;
 	size_t i;
-	int r, errs = 0, created = 0, k;
+	int r, created = 0, k;
 
 	if (ds->n >= SFTP_MAX_DEPTH) {
-		log_error("Maximum directory depth exceeded: %d levels",
-		    ds->n);
-		return 1;
+		r = sftp_upq_note(s, 1, "Maximum directory depth exceeded: "
+		    "%d levels", ds->n);
+		return r < 0 ? r : 0;
 	}
 	strvec_init(&names);
-	if (list_local_dir(lpath, &names, &st) != 0) {
+	if ((r = list_local_dir(s, lpath, &names, &st)) != 0) {
 		strvec_clear(&names);
-		return 1;
+		return r < 0 ? r : 0;
 	}
 	for (k = 0; k < ds->n; k++) {
 		if (ds->dev[k] == st.st_dev && ds->ino[k] == st.st_ino) {
 			/* Like a non-regular file: said, not an error. */
-			log_error("%s: directory loop, skipped", lpath);
+			r = sftp_upq_note(s, 0, "%s: directory loop, skipped",
+			    lpath);
 			strvec_clear(&names);
-			return 0;
+			return r < 0 ? r : 0;
 		}
 	}
 	ds->dev[ds->n] = st.st_dev;
 	ds->ino[ds->n] = st.st_ino;
 	ds->n++;
 
-	/* An existing directory is reused (and keeps its mode). */
-	r = sftp_do_stat(s, rpath, 0, &cur);
-	if (r != 0 && r != SCP_E_PEER) {
-		goto out;
-	}
-	if (r == SCP_E_PEER || !sftp_attr_is_dir(&cur)) {
-		memset(&a, 0, sizeof(a));
-		a.flags = SSH2_FILEXFER_ATTR_PERMISSIONS;
-		a.perm = (st.st_mode & 0777) | 0700;
-		r = sftp_do_mkdir(s, rpath, &a);
-		if (r != 0 && r != SCP_E_PEER) {
-			goto out;
-		}
-		if (r == SCP_E_PEER) {
-			log_error("remote mkdir \"%s\": %s", rpath,
-			    sftp_fx2txt(s->last_status));
-			errs = 1;
-			r = 0;
+	memset(&a, 0, sizeof(a));
+	a.flags = SSH2_FILEXFER_ATTR_PERMISSIONS;
+	a.perm = (st.st_mode & 0777) | 0700;
+	if (parent_fresh) {
+		dir = sftp_upq_mkdir(s, rpath, &a, pdir, &r);
+		if (r < 0) {
 			goto out;
 		}
 		created = 1;
+	} else {
+		/* An existing directory is reused (and keeps its mode). */
+		r = sftp_do_stat(s, rpath, 0, &cur);
+		if (r != 0 && r != SCP_E_PEER) {
+			goto out;
+		}
+		if (r == SCP_E_PEER || !sftp_attr_is_dir(&cur)) {
+			r = sftp_do_mkdir(s, rpath, &a);
+			if (r != 0 && r != SCP_E_PEER) {
+				goto out;
+			}
+			if (r == SCP_E_PEER) {
+				r = sftp_upq_note(s, 1, "remote mkdir \"%s\": "
+				    "%s", rpath, sftp_fx2txt(s->last_status));
+				r = r < 0 ? r : 0;
+				goto out;
+			}
+			created = 1;
+		}
 	}
 	for (i = 0; i < names.n && !io_cancelled(); i++) {
 		lsub = sftp_path_append(lpath, names.v[i]);
@@ -898,30 +926,28 @@ upload_dir(struct sftp_session *s, const char *lpath, const char *rpath,
 		r = 0;
 		if (stat(lsub, &est) == -1) {
 			/* Dangling symlinks: an error, as in OpenSSH. */
-			log_error("open local \"%s\": %s", lsub,
+			r = sftp_upq_note(s, 1, "open local \"%s\": %s", lsub,
 			    strerror(errno));
-			log_error("upload \"%s\" to \"%s\" failed", lsub,
-			    rsub);
-			r = 1;
-		} else if (S_ISDIR(est.st_mode)) {
-			r = upload_dir(s, lsub, rsub, ds);
-		} else if (S_ISREG(est.st_mode)) {
-			r = upload_file(s, lsub, rsub, created);
-			if (r > 0) {
-				log_error("upload \"%s\" to \"%s\" failed",
-				    lsub, rsub);
+			if (r == 0) {
+				r = sftp_upq_note(s, 0, "upload \"%s\" to "
+				    "\"%s\" failed", lsub, rsub);
 			}
+		} else if (S_ISDIR(est.st_mode)) {
+			r = upload_dir(s, lsub, rsub, ds, created, dir);
+		} else if (S_ISREG(est.st_mode)) {
+			fmsg = xasprintf("upload \"%s\" to \"%s\" failed",
+			    lsub, rsub);
+			r = sftp_upq_file(s, lsub, rsub, created, dir, fmsg);
+			free(fmsg);
 		} else {
 			/* Reported, but not an error (OpenSSH's logit). */
-			log_error("%s: not a regular file", names.v[i]);
+			r = sftp_upq_note(s, 0, "%s: not a regular file",
+			    names.v[i]);
 		}
 		free(lsub);
 		free(rsub);
 		if (r < 0) {
 			goto out;
-		}
-		if (r > 0) {
-			errs = 1;
 		}
 	}
 	r = 0;
@@ -947,21 +973,13 @@ upload_dir(struct sftp_session *s, const char *lpath, const char *rpath,
 		a.perm = st.st_mode & 0777;
 	}
 	if (a.flags != 0) {
-		r = sftp_do_setstat(s, rpath, &a);
-		if (r == SCP_E_PEER) {
-			log_error("remote setstat \"%s\": %s", rpath,
-			    sftp_fx2txt(s->last_status));
-			errs = 1;
-			r = 0;
-		}
+		r = sftp_upq_setstat(s, rpath, &a, dir);
 	}
 out:
+	sftp_upq_dir_release(dir);
 	ds->n--;
 	strvec_clear(&names);
-	if (r < 0) {
-		return r;
-	}
-	return errs;
+	return r < 0 ? r : 0;
 }
 
 /*
@@ -990,36 +1008,78 @@ source_name(const char *src)
 	return b2;
 }
 
+void
+sftp_upload_target_forget(struct sftp_session *s)
+{
+	free(s->up_target);
+	free(s->up_tgt);
+	s->up_target = s->up_tgt = NULL;
+	s->up_tdir = 0;
+}
+
+/*
+ * The target of the last operand: the same target for several operands
+ * (scp *.jpg host:dir) is prepared and STATed once, so that their files
+ * are all in flight together.  Dropped by sftp_upload_flush().
+ */
+static int
+upload_target(struct sftp_session *s, const char *target, char **tgt,
+    int *tdir)
+{
+	struct sftp_attr ta;
+	int r;
+
+	if (s->up_target != NULL && strcmp(s->up_target, target) == 0) {
+		*tgt = xstrdup(s->up_tgt);
+		*tdir = s->up_tdir;
+		return 0;
+	}
+	sftp_upload_target_forget(s);
+	/* A new target asks statvfs@openssh.com afresh (upload_room). */
+	free(s->vfs_dir);
+	s->vfs_dir = NULL;
+	if ((r = sftp_prepare_path(s, target, tgt)) != 0) {
+		return r;
+	}
+	r = sftp_do_stat(s, *tgt, 0, &ta);
+	if (r != 0 && r != SCP_E_PEER) {
+		free(*tgt);
+		*tgt = NULL;
+		return r;
+	}
+	*tdir = r == 0 && sftp_attr_is_dir(&ta);
+	s->up_target = xstrdup(target);
+	s->up_tgt = xstrdup(*tgt);
+	s->up_tdir = *tdir;
+	return 0;
+}
+
 int
 sftp_upload(struct sftp_session *s, const char *src, const char *target,
     int multiple)
 {
-	struct sftp_attr a, ta;
+	struct sftp_attr a;
 	struct dirstack ds;
 	struct stat st;
-	char *tgt = NULL, *name = NULL, *dst = NULL;
+	char *tgt = NULL, *name = NULL, *dst = NULL, *msg;
 	int r, tdir = 0;
 
 	if (s->dead) {
 		return SCP_E_CLOSED;
 	}
-	/* A new operand asks statvfs@openssh.com afresh (upload_room). */
-	free(s->vfs_dir);
-	s->vfs_dir = NULL;
 	if (stat(src, &st) == -1) {
-		/* OpenSSH: fatal, exit 255. */
+		/* OpenSSH: fatal, exit 255; the files before come first. */
+		(void)sftp_upload_flush(s);
 		log_error("stat local \"%s\": %s", src, strerror(errno));
 		return SCP_E_SYS;
 	}
-	if ((r = sftp_prepare_path(s, target, &tgt)) != 0) {
-		r = r == SCP_E_PEER ? SCP_E_SYS : r;
+	if ((r = upload_target(s, target, &tgt, &tdir)) != 0) {
+		if (r == SCP_E_PEER) {
+			(void)sftp_upload_flush(s);
+			r = SCP_E_SYS;
+		}
 		goto out;
 	}
-	r = sftp_do_stat(s, tgt, 0, &ta);
-	if (r != 0 && r != SCP_E_PEER) {
-		goto out;
-	}
-	tdir = r == 0 && sftp_attr_is_dir(&ta);
 	if (multiple && !tdir) {
 		log_debug("target directory \"%s\" does not exist", tgt);
 		memset(&a, 0, sizeof(a));
@@ -1027,19 +1087,21 @@ sftp_upload(struct sftp_session *s, const char *src, const char *target,
 		a.perm = (st.st_mode & 0777) | 0700;
 		if ((r = sftp_do_mkdir(s, tgt, &a)) != 0) {
 			if (r == SCP_E_PEER) {
+				r = s->last_status;
+				(void)sftp_upload_flush(s);
 				log_error("remote mkdir \"%s\": %s", tgt,
-				    sftp_fx2txt(s->last_status));
+				    sftp_fx2txt((uint32_t)r));
 				r = SCP_E_SYS;
 			}
 			goto out;
 		}
 		tdir = 1;
+		s->up_tdir = 1;
 	}
 	if (tdir) {
 		if ((name = source_name(src)) == NULL) {
-			log_error("%s: cannot determine a name for the "
-			    "target", src);
-			r = 1;
+			r = sftp_upq_note(s, 1, "%s: cannot determine a name "
+			    "for the target", src);
 			goto out;
 		}
 		dst = sftp_path_append(tgt, name);
@@ -1049,17 +1111,22 @@ sftp_upload(struct sftp_session *s, const char *src, const char *target,
 	log_debug3("copying local %s to remote %s", src, dst);
 	if (S_ISDIR(st.st_mode) && s->o->recursive) {
 		memset(&ds, 0, sizeof(ds));
-		r = upload_dir(s, src, dst, &ds);
-		if (r > 0) {
-			log_error("failed to upload directory %s to %s", src,
-			    target);
-		}
+		r = upload_dir(s, src, dst, &ds, 0, NULL);
+		msg = xasprintf("failed to upload directory %s to %s", src,
+		    target);
 	} else {
-		r = upload_file(s, src, dst, 0);
-		if (r > 0) {
-			log_error("failed to upload file %s to %s", src,
-			    target);
-		}
+		msg = xasprintf("failed to upload file %s to %s", src, target);
+		r = sftp_upq_file(s, src, dst, 0, NULL, msg);
+		free(msg);
+		msg = NULL;
+	}
+	/* Resets the count of this operand's errors (and says so). */
+	if (r == 0) {
+		r = sftp_upq_opend(s, 0, msg);
+	}
+	free(msg);
+	if (r == 0 && !s->o->defer) {
+		r = sftp_upload_flush(s);
 	}
 out:
 	free(tgt);
