@@ -28,13 +28,13 @@
 #include "transport/ssh_child.h"
 #include "util/log.h"
 
-#define SERVER	"/usr/lib/openssh/sftp-server"
+#include "sftp_harness.h"
+
 #define SIZE	100000
 #define HAVE	60000
 
 struct env {
-	char dir[64];
-	char oldcwd[4096];
+	struct harness_dir h;
 	struct ssh_child c;
 	struct sftp_session *s;
 	struct sftp_opts o;
@@ -47,16 +47,9 @@ setup(void **state)
 	struct env *e = calloc(1, sizeof(*e));
 	size_t i;
 
-	if (e == NULL) {
-		return -1;
-	}
-	signal(SIGPIPE, SIG_IGN);
-	log_init("scp", LOG_ERROR, 0);
-	umask(022);
-	outfile_set_umask(022);
-	snprintf(e->dir, sizeof(e->dir), "/tmp/resumesftp.XXXXXX");
-	if (mkdtemp(e->dir) == NULL || getcwd(e->oldcwd,
-	    sizeof(e->oldcwd)) == NULL || chdir(e->dir) != 0) {
+	if (e == NULL ||
+	    harness_dir_enter(&e->h, "resumesftp", LOG_ERROR) != 0) {
+		free(e);
 		return -1;
 	}
 	for (i = 0; i < SIZE; i++) {
@@ -72,41 +65,24 @@ static int
 teardown(void **state)
 {
 	struct env *e = *state;
-	char cmd[128];
+	int r;
 
-	sftp_session_free(e->s);
-	if (e->c.pid != -1) {
-		ssh_child_finish(&e->c);
-	}
-	if (chdir(e->oldcwd) != 0) {
-		return -1;
-	}
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", e->dir);
-	if (system(cmd) != 0) {
-		return -1;
-	}
+	harness_server_stop(&e->c, &e->s);
+	r = harness_dir_leave(&e->h);
 	free(e);
-	return 0;
+	return r;
 }
 
 static void
 start(struct env *e)
 {
-	char *argv[] = { (char *)SERVER, NULL };
-
-	assert_int_equal(ssh_child_start(&e->c, argv), 0);
-	assert_int_equal(sftp_session_open(&e->s, e->c.fd, e->c.fd, &e->o),
-	    0);
+	harness_server_start(&e->c, &e->s, &e->o);
 }
 
 static void
 put(const char *path, const void *p, size_t n)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, p, n), (ssize_t)n);
-	close(fd);
+	harness_put(path, p, n, 0644);
 }
 
 /* Compares `path` with e->data, except byte 0 which must be `first`. */
@@ -161,14 +137,6 @@ plant(struct env *e, const char *path, size_t have, int bad_last)
 	free(p);
 }
 
-static int
-exists(const char *path)
-{
-	struct stat st;
-
-	return lstat(path, &st) == 0;
-}
-
 static void
 test_download_resumed(void **state)
 {
@@ -182,7 +150,7 @@ test_download_resumed(void **state)
 	start(e);
 	assert_int_equal(sftp_download(e->s, "src", "dl/f"), 0);
 	check(e, "dl/f", e->data[0] ^ 0xff);
-	assert_false(exists(pp));
+	assert_false(harness_exists(pp));
 	free(pp);
 }
 
@@ -231,7 +199,7 @@ test_upload_resumed(void **state)
 	start(e);
 	assert_int_equal(sftp_upload(e->s, "src", "up/f", 0), 0);
 	check(e, "up/f", e->data[0] ^ 0xff);
-	assert_false(exists(pp));
+	assert_false(harness_exists(pp));
 	free(pp);
 }
 
@@ -263,8 +231,8 @@ test_upload_stale_removed(void **state)
 	start(e);
 	assert_int_equal(sftp_upload(e->s, "src", "up/f", 0), 0);
 	check(e, "up/f", e->data[0]);
-	assert_false(exists("up/.f.5-5.scp-part"));
-	assert_true(exists("up/.g.5-5.scp-part"));
+	assert_false(harness_exists("up/.f.5-5.scp-part"));
+	assert_true(harness_exists("up/.g.5-5.scp-part"));
 }
 
 static void

@@ -27,47 +27,22 @@
 #include "util/err.h"
 #include "util/log.h"
 
-#define SERVER "/usr/lib/openssh/sftp-server"
+#include "sftp_harness.h"
 
 struct env {
-	char dir[64];
-	char oldcwd[4096];
+	struct harness_dir h;
 	struct ssh_child c1, c2;
 	struct sftp_session *s1, *s2;
 	struct sftp_opts o;
 };
 
 static int
-rm_rf(const char *path)
-{
-	char cmd[256];
-
-	snprintf(cmd, sizeof(cmd), "chmod -R u+rwx '%s' 2>/dev/null; "
-	    "rm -rf '%s'", path, path);
-	return system(cmd);
-}
-
-static void
-start(struct env *e, struct ssh_child *c, struct sftp_session **s)
-{
-	char *argv[] = { (char *)SERVER, NULL };
-
-	assert_int_equal(ssh_child_start(c, argv), 0);
-	assert_int_equal(sftp_session_open(s, c->fd, c->fd, &e->o), 0);
-}
-
-static int
 setup(void **state)
 {
 	struct env *e = calloc(1, sizeof(*e));
 
-	signal(SIGPIPE, SIG_IGN);
-	log_init("scp", LOG_ERROR, 0);
-	umask(022);
-	outfile_set_umask(022);
-	snprintf(e->dir, sizeof(e->dir), "/tmp/sftpe2e.XXXXXX");
-	if (mkdtemp(e->dir) == NULL || getcwd(e->oldcwd,
-	    sizeof(e->oldcwd)) == NULL || chdir(e->dir) != 0) {
+	if (e == NULL || harness_dir_enter(&e->h, "sftpe2e", LOG_ERROR) != 0) {
+		free(e);
 		return -1;
 	}
 	e->c1.pid = e->c2.pid = -1;
@@ -79,80 +54,13 @@ static int
 teardown(void **state)
 {
 	struct env *e = *state;
+	int r;
 
-	sftp_session_free(e->s1);
-	sftp_session_free(e->s2);
-	if (e->c1.pid != -1) {
-		ssh_child_finish(&e->c1);
-	}
-	if (e->c2.pid != -1) {
-		ssh_child_finish(&e->c2);
-	}
-	if (chdir(e->oldcwd) != 0) {
-		return -1;
-	}
-	rm_rf(e->dir);
+	harness_server_stop(&e->c1, &e->s1);
+	harness_server_stop(&e->c2, &e->s2);
+	r = harness_dir_leave(&e->h);
 	free(e);
-	return 0;
-}
-
-static void
-put_file(const char *path, const void *p, size_t n, mode_t mode)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
-
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, p, n), (ssize_t)n);
-	close(fd);
-	assert_int_equal(chmod(path, mode), 0);
-}
-
-static void
-put_str(const char *path, const char *s)
-{
-	put_file(path, s, strlen(s), 0644);
-}
-
-/* Whole file into a new buffer; *n its size.  NULL if missing. */
-static char *
-get_file(const char *path, size_t *n)
-{
-	struct stat st;
-	char *p;
-	int fd = open(path, O_RDONLY);
-
-	if (fd < 0) {
-		return NULL;
-	}
-	assert_int_equal(fstat(fd, &st), 0);
-	p = malloc((size_t)st.st_size + 1);
-	assert_int_equal(read(fd, p, (size_t)st.st_size), st.st_size);
-	p[st.st_size] = '\0';
-	*n = (size_t)st.st_size;
-	close(fd);
-	return p;
-}
-
-static void
-assert_file(const char *path, const char *want)
-{
-	size_t n;
-	char *p = get_file(path, &n);
-
-	if (p == NULL) {
-		fail_msg("%s missing", path);
-	}
-	assert_int_equal(n, strlen(want));
-	assert_memory_equal(p, want, n);
-	free(p);
-}
-
-static int
-exists(const char *path)
-{
-	struct stat st;
-
-	return lstat(path, &st) == 0;
+	return r;
 }
 
 static mode_t
@@ -169,24 +77,24 @@ test_file_roundtrip(void **state)
 {
 	struct env *e = *state;
 
-	start(e, &e->c1, &e->s1);
-	put_str("src.txt", "hello sftp\n");
+	harness_server_start(&e->c1, &e->s1, &e->o);
+	harness_put_str("src.txt", "hello sftp\n");
 	assert_int_equal(sftp_upload(e->s1, "src.txt", "up.txt", 0), 0);
-	assert_file("up.txt", "hello sftp\n");
-	assert_false(exists(".up.txt.scp-part"));
+	harness_assert_file("up.txt", "hello sftp\n");
+	assert_false(harness_exists(".up.txt.scp-part"));
 	assert_int_equal(sftp_download(e->s1, "up.txt", "down.txt"), 0);
-	assert_file("down.txt", "hello sftp\n");
+	harness_assert_file("down.txt", "hello sftp\n");
 	/* Into directories. */
 	assert_int_equal(mkdir("d", 0755), 0);
 	assert_int_equal(sftp_upload(e->s1, "src.txt", "d", 0), 0);
-	assert_file("d/src.txt", "hello sftp\n");
+	harness_assert_file("d/src.txt", "hello sftp\n");
 	assert_int_equal(mkdir("e", 0755), 0);
 	assert_int_equal(sftp_download(e->s1, "d/src.txt", "e"), 0);
-	assert_file("e/src.txt", "hello sftp\n");
+	harness_assert_file("e/src.txt", "hello sftp\n");
 	/* Overwrite a longer file: no stale tail. */
-	put_str("long.txt", "0123456789012345678901234567890\n");
+	harness_put_str("long.txt", "0123456789012345678901234567890\n");
 	assert_int_equal(sftp_upload(e->s1, "src.txt", "long.txt", 0), 0);
-	assert_file("long.txt", "hello sftp\n");
+	harness_assert_file("long.txt", "hello sftp\n");
 }
 
 static void
@@ -194,12 +102,12 @@ test_empty_file(void **state)
 {
 	struct env *e = *state;
 
-	start(e, &e->c1, &e->s1);
-	put_str("empty", "");
+	harness_server_start(&e->c1, &e->s1, &e->o);
+	harness_put_str("empty", "");
 	assert_int_equal(sftp_upload(e->s1, "empty", "empty.up", 0), 0);
-	assert_file("empty.up", "");
+	harness_assert_file("empty.up", "");
 	assert_int_equal(sftp_download(e->s1, "empty.up", "empty.down"), 0);
-	assert_file("empty.down", "");
+	harness_assert_file("empty.down", "");
 }
 
 static void
@@ -215,17 +123,17 @@ test_big_file(void **state)
 		x = x * 1103515245 + 12345;
 		p[i] = (unsigned char)(x >> 16);
 	}
-	put_file("big", p, n, 0600);
-	start(e, &e->c1, &e->s1);
+	harness_put("big", p, n, 0600);
+	harness_server_start(&e->c1, &e->s1, &e->o);
 	assert_int_equal(sftp_upload(e->s1, "big", "big.up", 0), 0);
-	q = get_file("big.up", &got);
+	q = harness_get("big.up", &got);
 	assert_non_null(q);
 	assert_int_equal(got, n);
 	assert_memory_equal(p, q, n);
 	free(q);
 	assert_int_equal(mode_of("big.up"), 0600);
 	assert_int_equal(sftp_download(e->s1, "big.up", "big.down"), 0);
-	q = get_file("big.down", &got);
+	q = harness_get("big.down", &got);
 	assert_non_null(q);
 	assert_int_equal(got, n);
 	assert_memory_equal(p, q, n);
@@ -260,9 +168,9 @@ make_tree(void)
 	assert_int_equal(mkdir("src", 0755), 0);
 	assert_int_equal(mkdir("src/sub", 0755), 0);
 	assert_int_equal(mkdir("src/sub/deep", 0755), 0);
-	put_str("src/a", "A\n");
-	put_file("src/sub/b", "BB\n", 3, 0640);
-	put_str("src/sub/deep/c", "");
+	harness_put_str("src/a", "A\n");
+	harness_put("src/sub/b", "BB\n", 3, 0640);
+	harness_put_str("src/sub/deep/c", "");
 	assert_int_equal(chmod("src/sub", 0751), 0);
 	set_mtime("src/sub/b", 1000000000);
 	set_mtime("src/sub", 1100000000);
@@ -274,22 +182,22 @@ test_tree_rp(void **state)
 	struct env *e = *state;
 
 	e->o.recursive = e->o.preserve = 1;
-	start(e, &e->c1, &e->s1);
+	harness_server_start(&e->c1, &e->s1, &e->o);
 	make_tree();
 	assert_int_equal(mkdir("dst", 0755), 0);
 	assert_int_equal(sftp_upload(e->s1, "src", "dst", 0), 0);
-	assert_file("dst/src/a", "A\n");
-	assert_file("dst/src/sub/b", "BB\n");
-	assert_file("dst/src/sub/deep/c", "");
+	harness_assert_file("dst/src/a", "A\n");
+	harness_assert_file("dst/src/sub/b", "BB\n");
+	harness_assert_file("dst/src/sub/deep/c", "");
 	assert_int_equal(mode_of("dst/src/sub/b"), 0640);
 	assert_int_equal(mode_of("dst/src/sub"), 0751);
 	assert_int_equal(mtime_of("dst/src/sub/b"), 1000000000);
 	assert_int_equal(mtime_of("dst/src/sub"), 1100000000);
 
 	assert_int_equal(sftp_download(e->s1, "dst/src", "back"), 0);
-	assert_file("back/a", "A\n");
-	assert_file("back/sub/b", "BB\n");
-	assert_file("back/sub/deep/c", "");
+	harness_assert_file("back/a", "A\n");
+	harness_assert_file("back/sub/b", "BB\n");
+	harness_assert_file("back/sub/deep/c", "");
 	assert_int_equal(mode_of("back/sub/b"), 0640);
 	assert_int_equal(mode_of("back/sub"), 0751);
 	assert_int_equal(mtime_of("back/sub/b"), 1000000000);
@@ -301,13 +209,13 @@ test_dir_without_r(void **state)
 {
 	struct env *e = *state;
 
-	start(e, &e->c1, &e->s1);
+	harness_server_start(&e->c1, &e->s1, &e->o);
 	make_tree();
 	assert_int_equal(mkdir("dst", 0755), 0);
 	assert_int_equal(sftp_upload(e->s1, "src", "dst", 0), 1);
-	assert_false(exists("dst/src"));
+	assert_false(harness_exists("dst/src"));
 	assert_int_equal(sftp_download(e->s1, "src", "dst"), 1);
-	assert_false(exists("dst/src"));
+	assert_false(harness_exists("dst/src"));
 }
 
 static void
@@ -315,38 +223,38 @@ test_glob_download(void **state)
 {
 	struct env *e = *state;
 
-	start(e, &e->c1, &e->s1);
+	harness_server_start(&e->c1, &e->s1, &e->o);
 	assert_int_equal(mkdir("g", 0755), 0);
-	put_str("g/a.txt", "a");
-	put_str("g/b.txt", "b");
-	put_str("g/c.log", "c");
-	put_str("g/.hidden.txt", "h");
-	put_str("g/x[1]", "lit");
+	harness_put_str("g/a.txt", "a");
+	harness_put_str("g/b.txt", "b");
+	harness_put_str("g/c.log", "c");
+	harness_put_str("g/.hidden.txt", "h");
+	harness_put_str("g/x[1]", "lit");
 	assert_int_equal(sftp_download(e->s1, "g/*.txt", "out"), 0);
-	assert_file("out/a.txt", "a");
-	assert_file("out/b.txt", "b");
-	assert_false(exists("out/c.log"));
-	assert_false(exists("out/.hidden.txt"));
+	harness_assert_file("out/a.txt", "a");
+	harness_assert_file("out/b.txt", "b");
+	assert_false(harness_exists("out/c.log"));
+	assert_false(harness_exists("out/.hidden.txt"));
 	assert_int_equal(sftp_download(e->s1, "g/[!a].txt", "one"), 0);
-	assert_file("one", "b");
+	harness_assert_file("one", "b");
 	assert_int_equal(sftp_download(e->s1, "g/?.l*", "two"), 0);
-	assert_file("two", "c");
+	harness_assert_file("two", "c");
 	/* A literal name that looks like a pattern (NOCHECK + STAT). */
 	assert_int_equal(sftp_download(e->s1, "g/x[1]", "three"), 0);
-	assert_file("three", "lit");
+	harness_assert_file("three", "lit");
 	assert_int_equal(sftp_download(e->s1, "g/x\\[1\\]", "four"), 0);
-	assert_file("four", "lit");
+	harness_assert_file("four", "lit");
 	assert_int_equal(sftp_download(e->s1, "g/*.zzz", "none"), 1);
-	assert_false(exists("none"));
+	assert_false(harness_exists("none"));
 	/* No brace expansion in SFTP mode (obs). */
 	assert_int_equal(sftp_download(e->s1, "g/{a,b}.txt", "br"), 1);
 	/* Several matches, destination an existing file. */
-	put_str("plain", "p");
+	harness_put_str("plain", "p");
 	assert_int_equal(sftp_download(e->s1, "g/*.txt", "plain"), 1);
-	assert_file("plain", "p");
+	harness_assert_file("plain", "p");
 	/* ~ paths: "~/x" is relative to the server's cwd here. */
 	assert_int_equal(sftp_download(e->s1, "~/g/a.txt", "tilde"), 0);
-	assert_file("tilde", "a");
+	harness_assert_file("tilde", "a");
 	assert_int_equal(sftp_download(e->s1, "~nosuchuser12/x", "nu"), 1);
 }
 
@@ -356,17 +264,17 @@ test_crossload(void **state)
 	struct env *e = *state;
 
 	e->o.recursive = 1;
-	start(e, &e->c1, &e->s1);
-	start(e, &e->c2, &e->s2);
-	put_str("x", "cross\n");
+	harness_server_start(&e->c1, &e->s1, &e->o);
+	harness_server_start(&e->c2, &e->s2, &e->o);
+	harness_put_str("x", "cross\n");
 	assert_int_equal(sftp_crossload(e->s1, "x", e->s2, "y", 0), 0);
-	assert_file("y", "cross\n");
+	harness_assert_file("y", "cross\n");
 	make_tree();
 	assert_int_equal(mkdir("dst", 0755), 0);
 	assert_int_equal(sftp_crossload(e->s1, "src", e->s2, "dst", 0), 0);
-	assert_file("dst/src/a", "A\n");
-	assert_file("dst/src/sub/b", "BB\n");
-	assert_file("dst/src/sub/deep/c", "");
+	harness_assert_file("dst/src/a", "A\n");
+	harness_assert_file("dst/src/sub/b", "BB\n");
+	harness_assert_file("dst/src/sub/deep/c", "");
 	assert_int_equal(sftp_crossload(e->s1, "nope", e->s2, "dst", 0), 1);
 }
 
@@ -375,15 +283,15 @@ test_missing(void **state)
 {
 	struct env *e = *state;
 
-	start(e, &e->c1, &e->s1);
+	harness_server_start(&e->c1, &e->s1, &e->o);
 	assert_int_equal(sftp_upload(e->s1, "nope", "x", 0), SCP_E_SYS);
 	assert_int_equal(sftp_download(e->s1, "nope", "x"), 1);
-	assert_false(exists("x"));
-	put_str("f", "f");
+	assert_false(harness_exists("x"));
+	harness_put_str("f", "f");
 	assert_int_equal(sftp_upload(e->s1, "f", "nodir/x", 0), 1);
 	/* The session is still usable. */
 	assert_int_equal(sftp_upload(e->s1, "f", "g", 0), 0);
-	assert_file("g", "f");
+	harness_assert_file("g", "f");
 }
 
 static void
@@ -391,13 +299,13 @@ test_multiple_mkdir(void **state)
 {
 	struct env *e = *state;
 
-	start(e, &e->c1, &e->s1);
-	put_str("f1", "1");
-	put_str("f2", "2");
+	harness_server_start(&e->c1, &e->s1, &e->o);
+	harness_put_str("f1", "1");
+	harness_put_str("f2", "2");
 	assert_int_equal(sftp_upload(e->s1, "f1", "newdir", 1), 0);
 	assert_int_equal(sftp_upload(e->s1, "f2", "newdir", 1), 0);
-	assert_file("newdir/f1", "1");
-	assert_file("newdir/f2", "2");
+	harness_assert_file("newdir/f1", "1");
+	harness_assert_file("newdir/f2", "2");
 }
 
 static void
@@ -405,17 +313,17 @@ test_self_copy(void **state)
 {
 	struct env *e = *state;
 
-	start(e, &e->c1, &e->s1);
-	put_str("same", "do not truncate me\n");
+	harness_server_start(&e->c1, &e->s1, &e->o);
+	harness_put_str("same", "do not truncate me\n");
 	assert_int_equal(sftp_upload(e->s1, "same", "same", 0), 0);
-	assert_file("same", "do not truncate me\n");
+	harness_assert_file("same", "do not truncate me\n");
 	assert_int_equal(sftp_download(e->s1, "same", "same"), 0);
-	assert_file("same", "do not truncate me\n");
+	harness_assert_file("same", "do not truncate me\n");
 	e->o.inplace = 1;
 	assert_int_equal(sftp_upload(e->s1, "same", "same", 0), 0);
-	assert_file("same", "do not truncate me\n");
+	harness_assert_file("same", "do not truncate me\n");
 	assert_int_equal(sftp_download(e->s1, "same", "same"), 0);
-	assert_file("same", "do not truncate me\n");
+	harness_assert_file("same", "do not truncate me\n");
 }
 
 static void
@@ -423,16 +331,16 @@ test_inplace_keeps_mode(void **state)
 {
 	struct env *e = *state;
 
-	start(e, &e->c1, &e->s1);
-	put_file("t", "old contents here\n", 18, 0600);
-	put_file("s", "new\n", 4, 0644);
+	harness_server_start(&e->c1, &e->s1, &e->o);
+	harness_put("t", "old contents here\n", 18, 0600);
+	harness_put("s", "new\n", 4, 0644);
 	assert_int_equal(sftp_upload(e->s1, "s", "t", 0), 0);
-	assert_file("t", "new\n");
+	harness_assert_file("t", "new\n");
 	assert_int_equal(mode_of("t"), 0600);
 	e->o.inplace = 1;
-	put_file("t", "old contents here\n", 18, 0600);
+	harness_put("t", "old contents here\n", 18, 0600);
 	assert_int_equal(sftp_upload(e->s1, "s", "t", 0), 0);
-	assert_file("t", "new\n");
+	harness_assert_file("t", "new\n");
 	assert_int_equal(mode_of("t"), 0600);
 }
 
@@ -443,28 +351,28 @@ test_bug_dotdot(void **state)
 	struct env *e = *state;
 
 	e->o.recursive = 1;
-	start(e, &e->c1, &e->s1);
+	harness_server_start(&e->c1, &e->s1, &e->o);
 	assert_int_equal(mkdir("t", 0755), 0);
 	assert_int_equal(mkdir("t/d", 0755), 0);
 	assert_int_equal(mkdir("t/d/sub", 0755), 0);
-	put_str("t/d/f", "F");
+	harness_put_str("t/d/f", "F");
 	assert_int_equal(mkdir("w", 0755), 0);
 	assert_int_equal(mkdir("w/tgt", 0755), 0);
 	assert_int_equal(sftp_upload(e->s1, "t/d/sub/..", "w/tgt", 0), 0);
-	assert_file("w/tgt/d/f", "F");
-	assert_false(exists("w/f"));
-	assert_false(exists("w/sub"));
+	harness_assert_file("w/tgt/d/f", "F");
+	assert_false(harness_exists("w/f"));
+	assert_false(harness_exists("w/sub"));
 	assert_int_equal(mkdir("w/dl", 0755), 0);
 	assert_int_equal(sftp_download(e->s1, "t/d/sub/..", "w/dl"), 0);
-	assert_file("w/dl/d/f", "F");
-	assert_false(exists("w/f"));
+	harness_assert_file("w/dl/d/f", "F");
+	assert_false(harness_exists("w/f"));
 	/* ".*" does not reach "..". */
 	assert_int_equal(mkdir("w/dot", 0755), 0);
-	put_str("t/d/.dot", "D");
+	harness_put_str("t/d/.dot", "D");
 	assert_int_equal(sftp_download(e->s1, "t/d/.*", "w/dot"), 0);
-	assert_file("w/dot/.dot", "D");
-	assert_false(exists("w/dot/d"));
-	assert_false(exists("w/dot/t"));
+	harness_assert_file("w/dot/.dot", "D");
+	assert_false(harness_exists("w/dot/d"));
+	assert_false(harness_exists("w/dot/t"));
 }
 
 /* Section 6: symlinked directories in -r, with a loop. */
@@ -474,21 +382,21 @@ test_bug_symlink_dirs(void **state)
 	struct env *e = *state;
 
 	e->o.recursive = 1;
-	start(e, &e->c1, &e->s1);
+	harness_server_start(&e->c1, &e->s1, &e->o);
 	assert_int_equal(mkdir("real", 0755), 0);
-	put_str("real/file", "R");
+	harness_put_str("real/file", "R");
 	assert_int_equal(mkdir("src", 0755), 0);
 	assert_int_equal(symlink("../real", "src/link"), 0);
 	assert_int_equal(symlink(".", "src/loop"), 0);
-	put_str("src/top", "T");
+	harness_put_str("src/top", "T");
 	assert_int_equal(mkdir("up", 0755), 0);
 	assert_int_equal(sftp_upload(e->s1, "src", "up", 0), 0);
-	assert_file("up/src/link/file", "R");
-	assert_file("up/src/top", "T");
+	harness_assert_file("up/src/link/file", "R");
+	harness_assert_file("up/src/top", "T");
 	assert_int_equal(mkdir("down", 0755), 0);
 	assert_int_equal(sftp_download(e->s1, "src", "down"), 0);
-	assert_file("down/src/link/file", "R");
-	assert_file("down/src/top", "T");
+	harness_assert_file("down/src/link/file", "R");
+	harness_assert_file("down/src/top", "T");
 }
 
 /* Section 6: -r upload clobbered an existing directory's mode. */
@@ -498,7 +406,7 @@ test_bug_existing_dir_mode(void **state)
 	struct env *e = *state;
 
 	e->o.recursive = 1;
-	start(e, &e->c1, &e->s1);
+	harness_server_start(&e->c1, &e->s1, &e->o);
 	make_tree();
 	assert_int_equal(mkdir("dst", 0755), 0);
 	assert_int_equal(mkdir("dst/src", 0700), 0);
@@ -514,13 +422,13 @@ test_bug_rp_umask(void **state)
 	struct env *e = *state;
 
 	e->o.recursive = e->o.preserve = 1;
-	start(e, &e->c1, &e->s1);
+	harness_server_start(&e->c1, &e->s1, &e->o);
 	assert_int_equal(mkdir("wide", 0777), 0);
 	assert_int_equal(chmod("wide", 0777), 0);
-	put_str("wide/f", "w");
+	harness_put_str("wide/f", "w");
 	assert_int_equal(sftp_download(e->s1, "wide", "copy"), 0);
 	assert_int_equal(mode_of("copy"), 0777);
-	assert_file("copy/f", "w");
+	harness_assert_file("copy/f", "w");
 }
 
 /* Section 6: a FIFO operand blocked forever. */
@@ -529,19 +437,19 @@ test_bug_fifo(void **state)
 {
 	struct env *e = *state;
 
-	start(e, &e->c1, &e->s1);
+	harness_server_start(&e->c1, &e->s1, &e->o);
 	assert_int_equal(mkfifo("fifo", 0644), 0);
 	alarm(20);
 	assert_int_equal(sftp_upload(e->s1, "fifo", "fifo.up", 0), 1);
 	e->o.recursive = 1;
 	assert_int_equal(mkdir("fd", 0755), 0);
 	assert_int_equal(mkfifo("fd/p", 0644), 0);
-	put_str("fd/f", "x");
+	harness_put_str("fd/f", "x");
 	assert_int_equal(sftp_upload(e->s1, "fd", "fd.up", 0), 0);
 	alarm(0);
-	assert_file("fd.up/f", "x");
-	assert_false(exists("fd.up/p"));
-	assert_false(exists("fifo.up"));
+	harness_assert_file("fd.up/f", "x");
+	assert_false(harness_exists("fd.up/p"));
+	assert_false(harness_exists("fifo.up"));
 }
 
 
@@ -556,14 +464,14 @@ test_small_blocks(void **state)
 	for (i = 0; i < n; i++) {
 		p[i] = (unsigned char)(i * 7 + (i >> 9));
 	}
-	put_file("mid", p, n, 0644);
+	harness_put("mid", p, n, 0644);
 	e->o.buffer_len = 1000;
 	e->o.nrequests = 3;
-	start(e, &e->c1, &e->s1);
+	harness_server_start(&e->c1, &e->s1, &e->o);
 	assert_int_equal(e->s1->read_len, 1000);
 	assert_int_equal(sftp_upload(e->s1, "mid", "mid.up", 0), 0);
 	assert_int_equal(sftp_download(e->s1, "mid.up", "mid.down"), 0);
-	q = get_file("mid.down", &got);
+	q = harness_get("mid.down", &got);
 	assert_non_null(q);
 	assert_int_equal(got, n);
 	assert_memory_equal(p, q, n);
@@ -577,8 +485,8 @@ test_preserve_file(void **state)
 	struct env *e = *state;
 
 	e->o.preserve = 1;
-	start(e, &e->c1, &e->s1);
-	put_file("pf", "p", 1, 0604);
+	harness_server_start(&e->c1, &e->s1, &e->o);
+	harness_put("pf", "p", 1, 0604);
 	set_mtime("pf", 1200000000);
 	assert_int_equal(sftp_upload(e->s1, "pf", "pf.up", 0), 0);
 	assert_int_equal(mode_of("pf.up"), 0604);
@@ -586,7 +494,7 @@ test_preserve_file(void **state)
 	assert_int_equal(sftp_download(e->s1, "pf", "pf.down"), 0);
 	assert_int_equal(mode_of("pf.down"), 0604);
 	assert_int_equal(mtime_of("pf.down"), 1200000000);
-	start(e, &e->c2, &e->s2);
+	harness_server_start(&e->c2, &e->s2, &e->o);
 	assert_int_equal(sftp_crossload(e->s1, "pf", e->s2, "pf.x", 0), 0);
 	assert_int_equal(mode_of("pf.x"), 0604);
 	assert_int_equal(mtime_of("pf.x"), 1200000000);
@@ -597,20 +505,20 @@ test_crossload_errors(void **state)
 {
 	struct env *e = *state;
 
-	start(e, &e->c1, &e->s1);
-	start(e, &e->c2, &e->s2);
-	put_str("a1", "1");
-	put_str("a2", "2");
-	put_str("nd", "x");
+	harness_server_start(&e->c1, &e->s1, &e->o);
+	harness_server_start(&e->c2, &e->s2, &e->o);
+	harness_put_str("a1", "1");
+	harness_put_str("a2", "2");
+	harness_put_str("nd", "x");
 	/* Several sources need an existing directory (no MKDIR). */
 	assert_int_equal(sftp_crossload(e->s1, "a*", e->s2, "nd", 0), 1);
-	assert_file("nd", "x");
+	harness_assert_file("nd", "x");
 	assert_int_equal(sftp_crossload(e->s1, "a1", e->s2, "nodir", 1), 1);
-	assert_false(exists("nodir"));
+	assert_false(harness_exists("nodir"));
 	assert_int_equal(mkdir("xd", 0755), 0);
 	assert_int_equal(sftp_crossload(e->s1, "a*", e->s2, "xd", 1), 0);
-	assert_file("xd/a1", "1");
-	assert_file("xd/a2", "2");
+	harness_assert_file("xd/a1", "1");
+	harness_assert_file("xd/a2", "2");
 }
 
 /* A symlink planted where a downloaded file goes is replaced, never
@@ -621,20 +529,20 @@ test_download_symlink_target(void **state)
 	struct env *e = *state;
 
 	e->o.recursive = 1;
-	start(e, &e->c1, &e->s1);
+	harness_server_start(&e->c1, &e->s1, &e->o);
 	make_tree();
-	put_str("victim", "keep\n");
+	harness_put_str("victim", "keep\n");
 	assert_int_equal(mkdir("dl", 0755), 0);
 	assert_int_equal(mkdir("dl/src", 0755), 0);
 	assert_int_equal(symlink("../../victim", "dl/src/a"), 0);
 	assert_int_equal(sftp_download(e->s1, "src", "dl"), 0);
-	assert_file("victim", "keep\n");
-	assert_file("dl/src/a", "A\n");
+	harness_assert_file("victim", "keep\n");
+	harness_assert_file("dl/src/a", "A\n");
 	assert_int_equal(unlink("dl/src/a"), 0);
 	assert_int_equal(symlink("../../victim", "dl/src/a"), 0);
 	e->o.inplace = 1;
 	assert_int_equal(sftp_download(e->s1, "src", "dl"), 1);
-	assert_file("victim", "keep\n");
+	harness_assert_file("victim", "keep\n");
 }
 
 /* Without posix-rename@openssh.com: REMOVE + RENAME. */
@@ -643,15 +551,15 @@ test_no_posix_rename(void **state)
 {
 	struct env *e = *state;
 
-	start(e, &e->c1, &e->s1);
+	harness_server_start(&e->c1, &e->s1, &e->o);
 	e->s1->exts &= ~SFTP_EXT_POSIX_RENAME;
-	put_str("n1", "new\n");
-	put_str("n2", "old old old\n");
+	harness_put_str("n1", "new\n");
+	harness_put_str("n2", "old old old\n");
 	assert_int_equal(sftp_upload(e->s1, "n1", "n2", 0), 0);
-	assert_file("n2", "new\n");
+	harness_assert_file("n2", "new\n");
 	assert_int_equal(sftp_upload(e->s1, "n1", "n3", 0), 0);
-	assert_file("n3", "new\n");
-	assert_false(exists(".n3.scp-part"));
+	harness_assert_file("n3", "new\n");
+	assert_false(harness_exists(".n3.scp-part"));
 }
 
 /* A name too long for ".<name>.scp-part" is written in place. */
@@ -663,21 +571,21 @@ test_long_name(void **state)
 
 	memset(name, 'n', 250);
 	name[250] = '\0';
-	start(e, &e->c1, &e->s1);
-	put_str("short", "long names work\n");
+	harness_server_start(&e->c1, &e->s1, &e->o);
+	harness_put_str("short", "long names work\n");
 	assert_int_equal(mkdir("ld", 0755), 0);
 	assert_int_equal(chdir("ld"), 0);
-	put_str(name, "older and longer contents\n");
+	harness_put_str(name, "older and longer contents\n");
 	assert_int_equal(chdir(".."), 0);
 	assert_int_equal(mkdir("ld2", 0755), 0);
 	assert_int_equal(chdir("ld2"), 0);
-	put_str(name, "x");
+	harness_put_str(name, "x");
 	assert_int_equal(chdir(".."), 0);
 	assert_int_equal(sftp_upload(e->s1, "ld2", "ld", 0), 1);
 	e->o.recursive = 1;
 	assert_int_equal(sftp_upload(e->s1, "ld2", "ld", 0), 0);
 	assert_int_equal(chdir("ld/ld2"), 0);
-	assert_file(name, "x");
+	harness_assert_file(name, "x");
 	assert_int_equal(chdir("../.."), 0);
 	{
 		char path[300];
@@ -685,7 +593,7 @@ test_long_name(void **state)
 		snprintf(path, sizeof(path), "ld/%s", name);
 		assert_int_equal(sftp_upload(e->s1, "short", path, 0), 0);
 		assert_int_equal(chdir("ld"), 0);
-		assert_file(name, "long names work\n");
+		harness_assert_file(name, "long names work\n");
 		assert_int_equal(chdir(".."), 0);
 	}
 }
@@ -699,8 +607,8 @@ test_interrupt(void **state)
 	char buf[100000];
 
 	memset(buf, 'i', sizeof(buf));
-	put_file("ifile", buf, sizeof(buf), 0644);
-	start(e, &e->c1, &e->s1);
+	harness_put("ifile", buf, sizeof(buf), 0644);
+	harness_server_start(&e->c1, &e->s1, &e->o);
 	flag = 1;
 	io_set_cancel(&flag);
 	assert_int_equal(sftp_download(e->s1, "ifile", "i.down"),
@@ -708,8 +616,8 @@ test_interrupt(void **state)
 	assert_int_equal(sftp_upload(e->s1, "ifile", "i.up", 0), SCP_E_INTR);
 	flag = 0;
 	io_set_cancel(NULL);
-	assert_false(exists("i.down"));
-	assert_false(exists("i.up"));
+	assert_false(harness_exists("i.down"));
+	assert_false(harness_exists("i.up"));
 }
 
 int

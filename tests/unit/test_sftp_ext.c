@@ -29,11 +29,10 @@
 #include "util/err.h"
 #include "util/log.h"
 
-#define SERVER "/usr/lib/openssh/sftp-server"
+#include "sftp_harness.h"
 
 struct env {
-	char dir[64];
-	char oldcwd[4096];
+	struct harness_dir h;
 	struct ssh_child c;
 	struct sftp_session *s;
 	struct sftp_opts o;
@@ -44,13 +43,8 @@ setup(void **state)
 {
 	struct env *e = calloc(1, sizeof(*e));
 
-	signal(SIGPIPE, SIG_IGN);
-	log_init("scp", LOG_ERROR, 0);
-	umask(022);
-	outfile_set_umask(022);
-	snprintf(e->dir, sizeof(e->dir), "/tmp/sftpext.XXXXXX");
-	if (mkdtemp(e->dir) == NULL || getcwd(e->oldcwd,
-	    sizeof(e->oldcwd)) == NULL || chdir(e->dir) != 0) {
+	if (e == NULL || harness_dir_enter(&e->h, "sftpext", LOG_ERROR) != 0) {
+		free(e);
 		return -1;
 	}
 	e->c.pid = -1;
@@ -62,63 +56,18 @@ static int
 teardown(void **state)
 {
 	struct env *e = *state;
-	char cmd[128];
+	int r;
 
-	sftp_session_free(e->s);
-	if (e->c.pid != -1) {
-		ssh_child_finish(&e->c);
-	}
-	if (chdir(e->oldcwd) != 0) {
-		return -1;
-	}
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", e->dir);
-	if (system(cmd) != 0) {
-		return -1;
-	}
+	harness_server_stop(&e->c, &e->s);
+	r = harness_dir_leave(&e->h);
 	free(e);
-	return 0;
+	return r;
 }
 
 static void
 start(struct env *e)
 {
-	char *argv[] = { (char *)SERVER, NULL };
-
-	assert_int_equal(ssh_child_start(&e->c, argv), 0);
-	assert_int_equal(sftp_session_open(&e->s, e->c.fd, e->c.fd, &e->o),
-	    0);
-}
-
-static void
-put_str(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, s, strlen(s)), (ssize_t)strlen(s));
-	close(fd);
-}
-
-static void
-assert_file(const char *path, const char *want)
-{
-	char got[256];
-	ssize_t n;
-	int fd = open(path, O_RDONLY);
-
-	assert_true(fd >= 0);
-	n = read(fd, got, sizeof(got));
-	close(fd);
-	assert_int_equal(n, (ssize_t)strlen(want));
-	assert_memory_equal(got, want, (size_t)n);
-}
-
-static int
-exists(const char *path)
-{
-	struct stat st;
-
-	return lstat(path, &st) == 0;
+	harness_server_start(&e->c, &e->s, &e->o);
 }
 
 /* --fsync with a server offering fsync@openssh.com: both directions. */
@@ -130,18 +79,18 @@ test_fsync_offered(void **state)
 	e->o.fsync = 1;
 	start(e);
 	assert_true(e->s->exts & SFTP_EXT_FSYNC);
-	put_str("src.txt", "synced data\n");
+	harness_put_str("src.txt", "synced data\n");
 	assert_int_equal(sftp_upload(e->s, "src.txt", "up.txt", 0), 0);
-	assert_file("up.txt", "synced data\n");
-	assert_false(exists(".up.txt.scp-part"));
+	harness_assert_file("up.txt", "synced data\n");
+	assert_false(harness_exists(".up.txt.scp-part"));
 	assert_int_equal(sftp_download(e->s, "up.txt", "down.txt"), 0);
-	assert_file("down.txt", "synced data\n");
+	harness_assert_file("down.txt", "synced data\n");
 	/* In place too (no temporary name). */
 	e->o.inplace = 1;
 	assert_int_equal(sftp_upload(e->s, "src.txt", "inpl.txt", 0), 0);
-	assert_file("inpl.txt", "synced data\n");
+	harness_assert_file("inpl.txt", "synced data\n");
 	assert_int_equal(sftp_download(e->s, "inpl.txt", "inpl2.txt"), 0);
-	assert_file("inpl2.txt", "synced data\n");
+	harness_assert_file("inpl2.txt", "synced data\n");
 	assert_false(e->s->fsync_warned);
 }
 
@@ -154,15 +103,15 @@ test_fsync_absent(void **state)
 	e->o.fsync = 1;
 	start(e);
 	e->s->exts &= ~SFTP_EXT_FSYNC;
-	put_str("a", "one\n");
-	put_str("b", "two\n");
+	harness_put_str("a", "one\n");
+	harness_put_str("b", "two\n");
 	assert_int_equal(sftp_upload(e->s, "a", "a.up", 0), 0);
 	assert_true(e->s->fsync_warned);
 	assert_int_equal(sftp_upload(e->s, "b", "b.up", 0), 0);
-	assert_file("a.up", "one\n");
-	assert_file("b.up", "two\n");
+	harness_assert_file("a.up", "one\n");
+	harness_assert_file("b.up", "two\n");
 	assert_int_equal(sftp_download(e->s, "b.up", "b.down"), 0);
-	assert_file("b.down", "two\n");
+	harness_assert_file("b.down", "two\n");
 }
 
 /* -3 through rfile_finish with --fsync. */
@@ -172,17 +121,14 @@ test_fsync_crossload(void **state)
 	struct env *e = *state;
 	struct ssh_child c2;
 	struct sftp_session *s2 = NULL;
-	char *argv[] = { (char *)SERVER, NULL };
 
 	e->o.fsync = 1;
 	start(e);
-	assert_int_equal(ssh_child_start(&c2, argv), 0);
-	assert_int_equal(sftp_session_open(&s2, c2.fd, c2.fd, &e->o), 0);
-	put_str("x", "relayed\n");
+	harness_server_start(&c2, &s2, &e->o);
+	harness_put_str("x", "relayed\n");
 	assert_int_equal(sftp_crossload(e->s, "x", s2, "y", 0), 0);
-	assert_file("y", "relayed\n");
-	sftp_session_free(s2);
-	ssh_child_finish(&c2);
+	harness_assert_file("y", "relayed\n");
+	harness_server_stop(&c2, &s2);
 }
 
 /* copy-data: one session as both ends of -3; and without it (relay). */
@@ -200,10 +146,10 @@ test_copy_data_same_session(void **state)
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, big, sizeof(big)), (ssize_t)sizeof(big));
 	close(fd);
-	put_str("x", "copied by the server\n");
+	harness_put_str("x", "copied by the server\n");
 	assert_int_equal(sftp_crossload(e->s, "x", e->s, "y", 0), 0);
-	assert_file("y", "copied by the server\n");
-	assert_false(exists(".y.scp-part"));
+	harness_assert_file("y", "copied by the server\n");
+	assert_false(harness_exists(".y.scp-part"));
 	assert_int_equal(sftp_crossload(e->s, "big", e->s, "big2", 0), 0);
 	assert_int_equal(system("cmp -s big big2"), 0);
 	/* The same through one session without the extension: relayed. */
@@ -224,34 +170,6 @@ enum vfs_mode {
 
 /* Request log letters the fake writes to its pipe. */
 #define LOG_STATVFS	'V'
-
-static void
-fake_send(int fd, struct buf *b)
-{
-	uint8_t len[4];
-	size_t n = buf_len(b);
-
-	len[0] = (uint8_t)(n >> 24);
-	len[1] = (uint8_t)(n >> 16);
-	len[2] = (uint8_t)(n >> 8);
-	len[3] = (uint8_t)n;
-	if (io_write_full(fd, len, 4) != 0 ||
-	    io_write_full(fd, buf_ptr(b), n) != 0) {
-		_exit(0);
-	}
-	buf_reset(b);
-}
-
-static void
-fake_status(int fd, struct buf *b, uint32_t id, uint32_t code)
-{
-	buf_put_u8(b, SSH2_FXP_STATUS);
-	buf_put_u32(b, id);
-	buf_put_u32(b, code);
-	buf_put_cstring(b, "");
-	buf_put_cstring(b, "");
-	fake_send(fd, b);
-}
 
 /*
  * Nothing exists but what we create; OPEN/WRITE/CLOSE/MKDIR succeed.
@@ -279,7 +197,7 @@ fake_vfs_server(int fd, int logfd, enum vfs_mode mode)
 		buf_put_cstring(b, "statvfs@openssh.com");
 		buf_put_cstring(b, "2");
 	}
-	fake_send(fd, b);
+	harness_fake_send(fd, b);
 	for (;;) {
 		if (sftp_msg_read(fd, &in) != 0) {
 			_exit(0);
@@ -300,7 +218,7 @@ fake_vfs_server(int fd, int logfd, enum vfs_mode mode)
 		switch (mark) {
 		case LOG_STATVFS:
 			if (mode == VFS_REFUSE) {
-				fake_status(fd, b, id, SSH2_FX_FAILURE);
+				harness_fake_status(fd, b, id, SSH2_FX_FAILURE);
 				break;
 			}
 			buf_put_u8(b, SSH2_FXP_EXTENDED_REPLY);
@@ -310,12 +228,12 @@ fake_vfs_server(int fd, int logfd, enum vfs_mode mode)
 				buf_put_u64(b, i == 1 ? 4096 :
 				    mode == VFS_PSEUDO ? 0 : 1);
 			}
-			fake_send(fd, b);
+			harness_fake_send(fd, b);
 			break;
 		case SSH2_FXP_STAT:
 		case SSH2_FXP_LSTAT:
 		case SSH2_FXP_OPENDIR:
-			fake_status(fd, b, id, SSH2_FX_NO_SUCH_FILE);
+			harness_fake_status(fd, b, id, SSH2_FX_NO_SUCH_FILE);
 			break;
 		case SSH2_FXP_REALPATH:
 			buf_put_u8(b, SSH2_FXP_NAME);
@@ -324,16 +242,16 @@ fake_vfs_server(int fd, int logfd, enum vfs_mode mode)
 			buf_put_string(b, p, plen);
 			buf_put_cstring(b, "");
 			buf_put_u32(b, 0);
-			fake_send(fd, b);
+			harness_fake_send(fd, b);
 			break;
 		case SSH2_FXP_OPEN:
 			buf_put_u8(b, SSH2_FXP_HANDLE);
 			buf_put_u32(b, id);
 			buf_put_string(b, "F", 1);
-			fake_send(fd, b);
+			harness_fake_send(fd, b);
 			break;
 		default:
-			fake_status(fd, b, id, SSH2_FX_OK);
+			harness_fake_status(fd, b, id, SSH2_FX_OK);
 			break;
 		}
 		buf_free(in);
@@ -341,36 +259,45 @@ fake_vfs_server(int fd, int logfd, enum vfs_mode mode)
 }
 
 struct vfs_env {
-	pid_t pid;
-	int fd, logfd;
+	struct harness_fake f;
+	int logfd;
 	struct sftp_session *s;
 	struct sftp_opts o;
 	char log[256];
 	size_t nlog;
 };
 
+/* What the forked fake needs: its log pipe's write end and its mode. */
+struct vfs_arg {
+	int logfd;
+	enum vfs_mode mode;
+};
+
+static void
+vfs_serve(int fd, void *arg)
+{
+	const struct vfs_arg *va = arg;
+
+	/* Its "Connection closed" at the end is expected. */
+	log_init("fake", LOG_QUIET, 0);
+	fake_vfs_server(fd, va->logfd, va->mode);
+}
+
 static void
 vfs_start(struct vfs_env *v, enum vfs_mode mode)
 {
-	int sv[2], lp[2];
+	struct vfs_arg va;
+	int lp[2];
 
-	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
 	assert_int_equal(pipe(lp), 0);
-	v->pid = fork();
-	assert_true(v->pid >= 0);
-	if (v->pid == 0) {
-		close(sv[0]);
-		close(lp[0]);
-		/* Its "Connection closed" at the end is expected. */
-		log_init("fake", LOG_QUIET, 0);
-		fake_vfs_server(sv[1], lp[1], mode);
-		_exit(0);
-	}
-	close(sv[1]);
+	va.logfd = lp[1];
+	va.mode = mode;
+	harness_fake_fork(&v->f, vfs_serve, &va);
+	/* Only the fake writes: the log ends when it exits. */
 	close(lp[1]);
-	v->fd = sv[0];
 	v->logfd = lp[0];
-	assert_int_equal(sftp_session_open(&v->s, v->fd, v->fd, &v->o), 0);
+	assert_int_equal(sftp_session_open(&v->s, v->f.fd, v->f.fd, &v->o),
+	    0);
 }
 
 /* Ends the session and collects the fake's request log. */
@@ -380,7 +307,8 @@ vfs_stop(struct vfs_env *v)
 	ssize_t n;
 
 	sftp_session_free(v->s);
-	close(v->fd);
+	/* The fake exits at EOF; its log is small enough for the pipe. */
+	harness_fake_stop(&v->f, 0);
 	v->nlog = 0;
 	while ((n = read(v->logfd, v->log + v->nlog,
 	    sizeof(v->log) - 1 - v->nlog)) > 0) {
@@ -388,7 +316,6 @@ vfs_stop(struct vfs_env *v)
 	}
 	v->log[v->nlog] = '\0';
 	close(v->logfd);
-	waitpid(v->pid, NULL, 0);
 }
 
 static size_t

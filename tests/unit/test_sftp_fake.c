@@ -28,6 +28,8 @@
 #include "util/err.h"
 #include "util/log.h"
 
+#include "sftp_harness.h"
+
 enum fake_mode {
 	FAKE_GOOD,
 	FAKE_EVIL_NAMES,	/* READDIR "../evil", "a/b", ".", ".." */
@@ -45,34 +47,6 @@ enum fake_mode {
 };
 
 #define FILE_SIZE	10
-
-static void
-send_buf(int fd, struct buf *b)
-{
-	uint8_t len[4];
-	size_t n = buf_len(b);
-
-	len[0] = (uint8_t)(n >> 24);
-	len[1] = (uint8_t)(n >> 16);
-	len[2] = (uint8_t)(n >> 8);
-	len[3] = (uint8_t)n;
-	if (io_write_full(fd, len, 4) != 0 ||
-	    io_write_full(fd, buf_ptr(b), n) != 0) {
-		_exit(0);
-	}
-	buf_reset(b);
-}
-
-static void
-reply_status(int fd, struct buf *b, uint32_t id, uint32_t code)
-{
-	buf_put_u8(b, SSH2_FXP_STATUS);
-	buf_put_u32(b, id);
-	buf_put_u32(b, code);
-	buf_put_cstring(b, "");
-	buf_put_cstring(b, "");
-	send_buf(fd, b);
-}
 
 static void
 put_attr(struct buf *b, int dir, uint64_t size)
@@ -124,7 +98,7 @@ fake_server(int fd, enum fake_mode mode)
 	}
 	buf_put_u8(b, SSH2_FXP_VERSION);
 	buf_put_u32(b, 3);
-	send_buf(fd, b);
+	harness_fake_send(fd, b);
 	for (;;) {
 		if (io_read_full(fd, lenb, 4) != 4) {
 			_exit(0);
@@ -148,7 +122,7 @@ fake_server(int fd, enum fake_mode mode)
 			buf_put_u32(b, id);
 			put_attr(b, is_dir_path((const char *)p, plen),
 			    FILE_SIZE);
-			send_buf(fd, b);
+			harness_fake_send(fd, b);
 			break;
 		case SSH2_FXP_REALPATH:
 			buf_put_u8(b, SSH2_FXP_NAME);
@@ -163,20 +137,20 @@ fake_server(int fd, enum fake_mode mode)
 			}
 			put_name(b, data, plen + 6, 1);
 			free(data);
-			send_buf(fd, b);
+			harness_fake_send(fd, b);
 			break;
 		case SSH2_FXP_OPENDIR:
 		case SSH2_FXP_OPEN:
 			buf_put_u8(b, SSH2_FXP_HANDLE);
 			buf_put_u32(b, id);
 			buf_put_string(b, type == SSH2_FXP_OPEN ? "F" : "D", 1);
-			send_buf(fd, b);
+			harness_fake_send(fd, b);
 			readdir_done = 0;
 			break;
 		case SSH2_FXP_READDIR:
 			if (readdir_done++ && mode != FAKE_ENDLESS_DIR &&
 			    mode != FAKE_ENDLESS_EMPTY) {
-				reply_status(fd, b, id, SSH2_FX_EOF);
+				harness_fake_status(fd, b, id, SSH2_FX_EOF);
 				break;
 			}
 			buf_put_u8(b, SSH2_FXP_NAME);
@@ -201,7 +175,7 @@ fake_server(int fd, enum fake_mode mode)
 				buf_put_u32(b, 1);
 				put_name(b, "ok", 2, 0);
 			}
-			send_buf(fd, b);
+			harness_fake_send(fd, b);
 			break;
 		case SSH2_FXP_READ:
 			buf_get_u64(in, &off);
@@ -217,16 +191,16 @@ fake_server(int fd, enum fake_mode mode)
 				_exit(0);
 			}
 			if (mode == FAKE_READ_FAIL && off > 0) {
-				reply_status(fd, b, id,
+				harness_fake_status(fd, b, id,
 				    SSH2_FX_PERMISSION_DENIED);
 				break;
 			}
 			if (mode == FAKE_EARLY_EOF && off > 0) {
-				reply_status(fd, b, id, SSH2_FX_EOF);
+				harness_fake_status(fd, b, id, SSH2_FX_EOF);
 				break;
 			}
 			if (off >= FILE_SIZE) {
-				reply_status(fd, b, id, SSH2_FX_EOF);
+				harness_fake_status(fd, b, id, SSH2_FX_EOF);
 				break;
 			}
 			if (mode == FAKE_LONG_DATA) {
@@ -246,19 +220,19 @@ fake_server(int fd, enum fake_mode mode)
 			buf_put_u32(b, mode == FAKE_WRONG_ID ? id + 1000 : id);
 			buf_put_string(b, data, rlen);
 			free(data);
-			send_buf(fd, b);
+			harness_fake_send(fd, b);
 			break;
 		case SSH2_FXP_CLOSE:
 		case SSH2_FXP_REMOVE:
 		case SSH2_FXP_FSETSTAT:
-			reply_status(fd, b, id, SSH2_FX_OK);
+			harness_fake_status(fd, b, id, SSH2_FX_OK);
 			break;
 		case SSH2_FXP_WRITE:
-			reply_status(fd, b, id, mode == FAKE_WRITE_FAIL ?
+			harness_fake_status(fd, b, id, mode == FAKE_WRITE_FAIL ?
 			    SSH2_FX_FAILURE : SSH2_FX_OK);
 			break;
 		default:
-			reply_status(fd, b, id, SSH2_FX_OP_UNSUPPORTED);
+			harness_fake_status(fd, b, id, SSH2_FX_OP_UNSUPPORTED);
 			break;
 		}
 		buf_free(in);
@@ -266,45 +240,34 @@ fake_server(int fd, enum fake_mode mode)
 }
 
 struct fake {
-	pid_t pid;
-	int fd;
+	struct harness_fake f;
 	struct sftp_session *s;
-	char dir[64];
-	char oldcwd[4096];
+	struct harness_dir h;
 	struct sftp_opts o;
 };
+
+static void
+fake_serve(int fd, void *arg)
+{
+	fake_server(fd, *(const enum fake_mode *)arg);
+}
 
 static int
 fake_start(struct fake *f, enum fake_mode mode, int recursive)
 {
-	int sv[2];
-
 	memset(&f->o, 0, sizeof(f->o));
 	f->o.recursive = recursive;
 	f->s = NULL;
-	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	f->pid = fork();
-	assert_true(f->pid >= 0);
-	if (f->pid == 0) {
-		close(sv[0]);
-		fake_server(sv[1], mode);
-		_exit(0);
-	}
-	close(sv[1]);
-	f->fd = sv[0];
-	return sftp_session_open(&f->s, f->fd, f->fd, &f->o);
+	harness_fake_fork(&f->f, fake_serve, &mode);
+	return sftp_session_open(&f->s, f->f.fd, f->f.fd, &f->o);
 }
 
 static void
 fake_stop(struct fake *f)
 {
-	int st;
-
 	sftp_session_free(f->s);
 	f->s = NULL;
-	close(f->fd);
-	kill(f->pid, SIGTERM);
-	assert_int_equal(waitpid(f->pid, &st, 0), f->pid);
+	harness_fake_stop(&f->f, SIGTERM);
 }
 
 static int
@@ -312,13 +275,9 @@ setup(void **state)
 {
 	struct fake *f = calloc(1, sizeof(*f));
 
-	signal(SIGPIPE, SIG_IGN);
-	log_init("scp", LOG_QUIET, 0);
-	outfile_set_umask(022);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/sftpfake.XXXXXX");
-	if (mkdtemp(f->dir) == NULL ||
-	    getcwd(f->oldcwd, sizeof(f->oldcwd)) == NULL ||
-	    chdir(f->dir) != 0 || mkdir("out", 0755) != 0) {
+	if (f == NULL || harness_dir_enter(&f->h, "sftpfake", LOG_QUIET) != 0 ||
+	    mkdir("out", 0755) != 0) {
+		free(f);
 		return -1;
 	}
 	*state = f;
@@ -330,18 +289,12 @@ static int
 teardown(void **state)
 {
 	struct fake *f = *state;
-	char cmd[128];
+	int r;
 
 	alarm(0);
-	if (chdir(f->oldcwd) != 0) {
-		return -1;
-	}
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	if (system(cmd) != 0) {
-		return -1;
-	}
+	r = harness_dir_leave(&f->h);
 	free(f);
-	return 0;
+	return r;
 }
 
 /* Names in directory `path` (excluding . and ..), space separated. */
