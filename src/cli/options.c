@@ -49,6 +49,7 @@ options_init(struct scp_options *o)
 	o->through_local = 1;
 	o->port = -1;
 	o->ssh_program = SCP_DEFAULT_SSH;
+	o->sftp_connections = -1;
 	strvec_init(&o->ssh_args);
 }
 
@@ -90,6 +91,31 @@ parse_sftp_option(struct scp_options *o, const char *arg)
 			return SCP_E_FATAL;
 		}
 		o->sftp_nrequests = (uint32_t)v;
+		return 0;
+	}
+	/* Ours (docs/design-speed.md): sessions for one big file. */
+	if (strncmp(arg, "channels=", 9) == 0) {
+		r = parse_uint_str(arg + 9, 0, UINT64_MAX, &v);
+		if (r != 0 || v < 1 || v > SCP_CHANNELS_MAX) {
+			snprintf(o->errmsg, sizeof(o->errmsg),
+			    "Invalid number of channels \"%s\": %s", arg + 9,
+			    r == SCP_E_FORMAT ? "invalid" :
+			    (r == 0 && v < 1) ? "too small" : "too large");
+			return SCP_E_FATAL;
+		}
+		o->sftp_channels = (int)v;
+		return 0;
+	}
+	if (strncmp(arg, "connections=", 12) == 0) {
+		r = parse_uint_str(arg + 12, 0, UINT64_MAX, &v);
+		if (r != 0 || v > SCP_CONNECTIONS_MAX) {
+			snprintf(o->errmsg, sizeof(o->errmsg),
+			    "Invalid number of connections \"%s\": %s",
+			    arg + 12, r == SCP_E_FORMAT ? "invalid" :
+			    "too large");
+			return SCP_E_FATAL;
+		}
+		o->sftp_connections = (int)v;
 		return 0;
 	}
 	snprintf(o->errmsg, sizeof(o->errmsg), "Invalid -X option");

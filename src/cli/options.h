@@ -17,6 +17,8 @@
 #define SCP_DEFAULT_SSH		"/usr/bin/ssh"
 #define SCP_BWLIMIT_MAX		104857600ULL	/* -l, Kbit/s */
 #define SCP_SFTP_XMAX		262144ULL	/* -X buffer= / nrequests= */
+#define SCP_CHANNELS_MAX	8	/* -X channels= (ours) */
+#define SCP_CONNECTIONS_MAX	4	/* -X connections= (ours) */
 
 enum scp_mode {
 	SCP_MODE_SFTP = 0,	/* default since OpenSSH 9.0 */
@@ -40,6 +42,8 @@ struct scp_options {
 	const char *sftp_direct;	/* -D, NULL when not given */
 	uint32_t sftp_buffer_len;	/* -X buffer=, 0 = automatic */
 	uint32_t sftp_nrequests;	/* -X nrequests=, 0 = automatic */
+	int sftp_channels;	/* -X channels=, 1..8, 0 = automatic */
+	int sftp_connections;	/* -X connections=, 0..4, -1 = automatic */
 	int inplace;		/* --inplace */
 	int resume;		/* --resume */
 	int fsync;		/* --fsync: flush files to disk (SFTP) */

@@ -487,6 +487,11 @@ download_file(struct sftp_session *s, const char *rpath,
 	mode = (a.flags & SSH2_FILEXFER_ATTR_PERMISSIONS) ?
 	    (mode_t)(a.perm & 0777) : 0666;
 	size = (a.flags & SSH2_FILEXFER_ATTR_SIZE) ? a.size : 0;
+	/* A big file may be split over several sessions (multi.c). */
+	if ((r = sftp_multi_download(s, rpath, &a, dirfd, lname, ldisp,
+	    ofl)) != SFTP_MULTI_DECLINED) {
+		return r;
+	}
 
 	if ((r = sftp_do_open(s, rpath, SSH2_FXF_READ, NULL, &h)) != 0) {
 		if (r == SCP_E_PEER) {
