@@ -579,24 +579,43 @@ sftp_send_fsync(struct sftp_session *s, const struct sftp_handle *h,
 }
 
 int
-sftp_do_statvfs(struct sftp_session *s, const char *path, uint64_t *avail)
+sftp_send_statvfs(struct sftp_session *s, const char *path, uint32_t *id)
 {
-	struct buf *b = NULL;
-	uint64_t v[11];
-	uint32_t id;
-	size_t i;
 	int r;
 
-	*avail = 0;
-	if ((r = sftp_req_begin(s, SSH2_FXP_EXTENDED, s, &id)) != 0) {
+	if ((r = sftp_req_begin(s, SSH2_FXP_EXTENDED, s, id)) != 0) {
 		return r;
 	}
 	if ((r = buf_put_cstring(s->wbuf, "statvfs@openssh.com")) != 0 ||
 	    (r = buf_put_cstring(s->wbuf, path)) != 0) {
 		return sftp_fail(s, r, "compose: %s", scp_strerror(r));
 	}
-	if ((r = sftp_req_send(s)) != 0 ||
-	    (r = wait_typed(s, id, SSH2_FXP_EXTENDED_REPLY, &b)) != 0) {
+	return sftp_req_send(s);
+}
+
+int
+sftp_do_statvfs(struct sftp_session *s, const char *path, uint64_t *avail)
+{
+	uint32_t id;
+	int r;
+
+	*avail = 0;
+	if ((r = sftp_send_statvfs(s, path, &id)) != 0) {
+		return r;
+	}
+	return sftp_recv_statvfs(s, id, avail);
+}
+
+int
+sftp_recv_statvfs(struct sftp_session *s, uint32_t id, uint64_t *avail)
+{
+	struct buf *b = NULL;
+	uint64_t v[11];
+	size_t i;
+	int r;
+
+	*avail = 0;
+	if ((r = wait_typed(s, id, SSH2_FXP_EXTENDED_REPLY, &b)) != 0) {
 		return r;
 	}
 	/* bsize frsize blocks bfree bavail files ffree favail fsid flag

@@ -186,6 +186,14 @@ ibuf_fill(struct sftp_session *s, size_t want)
 		s->ioff = 0;
 	}
 	while (s->ilen < want) {
+		/*
+		 * Whatever we wait for may be among the batched requests:
+		 * out they go before we block.  Replies already read ahead
+		 * are taken first, so a burst of them costs one write.
+		 */
+		if ((r = sftp_flush(s)) != 0) {
+			return r;
+		}
 		n = io_read_some(s->rfd, s->ibuf + s->ilen,
 		    SFTP_IBUF_LEN - s->ilen);
 		if (n < 0) {
@@ -218,6 +226,9 @@ sess_msg_read(struct sftp_session *s, struct buf **out)
 
 	*out = NULL;
 	if (s->ibuf == NULL) {
+		if ((r = sftp_flush(s)) != 0) {
+			return r;
+		}
 		return sftp_msg_read(s->rfd, out);
 	}
 	if (s->ilen - s->ioff < 4 && (r = ibuf_fill(s, 4)) != 0) {
@@ -255,6 +266,10 @@ sess_msg_read(struct sftp_session *s, struct buf **out)
 		s->ioff = s->ilen = 0;
 	}
 	if (have < len) {
+		if ((r = sftp_flush(s)) != 0) {
+			buf_free(b);
+			return r;
+		}
 		n = io_read_full(s->rfd, p + have, len - have);
 		if (n < 0) {
 			r = read_errno_code();
@@ -479,10 +494,6 @@ reply_receive(struct sftp_session *s, size_t *idx)
 
 	if (s->dead) {
 		return SCP_E_FATAL;
-	}
-	/* Whatever we wait for may be among the batched requests. */
-	if ((r = sftp_flush(s)) != 0) {
-		return r;
 	}
 	if ((r = sess_msg_read(s, &b)) != 0) {
 		s->dead = 1;

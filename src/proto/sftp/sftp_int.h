@@ -105,7 +105,7 @@ struct strvec;
 #define SFTP_MAX_NREQ		1024
 /* Requests up to SFTP_OBUF_SMALL bytes are batched, SFTP_OBUF_MAX at
  * most; replies are read ahead SFTP_IBUF_LEN bytes at a time. */
-#define SFTP_OBUF_SMALL		4096
+#define SFTP_OBUF_SMALL		16384
 #define SFTP_OBUF_MAX		(64 * 1024)
 #define SFTP_IBUF_LEN		(64 * 1024)
 #define SFTP_MAX_HANDLE		256
@@ -350,6 +350,11 @@ int sftp_send_fsync(struct sftp_session *s, const struct sftp_handle *h,
  * or fatal (malformed reply).
  */
 int sftp_do_statvfs(struct sftp_session *s, const char *path,
+    uint64_t *avail);
+/* Its two halves, to travel with other requests. */
+int sftp_send_statvfs(struct sftp_session *s, const char *path,
+    uint32_t *id);
+int sftp_recv_statvfs(struct sftp_session *s, uint32_t id,
     uint64_t *avail);
 int sftp_do_mkdir(struct sftp_session *s, const char *path,
     const struct sftp_attr *a);

@@ -847,6 +847,62 @@ list_local_dir(struct sftp_session *s, const char *path,
 }
 
 /*
+ * A directory of the walk whose parent existed before: MKDIR, then STAT
+ * (an existing directory is reused and keeps its mode), and the
+ * statvfs@openssh.com that the room check of its files will want, in
+ * one round trip (the server processes them in order).  *created says
+ * whether MKDIR made it.  0, 1 when it cannot be used (said through the
+ * queue), <0 fatal.
+ */
+static int
+dir_make_or_reuse(struct sftp_session *s, const char *rpath,
+    const struct sftp_attr *a, int *created)
+{
+	struct sftp_attr cur;
+	uint64_t avail;
+	uint32_t mid, sid, vid = 0, mcode;
+	int r, rm, rs, vfs;
+
+	*created = 0;
+	vfs = (s->exts & SFTP_EXT_STATVFS) && !s->o->inplace &&
+	    !s->o->resume;
+	if ((r = sftp_send_path(s, SSH2_FXP_MKDIR, rpath, a, &mid)) != 0 ||
+	    (r = sftp_send_stat(s, rpath, 0, &sid)) != 0 ||
+	    (vfs && (r = sftp_send_statvfs(s, rpath, &vid)) != 0)) {
+		return r;
+	}
+	rm = sftp_recv_status(s, mid);
+	if (rm != 0 && rm != SCP_E_PEER) {
+		return rm;
+	}
+	mcode = rm == 0 ? 0 : s->last_status;
+	rs = sftp_recv_attrs(s, sid, &cur);
+	if (rs != 0 && rs != SCP_E_PEER) {
+		return rs;
+	}
+	if (vfs) {
+		r = sftp_recv_statvfs(s, vid, &avail);
+		if (r != 0 && r != SCP_E_PEER) {
+			return r;
+		}
+		free(s->vfs_dir);
+		s->vfs_dir = xstrdup(rpath);
+		s->vfs_avail = r == 0 ? avail : UINT64_MAX;
+	}
+	if (rm == 0) {
+		*created = 1;
+		return 0;
+	}
+	if (rs == 0 && sftp_attr_is_dir(&cur)) {
+		return 0;
+	}
+	/* MKDIR's own reason: what the sequential code printed. */
+	r = sftp_upq_note(s, 1, "remote mkdir \"%s\": %s", rpath,
+	    sftp_fx2txt(mcode));
+	return r < 0 ? r : 1;
+}
+
+/*
  * Queues the upload of local directory `lpath` as remote `rpath`
  * (uppipe.c).  `parent_fresh`: the remote parent is one we are creating
  * (its node `pdir`, NULL when that MKDIR already succeeded), so `rpath`
@@ -900,25 +956,11 @@ upload_dir(struct sftp_session *s, const char *lpath, const char *rpath,
 			goto out;
 		}
 		created = 1;
-	} else {
-		/* An existing directory is reused (and keeps its mode). */
-		r = sftp_do_stat(s, rpath, 0, &cur);
-		if (r != 0 && r != SCP_E_PEER) {
-			goto out;
+	} else if ((r = dir_make_or_reuse(s, rpath, &a, &created)) != 0) {
+		if (r > 0) {
+			r = 0;
 		}
-		if (r == SCP_E_PEER || !sftp_attr_is_dir(&cur)) {
-			r = sftp_do_mkdir(s, rpath, &a);
-			if (r != 0 && r != SCP_E_PEER) {
-				goto out;
-			}
-			if (r == SCP_E_PEER) {
-				r = sftp_upq_note(s, 1, "remote mkdir \"%s\": "
-				    "%s", rpath, sftp_fx2txt(s->last_status));
-				r = r < 0 ? r : 0;
-				goto out;
-			}
-			created = 1;
-		}
+		goto out;
 	}
 	for (i = 0; i < names.n && !io_cancelled(); i++) {
 		lsub = sftp_path_append(lpath, names.v[i]);

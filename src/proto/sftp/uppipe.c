@@ -875,10 +875,12 @@ sftp_upq_file(struct sftp_session *s, const char *lpath, const char *rpath,
 	struct sftp_upq *q = upq_get(s);
 	struct ujob *j;
 	struct stat st;
-	int fd, fl, r;
+	int fd, r, st_ok, st_errno;
 
 	/* stat first: never open a FIFO or device (it may block). */
-	if (stat(lpath, &st) == 0 && S_ISREG(st.st_mode) &&
+	st_ok = stat(lpath, &st) == 0;
+	st_errno = errno;
+	if (st_ok && S_ISREG(st.st_mode) &&
 	    ((uint64_t)st.st_size > small_max(s) || s->o->resume)) {
 		j = job_new(s, UJ_SYNCFILE);
 		j->lpath = xstrdup(lpath);
@@ -895,14 +897,19 @@ sftp_upq_file(struct sftp_session *s, const char *lpath, const char *rpath,
 	j->fresh = fresh;
 	job_set_dir(j, dir);
 	j->failed = 1;		/* until shown otherwise */
-	if (stat(lpath, &st) == -1) {
-		job_msg(j, "stat local \"%s\": %s", lpath, strerror(errno));
+	if (!st_ok) {
+		job_msg(j, "stat local \"%s\": %s", lpath,
+		    strerror(st_errno));
 		return upq_pump(s, q, 0);
 	}
 	if (!S_ISREG(st.st_mode)) {
 		job_msg(j, "local \"%s\" is not a regular file", lpath);
 		return upq_pump(s, q, 0);
 	}
+	/*
+	 * O_NONBLOCK in case it was swapped for a FIFO since the stat;
+	 * it means nothing to the regular file fstat then confirms.
+	 */
 	if ((fd = open(lpath, O_RDONLY | O_NONBLOCK | O_NOCTTY)) == -1) {
 		job_msg(j, "open local \"%s\": %s", lpath, strerror(errno));
 		return upq_pump(s, q, 0);
@@ -911,9 +918,6 @@ sftp_upq_file(struct sftp_session *s, const char *lpath, const char *rpath,
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
 		job_msg(j, "local \"%s\" is not a regular file", lpath);
 		return upq_pump(s, q, 0);
-	}
-	if ((fl = fcntl(fd, F_GETFL)) != -1) {
-		(void)fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
 	}
 	sftp_attr_from_stat(&j->src, &st);
 	j->size = (uint64_t)st.st_size;
