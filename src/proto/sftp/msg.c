@@ -402,6 +402,44 @@ sftp_req_send(struct sftp_session *s)
 	return 0;
 }
 
+int
+sftp_req_send_data(struct sftp_session *s, const void *data, size_t n)
+{
+	size_t len = buf_len(s->wbuf);
+	int r;
+
+	if (s->dead) {
+		return SCP_E_FATAL;
+	}
+	if (len + n + 4 <= SFTP_OBUF_SMALL || s->obuf == NULL) {
+		/* Small: copied into the batch like any request. */
+		if ((r = buf_put_string(s->wbuf, data, n)) != 0) {
+			return sftp_fail(s, r, "compose request: %s",
+			    scp_strerror(r));
+		}
+		return sftp_req_send(s);
+	}
+	if (len + 4 + n - 4 > SFTP_MAX_MSG || n > UINT32_MAX) {
+		return sftp_fail(s, SCP_E_TOOBIG, "request too long");
+	}
+	if ((r = buf_put_u32(s->wbuf, (uint32_t)n)) != 0 ||
+	    (r = buf_poke_u32(s->wbuf, 0,
+	    (uint32_t)(buf_len(s->wbuf) + n - 4))) != 0) {
+		return sftp_fail(s, r, "compose request: %s",
+		    scp_strerror(r));
+	}
+	bwlimit_account(&s->bw_out, buf_len(s->wbuf) + n);
+	/* The block goes out from where it is: no copy into wbuf. */
+	if ((r = sftp_flush(s)) != 0) {
+		return r;
+	}
+	if (io_write_full(s->wfd, buf_ptr(s->wbuf), buf_len(s->wbuf)) != 0 ||
+	    io_write_full(s->wfd, data, n) != 0) {
+		return send_failed(s);
+	}
+	return 0;
+}
+
 static ssize_t
 req_find(const struct sftp_session *s, uint32_t id)
 {

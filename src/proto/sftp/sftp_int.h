@@ -230,6 +230,11 @@ struct buf *sftp_req_buf(struct sftp_session *s);
  */
 void sftp_req_owner(struct sftp_session *s, const void *owner);
 int sftp_req_send(struct sftp_session *s);
+/*
+ * Sends the request composed so far followed by string `data` (a WRITE's
+ * block) without copying a large block into the request buffer.
+ */
+int sftp_req_send_data(struct sftp_session *s, const void *data, size_t n);
 
 /*
  * The reply to request `id`: waits, keeping replies to other outstanding

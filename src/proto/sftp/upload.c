@@ -342,11 +342,10 @@ sftp_rfile_write(struct sftp_rfile *rf, const void *p, size_t n,
 	rf->pend[rf->npend].off = off;
 	rf->npend++;
 	if ((r = buf_put_string(s->wbuf, rf->h.h, rf->h.len)) != 0 ||
-	    (r = buf_put_u64(s->wbuf, off)) != 0 ||
-	    (r = buf_put_string(s->wbuf, p, n)) != 0) {
+	    (r = buf_put_u64(s->wbuf, off)) != 0) {
 		return sftp_fail(s, r, "compose write: %s", scp_strerror(r));
 	}
-	if ((r = sftp_req_send(s)) != 0) {
+	if ((r = sftp_req_send_data(s, p, n)) != 0) {
 		return r;
 	}
 	if (off + n > rf->acked) {

@@ -307,13 +307,12 @@ file_send_data(struct sftp_session *s, struct sftp_upq *q, struct ujob *j)
 		}
 		w = sftp_req_buf(s);
 		if ((r = buf_put_string(w, j->h.h, j->h.len)) != 0 ||
-		    (r = buf_put_u64(w, j->sent)) != 0 ||
-		    (r = buf_put_string(w, q->blk, (size_t)n)) != 0) {
+		    (r = buf_put_u64(w, j->sent)) != 0) {
 			r = sftp_fail(s, r, "compose write: %s",
 			    scp_strerror(r));
 			goto out;
 		}
-		if ((r = sftp_req_send(s)) != 0) {
+		if ((r = sftp_req_send_data(s, q->blk, (size_t)n)) != 0) {
 			goto out;
 		}
 		j->sent += (uint64_t)n;
