@@ -847,6 +847,1400 @@ match_name(struct sftp_session *s, const char *match, int *fatal)
 	return base;
 }
 
+/* ==== Many files in flight (docs/protocol-sftp.md) ==== */
+
+/*
+ * The engine keeps a queue of jobs in walk order: small files, remote
+ * directories to list, the end of a directory (its chmod), and "sync"
+ * jobs run by the sequential code above once they reach the head (big
+ * files, symlinks, top-level directories).  Jobs are started from the
+ * cursor onwards as room allows; any reply goes to its job (the request
+ * owner); a job's messages are printed when it retires from the head, so
+ * they come out in walk order whatever the order of the replies.
+ *
+ * Bounds: at most DL_MAX_JOBS jobs between head and cursor, READ bytes
+ * reserved by files in flight at most s->nreq * s->read_len (requests are
+ * written without reading replies in between: the DATA must fit the
+ * buffers of the way back), DL_MAX_LISTING directories listed ahead of
+ * the cursor, each with its listing held until the cursor reaches it.
+ */
+
+#define DL_MAX_JOBS	256
+#define DL_MAX_LISTING	8
+#define DL_PF_SCAN	1024	/* nodes looked at for directories to list */
+#define DL_MAX_BLK	4	/* READs of a small file (plus the probe) */
+/*
+ * Files from this size on go through download_file() (progress meter,
+ * partial visible under its temporary name while it grows): a small file
+ * is held in memory until its last byte is in.
+ */
+#define DL_SMALL_MAX	(64 * 1024)
+#define DL_MAGIC	0x646c6a62U
+
+enum dl_kind {
+	DLJ_FILE,	/* a small regular file, pipelined */
+	DLJ_DIR,	/* a remote directory: listed, then expanded */
+	DLJ_DIREND,	/* a directory's times and mode, after its files */
+	DLJ_BIG,	/* a big regular file: download_file() at the head */
+	DLJ_LINK,	/* a symlink in a listing: download_entry()'s way */
+	DLJ_TOP,	/* a glob match needing REALPATH: sftp_download's way */
+};
+
+enum dl_state {
+	DLS_NEW,	/* not started */
+	DLS_STAT,	/* STAT sent (a glob match) */
+	DLS_PARKED,	/* STAT answered, waiting for room to OPEN */
+	DLS_OPEN,	/* OPEN sent */
+	DLS_READ,	/* READs, EOF probe and CLOSE sent */
+	DLS_LIST,	/* OPENDIR/READDIR in progress */
+	DLS_LISTED,	/* listing complete (its CLOSE may be outstanding) */
+	DLS_SYNC,	/* to be run sequentially at the head */
+	DLS_DONE,	/* finished: messages wait for the head */
+};
+
+/* A local directory being filled; its DIREND job (or, until expanded,
+ * its DIR job) owns it. */
+struct dl_dir {
+	struct dl_dir *parent;
+	char *rpath;		/* remote path (canonical for loops) */
+	char *ldisp;
+	struct sftp_attr a;
+	int dfd;
+	int created;		/* we made it: no stale partials inside */
+	int depth;		/* directories above it */
+	mode_t mode, tmpmode;
+};
+
+struct dl_job {
+	uint32_t magic;		/* replies are routed by owner pointer */
+	enum dl_kind kind;
+	enum dl_state state;
+	struct dl_job *next;
+	int started, passed, failed;
+	char *rpath, *lname, *ldisp;
+	struct dl_dir *dir;	/* directory it is in (NULL: top level) */
+	int dirfd;		/* where lname is created */
+	int ofl;		/* OUTFILE_* flags */
+	int in_dir;		/* a failure also says "Download of file" */
+	int have_attrs;
+	struct sftp_attr a;
+	size_t nout;		/* requests of this job outstanding */
+	struct strvec msgs;	/* printed when it retires */
+	/* DLJ_FILE */
+	struct sftp_handle h;
+	uint8_t *data;
+	uint64_t size, cost;
+	uint32_t nblk;		/* READs, ids[nblk] is the EOF probe */
+	uint32_t ids[DL_MAX_BLK + 1], cid;
+	uint32_t got;		/* bit k: block k arrived whole */
+	int read_error, redo, close_err, meter;
+	uint32_t status, close_status;
+	/* DLJ_DIR */
+	struct dl_dir *d;	/* the directory being made */
+	int nofollow;
+	int listing;		/* OPENDIR (1) or READDIR (2) outstanding */
+	int hopen;
+	struct sftp_dirent *ents;
+	size_t nents, aents, seen, suspect;
+	/* DLJ_TOP */
+	int top_dir;		/* a directory to copy recursively */
+};
+
+struct dl_engine {
+	struct sftp_session *s;
+	struct dl_job *head, *tail, *cursor;
+	size_t npassed, nlisting, nparked, reqs, maxjobs;
+	uint64_t bytes, budget, small_max;
+	unsigned long ops;	/* changes: a loop with none must wait */
+	int pf_dirty;
+	int errs;
+	/* The glob matches of the operand, fed as the cursor needs. */
+	const struct strvec *g;
+	size_t gi;
+	const char *target;
+	int dst_is_dir, dfd;
+};
+
+static struct dl_job *
+dl_job_new(enum dl_kind kind, const char *rpath, const char *lname,
+    const char *ldisp)
+{
+	struct dl_job *j = xcalloc(1, sizeof(*j));
+
+	j->magic = DL_MAGIC;
+	j->kind = kind;
+	j->state = DLS_NEW;
+	j->rpath = xstrdup(rpath);
+	j->lname = xstrdup(lname);
+	j->ldisp = xstrdup(ldisp);
+	j->dirfd = AT_FDCWD;
+	strvec_init(&j->msgs);
+	return j;
+}
+
+static void
+dl_dir_free(struct dl_dir *d)
+{
+	if (d == NULL) {
+		return;
+	}
+	if (d->dfd != -1) {
+		close(d->dfd);
+	}
+	free(d->rpath);
+	free(d->ldisp);
+	free(d);
+}
+
+static void
+dl_job_free(struct dl_job *j)
+{
+	free(j->rpath);
+	free(j->lname);
+	free(j->ldisp);
+	free(j->data);
+	strvec_clear(&j->msgs);
+	sftp_dirents_free(j->ents, j->nents);
+	dl_dir_free(j->d);
+	free(j);
+}
+
+/* Links `j` after `prev` (NULL: at the tail). */
+static void
+dl_insert(struct dl_engine *e, struct dl_job *prev, struct dl_job *j)
+{
+	if (prev == NULL) {
+		prev = e->tail;
+	}
+	if (prev == NULL) {
+		e->head = e->tail = j;
+	} else {
+		j->next = prev->next;
+		prev->next = j;
+		if (e->tail == prev) {
+			e->tail = j;
+		}
+	}
+	if (e->cursor == NULL) {
+		e->cursor = j;
+	}
+	e->ops++;
+}
+
+static void
+dl_done(struct dl_engine *e, struct dl_job *j, int failed)
+{
+	if (failed) {
+		j->failed = 1;
+		if (j->in_dir) {
+			strvec_pushf(&j->msgs, "Download of file %s to %s "
+			    "failed", j->rpath, j->ldisp);
+		}
+	}
+	j->state = DLS_DONE;
+	e->ops++;
+}
+
+/* ---- small files ---- */
+
+static int
+dl_small(const struct dl_engine *e, const struct sftp_attr *a)
+{
+	uint64_t size = (a->flags & SSH2_FILEXFER_ATTR_SIZE) ? a->size : 0;
+
+	return size < e->small_max;
+}
+
+static int
+dl_room(const struct dl_engine *e, const struct dl_job *j)
+{
+	uint64_t size = (j->a.flags & SSH2_FILEXFER_ATTR_SIZE) ?
+	    j->a.size : 0;
+
+	if (e->bytes == 0) {
+		return 1;
+	}
+	return e->bytes + size + 1 <= e->budget &&
+	    e->reqs + DL_MAX_BLK + 3 <= SFTP_MAX_NREQ;
+}
+
+/* Sends OPEN; READs follow as soon as the HANDLE is here. */
+static int
+dl_file_open(struct dl_engine *e, struct dl_job *j)
+{
+	struct sftp_session *s = e->s;
+	uint32_t rl = s->read_len;
+	int r;
+
+	j->size = (j->a.flags & SSH2_FILEXFER_ATTR_SIZE) ? j->a.size : 0;
+	j->nblk = (uint32_t)((j->size + rl - 1) / rl);
+	j->cost = j->size + 1;
+	e->bytes += j->cost;
+	e->reqs += j->nblk + 3;
+	sftp_req_owner(s, j);
+	r = sftp_send_open(s, j->rpath, SSH2_FXF_READ, NULL, &j->cid);
+	sftp_req_owner(s, NULL);
+	if (r != 0) {
+		return r;
+	}
+	j->nout++;
+	j->state = DLS_OPEN;
+	e->ops++;
+	return 0;
+}
+
+/*
+ * The HANDLE is here: every READ of the file at once, then a 1-byte READ
+ * at the STAT size, which must say EOF (anything else: the file changed,
+ * and the sequential code redoes it to say how), then CLOSE right away:
+ * the server handles requests in order.
+ */
+static int
+dl_file_reads(struct dl_engine *e, struct dl_job *j)
+{
+	struct sftp_session *s = e->s;
+	uint64_t off;
+	uint32_t k, len;
+	int r;
+
+	j->data = xmalloc(j->size > 0 ? (size_t)j->size : 1);
+	for (k = 0; k <= j->nblk; k++) {
+		off = (uint64_t)k * s->read_len;
+		if (k == j->nblk) {
+			off = j->size;
+			len = 1;
+		} else {
+			len = j->size - off < s->read_len ?
+			    (uint32_t)(j->size - off) : s->read_len;
+		}
+		if ((r = sftp_req_begin(s, SSH2_FXP_READ, j,
+		    &j->ids[k])) != 0) {
+			return r;
+		}
+		if ((r = buf_put_string(s->wbuf, j->h.h, j->h.len)) != 0 ||
+		    (r = buf_put_u64(s->wbuf, off)) != 0 ||
+		    (r = buf_put_u32(s->wbuf, len)) != 0) {
+			return sftp_fail(s, r, "compose read: %s",
+			    scp_strerror(r));
+		}
+		if ((r = sftp_req_send(s)) != 0) {
+			return r;
+		}
+		j->nout++;
+	}
+	sftp_req_owner(s, j);
+	r = sftp_send_close(s, &j->h, &j->cid);
+	sftp_req_owner(s, NULL);
+	if (r != 0) {
+		return r;
+	}
+	j->nout++;
+	j->state = DLS_READ;
+	j->meter = 1;
+	return 0;
+}
+
+/* The local file of a small download job, as download_file() opens it. */
+static int
+dl_outfile_open(struct dl_engine *e, struct dl_job *j, struct outfile *of)
+{
+	struct outfile_src src;
+	mode_t mode;
+	int ofl = j->ofl;
+
+	mode = (j->a.flags & SSH2_FILEXFER_ATTR_PERMISSIONS) ?
+	    (mode_t)(j->a.perm & 0777) : 0666;
+	if (e->s->o->inplace) {
+		ofl |= OUTFILE_INPLACE;
+	}
+	if (e->s->o->preserve) {
+		ofl |= OUTFILE_PRESERVE;
+	}
+	/* The partial's name records what we copy (docs/SAFETY.md). */
+	src.size = j->size;
+	src.mtime = (j->a.flags & SSH2_FILEXFER_ATTR_ACMODTIME) ?
+	    (int64_t)j->a.mtime : 0;
+	return outfile_open_src(of, j->dirfd, j->lname, mode, ofl, &src);
+}
+
+/*
+ * All replies of a small file are in: write it and rename it into place
+ * (download_file()'s checks and messages, in its order), or leave it to
+ * the sequential code (DLS_SYNC) when the file changed size.
+ */
+static void
+dl_file_finish(struct dl_engine *e, struct dl_job *j)
+{
+	struct sftp_session *s = e->s;
+	struct outfile of;
+	struct timespec ts[2];
+	uint64_t off, n;
+	int failed = 1, timed;
+
+	e->bytes -= j->cost;
+	e->reqs -= j->nblk + 3;
+	j->cost = 0;
+	if (j->redo && !j->read_error) {
+		free(j->data);
+		j->data = NULL;
+		j->meter = 0;
+		j->state = DLS_SYNC;
+		e->ops++;
+		return;
+	}
+	timed = s->o->preserve && (j->a.flags & SSH2_FILEXFER_ATTR_ACMODTIME);
+	if (dl_outfile_open(e, j, &of) != 0) {
+		strvec_pushf(&j->msgs, "open local \"%s\": %s", j->ldisp,
+		    strerror(errno));
+		goto out;
+	}
+	if (j->read_error) {
+		strvec_pushf(&j->msgs, "read remote \"%s\" : %s", j->rpath,
+		    sftp_fx2txt(j->status));
+		outfile_abort(&of, 0);
+		goto out;
+	}
+	for (off = 0; off < j->size; off += n) {
+		n = j->size - off < s->read_len ? j->size - off :
+		    s->read_len;
+		if (outfile_pwrite(&of, j->data + off, (size_t)n, off) != 0) {
+			/* A full disk: what arrived stays for --resume. */
+			strvec_pushf(&j->msgs, "write local \"%s\": %s",
+			    j->ldisp, strerror(errno));
+			outfile_abort(&of, outfile_truncate(&of, off) == 0);
+			goto out;
+		}
+	}
+	if (j->close_err) {
+		strvec_pushf(&j->msgs, "close remote \"%s\": %s", j->rpath,
+		    sftp_fx2txt(j->close_status));
+		outfile_abort(&of, 0);
+		goto out;
+	}
+	memset(ts, 0, sizeof(ts));
+	if (timed) {
+		ts[0].tv_sec = (time_t)j->a.atime;
+		ts[1].tv_sec = (time_t)j->a.mtime;
+	}
+	if (s->o->fsync && of.fd != -1) {
+		log_debug("syncing \"%s\"", j->ldisp);
+		if (fsync(of.fd) == -1) {
+			strvec_pushf(&j->msgs, "fsync \"%s\": %s", j->ldisp,
+			    strerror(errno));
+			outfile_abort(&of, 0);
+			goto out;
+		}
+	}
+	if (outfile_commit(&of, j->size, timed ? ts : NULL) != 0) {
+		strvec_pushf(&j->msgs, "write local \"%s\": %s", j->ldisp,
+		    strerror(errno));
+		goto out;
+	}
+	failed = 0;
+out:
+	free(j->data);
+	j->data = NULL;
+	dl_done(e, j, failed);
+}
+
+/* A reply to a small file's STAT, OPEN, READ or CLOSE. */
+static int
+dl_file_reply(struct dl_engine *e, struct dl_job *j, uint32_t id,
+    uint8_t type, struct buf *b)
+{
+	struct sftp_session *s = e->s;
+	const uint8_t *data;
+	uint64_t off;
+	uint32_t k, want, code;
+	size_t dlen;
+	int r;
+
+	j->nout--;
+	if (j->state == DLS_STAT) {
+		if ((r = sftp_take_attrs(s, type, b, &j->a)) != 0) {
+			if (r != SCP_E_PEER) {
+				return r;
+			}
+			strvec_pushf(&j->msgs, "stat remote: %s",
+			    sftp_fx2txt(s->last_status));
+			dl_done(e, j, 1);
+			return 0;
+		}
+		j->have_attrs = 1;
+		if ((j->a.flags & SSH2_FILEXFER_ATTR_PERMISSIONS) &&
+		    !S_ISREG(j->a.perm)) {
+			strvec_pushf(&j->msgs, "download %s: not a regular "
+			    "file", j->rpath);
+			dl_done(e, j, 1);
+			return 0;
+		}
+		if (!dl_small(e, &j->a)) {
+			j->state = DLS_SYNC;
+		} else {
+			j->state = DLS_PARKED;
+			e->nparked++;
+		}
+		e->ops++;
+		return 0;
+	}
+	if (j->state == DLS_OPEN) {
+		if ((r = sftp_take_handle(s, type, b, &j->h)) != 0) {
+			if (r != SCP_E_PEER) {
+				return r;
+			}
+			strvec_pushf(&j->msgs, "remote open \"%s\": %s",
+			    j->rpath, sftp_fx2txt(s->last_status));
+			e->bytes -= j->cost;
+			e->reqs -= j->nblk + 3;
+			j->cost = 0;
+			dl_done(e, j, 1);
+			return 0;
+		}
+		return dl_file_reads(e, j);
+	}
+	if (id == j->cid) {
+		r = sftp_take_status(s, type, b);
+		if (r == SCP_E_PEER) {
+			j->close_err = 1;
+			j->close_status = s->last_status;
+		} else if (r != 0) {
+			return r;
+		}
+	} else {
+		for (k = 0; k <= j->nblk && j->ids[k] != id; k++) {
+			;
+		}
+		if (k > j->nblk) {
+			buf_free(b);
+			return sftp_fail(s, SCP_E_FORMAT, "Unexpected reply %u",
+			    id);
+		}
+		off = (uint64_t)k * s->read_len;
+		want = k == j->nblk ? 1 : (j->size - off < s->read_len ?
+		    (uint32_t)(j->size - off) : s->read_len);
+		if (type == SSH2_FXP_STATUS) {
+			r = sftp_parse_status(b, &code, NULL);
+			buf_free(b);
+			if (r != 0) {
+				return sftp_fail(s, SCP_E_FORMAT,
+				    "Malformed STATUS reply");
+			}
+			if (code == SSH2_FX_EOF) {
+				/* Before the STAT size: it shrank. */
+				if (k != j->nblk) {
+					j->redo = 1;
+				}
+			} else if (!j->read_error) {
+				j->read_error = 1;
+				j->status = code;
+			}
+		} else {
+			if (buf_get_string_direct(b, &data, &dlen) != 0 ||
+			    buf_len(b) != 0) {
+				buf_free(b);
+				return sftp_fail(s, SCP_E_FORMAT,
+				    "Malformed DATA reply");
+			}
+			if (dlen > want) {
+				buf_free(b);
+				return sftp_fail(s, SCP_E_FORMAT,
+				    "Received more data than asked for "
+				    "%zu > %u", dlen, want);
+			}
+			if (dlen == 0) {
+				buf_free(b);
+				return sftp_fail(s, SCP_E_FORMAT,
+				    "Received empty DATA reply");
+			}
+			if (k == j->nblk || dlen < want) {
+				/* Grew, or a short read: the sequential
+				 * code copes (and says so). */
+				j->redo = 1;
+			} else {
+				memcpy(j->data + off, data, dlen);
+				j->got |= 1U << k;
+			}
+			buf_free(b);
+		}
+	}
+	if (j->nout == 0) {
+		dl_file_finish(e, j);
+	}
+	return 0;
+}
+
+/* ---- directories ---- */
+
+/*
+ * One NAME reply of a listing: take_names() of client.c, with the
+ * messages kept for the job's turn.
+ */
+static int
+dl_take_names(struct sftp_session *s, struct dl_job *j, struct buf *b,
+    uint32_t *countp)
+{
+	const uint8_t *name, *longname;
+	size_t nlen, llen;
+	struct sftp_attr a;
+	uint32_t count, i;
+
+	if (buf_get_u32(b, &count) != 0) {
+		return SCP_E_FORMAT;
+	}
+	*countp = count;
+	for (i = 0; i < count; i++) {
+		if (++j->seen > SFTP_MAX_DIRENTS) {
+			return SCP_E_TOOBIG;
+		}
+		if (buf_get_string_direct(b, &name, &nlen) != 0 ||
+		    buf_get_string_direct(b, &longname, &llen) != 0 ||
+		    sftp_attr_decode(b, &a) != 0) {
+			return SCP_E_FORMAT;
+		}
+		if (nlen == 0 || memchr(name, '/', nlen) != NULL ||
+		    memchr(name, '\0', nlen) != NULL) {
+			char *tmp = xstrndup((const char *)name, nlen);
+
+			s->suspect_names++;
+			if (++j->suspect <= 10) {
+				strvec_pushf(&j->msgs, "Server sent suspect "
+				    "path \"%s\" during readdir of \"%s\"", tmp,
+				    j->rpath);
+			} else if (j->suspect == 11) {
+				strvec_pushf(&j->msgs, "more suspect paths "
+				    "during readdir of \"%s\" not shown",
+				    j->rpath);
+			}
+			free(tmp);
+			continue;
+		}
+		if (j->nents == j->aents) {
+			j->aents = j->aents ? j->aents * 2 : 64;
+			j->ents = xreallocarray(j->ents, j->aents,
+			    sizeof(*j->ents));
+		}
+		j->ents[j->nents].name = xstrndup((const char *)name, nlen);
+		j->ents[j->nents].a = a;
+		j->nents++;
+	}
+	return buf_len(b) != 0 ? SCP_E_FORMAT : 0;
+}
+
+/*
+ * Starts a directory: download_dir()'s checks and local mkdir, then
+ * OPENDIR.  Failures are the job's messages.
+ */
+static int
+dl_dir_start(struct dl_engine *e, struct dl_job *j)
+{
+	struct sftp_session *s = e->s;
+	struct dl_dir *d;
+	struct stat st;
+	uint32_t id;
+	mode_t mode = 0777, tmpmode;
+	int depth = j->dir != NULL ? j->dir->depth + 1 : 0;
+	int dfd, created = 0, r;
+
+	j->started = 1;
+	e->ops++;
+	if (depth >= SFTP_MAX_DEPTH) {
+		strvec_pushf(&j->msgs, "Maximum directory depth exceeded: "
+		    "%d levels", depth);
+		dl_done(e, j, 1);
+		return 0;
+	}
+	if (!sftp_attr_is_dir(&j->a)) {
+		strvec_pushf(&j->msgs, "\"%s\" is not a directory", j->rpath);
+		dl_done(e, j, 1);
+		return 0;
+	}
+	if (j->a.flags & SSH2_FILEXFER_ATTR_PERMISSIONS) {
+		mode = j->a.perm & 01777;
+	}
+	tmpmode = mode | S_IWUSR | S_IXUSR | S_IRUSR;
+	if (mkdirat(j->dirfd, j->lname, tmpmode) == 0) {
+		created = 1;
+	} else if (errno != EEXIST) {
+		strvec_pushf(&j->msgs, "mkdir %s: %s", j->ldisp,
+		    strerror(errno));
+		dl_done(e, j, 1);
+		return 0;
+	}
+	dfd = openat(j->dirfd, j->lname, O_RDONLY | O_DIRECTORY | O_NOCTTY |
+	    (j->nofollow ? O_NOFOLLOW : 0));
+	if (dfd == -1 || fstat(dfd, &st) == -1) {
+		strvec_pushf(&j->msgs, "open local \"%s\": %s", j->ldisp,
+		    errno == ELOOP ? strerror(ENOTDIR) : strerror(errno));
+		if (dfd != -1) {
+			close(dfd);
+		}
+		dl_done(e, j, 1);
+		return 0;
+	}
+	d = xcalloc(1, sizeof(*d));
+	d->parent = j->dir;
+	d->rpath = xstrdup(j->rpath);
+	d->ldisp = xstrdup(j->ldisp);
+	d->a = j->a;
+	d->dfd = dfd;
+	d->created = created;
+	d->depth = depth;
+	d->mode = mode;
+	d->tmpmode = tmpmode;
+	j->d = d;
+	if ((r = sftp_req_begin(s, SSH2_FXP_OPENDIR, j, &id)) != 0) {
+		return r;
+	}
+	if ((r = buf_put_cstring(s->wbuf, j->rpath)) != 0) {
+		return sftp_fail(s, r, "compose: %s", scp_strerror(r));
+	}
+	if ((r = sftp_req_send(s)) != 0) {
+		return r;
+	}
+	j->nout++;
+	j->listing = 1;
+	j->state = DLS_LIST;
+	e->nlisting++;
+	return 0;
+}
+
+static int
+dl_dir_send(struct dl_engine *e, struct dl_job *j, int close)
+{
+	struct sftp_session *s = e->s;
+	uint32_t id;
+	int r;
+
+	sftp_req_owner(s, j);
+	if (close) {
+		r = sftp_send_close(s, &j->h, &j->cid);
+		j->hopen = 0;
+	} else if ((r = sftp_req_begin(s, SSH2_FXP_READDIR, j, &id)) == 0) {
+		r = buf_put_string(s->wbuf, j->h.h, j->h.len);
+		if (r != 0) {
+			r = sftp_fail(s, r, "compose: %s", scp_strerror(r));
+		} else {
+			r = sftp_req_send(s);
+		}
+	}
+	sftp_req_owner(s, NULL);
+	if (r == 0) {
+		j->nout++;
+	}
+	return r;
+}
+
+/* The listing is over (`failed`: the message is in j->msgs). */
+static int
+dl_dir_listed(struct dl_engine *e, struct dl_job *j, int failed)
+{
+	int r = 0;
+
+	j->listing = 0;
+	if (j->hopen) {
+		r = dl_dir_send(e, j, 1);
+	}
+	e->nlisting--;
+	e->pf_dirty = 1;
+	if (failed) {
+		dl_done(e, j, 1);
+	} else {
+		j->state = DLS_LISTED;
+		e->ops++;
+		if (j->nents > 1) {
+			qsort(j->ents, j->nents, sizeof(*j->ents),
+			    cmp_dirent);
+		}
+	}
+	return r;
+}
+
+static int
+dl_dir_reply(struct dl_engine *e, struct dl_job *j, uint32_t id,
+    uint8_t type, struct buf *b)
+{
+	struct sftp_session *s = e->s;
+	uint32_t count = 0;
+	int r;
+
+	j->nout--;
+	if (j->listing == 0 || (j->cid != 0 && id == j->cid)) {
+		/* CLOSE of the listing: sftp_do_readdir ignores errors. */
+		j->cid = 0;
+		buf_free(b);
+		return 0;
+	}
+	if (j->listing == 1) {
+		if ((r = sftp_take_handle(s, type, b, &j->h)) != 0) {
+			if (r != SCP_E_PEER) {
+				return r;
+			}
+			strvec_pushf(&j->msgs, "remote readdir \"%s\" failed",
+			    j->rpath);
+			return dl_dir_listed(e, j, 1);
+		}
+		j->hopen = 1;
+		j->listing = 2;
+		return dl_dir_send(e, j, 0);
+	}
+	if (type == SSH2_FXP_STATUS) {
+		r = sftp_take_status(s, type, b);
+		if (r == SCP_E_PEER && s->last_status == SSH2_FX_EOF) {
+			return dl_dir_listed(e, j, 0);
+		}
+		if (r == 0) {
+			return sftp_fail(s, SCP_E_FORMAT,
+			    "Unexpected OK status in READDIR");
+		}
+		if (r != SCP_E_PEER) {
+			return r;
+		}
+		strvec_pushf(&j->msgs, "remote readdir \"%s\" failed",
+		    j->rpath);
+		return dl_dir_listed(e, j, 1);
+	}
+	if (type != SSH2_FXP_NAME) {
+		buf_free(b);
+		return sftp_fail(s, SCP_E_FORMAT,
+		    "Expected packet type %u, got %u", SSH2_FXP_NAME, type);
+	}
+	r = dl_take_names(s, j, b, &count);
+	buf_free(b);
+	if (r == SCP_E_TOOBIG) {
+		strvec_pushf(&j->msgs, "remote readdir \"%s\": too many "
+		    "entries", j->rpath);
+		strvec_pushf(&j->msgs, "remote readdir \"%s\" failed",
+		    j->rpath);
+		return dl_dir_listed(e, j, 1);
+	}
+	if (r != 0) {
+		return sftp_fail(s, SCP_E_FORMAT, "Malformed NAME reply");
+	}
+	/* An empty reply ends the listing (as sftp_do_readdir). */
+	if (count == 0) {
+		return dl_dir_listed(e, j, 0);
+	}
+	return dl_dir_send(e, j, 0);
+}
+
+/* The job for entry `ent` of directory `d` (download_entry()'s cases). */
+static struct dl_job *
+dl_entry_job(struct dl_engine *e, struct dl_dir *d,
+    const struct sftp_dirent *ent)
+{
+	struct dl_job *j;
+	char *sub = sftp_path_append(d->rpath, ent->name);
+	char *lsub = sftp_path_append(d->ldisp, ent->name);
+	enum dl_kind kind = DLJ_FILE;
+	int note = 0;
+
+	if (sftp_attr_is_lnk(&ent->a)) {
+		kind = DLJ_LINK;
+	} else if (sftp_attr_is_dir(&ent->a)) {
+		kind = DLJ_DIR;
+	} else if (sftp_attr_is_reg(&ent->a)) {
+		kind = dl_small(e, &ent->a) ? DLJ_FILE : DLJ_BIG;
+	} else {
+		note = 1;
+	}
+	j = dl_job_new(kind, sub, ent->name, lsub);
+	j->a = ent->a;
+	j->have_attrs = 1;
+	j->dir = d;
+	j->dirfd = d->dfd;
+	j->in_dir = kind == DLJ_FILE || kind == DLJ_BIG;
+	j->nofollow = 1;
+	j->ofl = OUTFILE_NOFOLLOW | (d->created ? OUTFILE_FRESH : 0);
+	if (note) {
+		/* Reported, not an error (OpenSSH's logit). */
+		strvec_pushf(&j->msgs, "download \"%s\": not a regular file",
+		    sub);
+		j->state = DLS_DONE;
+	}
+	free(sub);
+	free(lsub);
+	return j;
+}
+
+/* The cursor reached a listed directory: its entries, then its end. */
+static void
+dl_dir_expand(struct dl_engine *e, struct dl_job *j)
+{
+	struct dl_job *prev = j, *c;
+	size_t i;
+
+	for (i = 0; i < j->nents; i++) {
+		if (!name_is_safe(j->ents[i].name)) {
+			continue;
+		}
+		c = dl_entry_job(e, j->d, &j->ents[i]);
+		dl_insert(e, prev, c);
+		prev = c;
+	}
+	c = dl_job_new(DLJ_DIREND, j->rpath, j->lname, j->ldisp);
+	c->d = j->d;
+	c->state = DLS_DONE;
+	j->d = NULL;
+	dl_insert(e, prev, c);
+	sftp_dirents_free(j->ents, j->nents);
+	j->ents = NULL;
+	j->nents = j->aents = 0;
+	/* Names dropped as suspect were not copied (messages queued). */
+	dl_done(e, j, j->suspect > 0);
+	e->pf_dirty = 1;
+}
+
+/* download_dir()'s end: times and mode once the files are in. */
+static void
+dl_dir_end(struct dl_engine *e, struct dl_job *j)
+{
+	struct dl_dir *d = j->d;
+	struct timespec ts[2];
+
+	if (io_cancelled()) {
+		return;
+	}
+	if (e->s->o->preserve) {
+		if (d->a.flags & SSH2_FILEXFER_ATTR_ACMODTIME) {
+			ts[0].tv_sec = (time_t)d->a.atime;
+			ts[0].tv_nsec = 0;
+			ts[1].tv_sec = (time_t)d->a.mtime;
+			ts[1].tv_nsec = 0;
+			if (futimens(d->dfd, ts) == -1) {
+				log_error("local set times on \"%s\": %s",
+				    d->ldisp, strerror(errno));
+				e->errs = 1;
+			}
+		}
+		if (fchmod(d->dfd, d->mode) == -1) {
+			log_error("local chmod directory \"%s\": %s",
+			    d->ldisp, strerror(errno));
+			e->errs = 1;
+		}
+	} else if (d->created && d->mode != d->tmpmode) {
+		if (fchmod(d->dfd, d->mode & ~outfile_get_umask()) == -1) {
+			log_error("local chmod directory \"%s\": %s",
+			    d->ldisp, strerror(errno));
+			e->errs = 1;
+		}
+	}
+}
+
+/* ---- jobs run by the sequential code at the head ---- */
+
+/* A symlink in a listing (download_entry()): STAT, REALPATH for a
+ * directory, which becomes a DIR job right after this one. */
+static int
+dl_run_link(struct dl_engine *e, struct dl_job *j)
+{
+	struct sftp_session *s = e->s;
+	struct sftp_attr a = j->a;
+	struct dl_job *c;
+	struct dl_dir *p;
+	char *canon = NULL;
+	int r;
+
+	if ((r = sftp_do_stat(s, j->rpath, 0, &a)) != 0) {
+		if (r == SCP_E_PEER) {
+			log_error("stat remote: %s",
+			    sftp_fx2txt(s->last_status));
+			log_error("Download of file %s to %s failed",
+			    j->rpath, j->ldisp);
+			e->errs = 1;
+			r = 0;
+		}
+		return r;
+	}
+	if (sftp_attr_is_dir(&a)) {
+		if ((r = sftp_do_realpath(s, j->rpath, &canon)) != 0) {
+			if (r == SCP_E_PEER) {
+				log_error("download \"%s\": path "
+				    "canonicalization failed", j->rpath);
+				e->errs = 1;
+				r = 0;
+			}
+			return r;
+		}
+		for (p = j->dir; p != NULL; p = p->parent) {
+			if (strcmp(p->rpath, canon) == 0) {
+				log_error("download \"%s\": directory loop, "
+				    "skipped", j->rpath);
+				free(canon);
+				return 0;
+			}
+		}
+		c = dl_job_new(DLJ_DIR, canon, j->lname, j->ldisp);
+		free(canon);
+		c->a = a;
+		c->have_attrs = 1;
+		c->dir = j->dir;
+		c->dirfd = j->dirfd;
+		c->nofollow = 1;
+		dl_insert(e, j, c);
+		e->pf_dirty = 1;
+		return 0;
+	}
+	if (sftp_attr_is_reg(&a)) {
+		r = download_file(s, j->rpath, &a, j->dirfd, j->lname,
+		    j->ldisp, j->ofl);
+		if (r > 0) {
+			log_error("Download of file %s to %s failed",
+			    j->rpath, j->ldisp);
+			e->errs = 1;
+			r = 0;
+		}
+		return r;
+	}
+	log_error("download \"%s\": not a regular file", j->rpath);
+	return 0;
+}
+
+/* A glob match whose local name or type needs REALPATH (sftp_download's
+ * loop body): a directory becomes a DIR job right after this one. */
+static int
+dl_run_top(struct dl_engine *e, struct dl_job *j)
+{
+	struct sftp_session *s = e->s;
+	struct sftp_attr a;
+	struct dl_job *c;
+	char *name = NULL, *ldisp, *canon = NULL;
+	int r, fatal;
+
+	if (e->dst_is_dir) {
+		if ((name = match_name(s, j->rpath, &fatal)) == NULL) {
+			if (fatal) {
+				return fatal;
+			}
+			e->errs = 1;
+			return 0;
+		}
+	}
+	ldisp = name != NULL ? sftp_path_append(e->target, name) :
+	    xstrdup(e->target);
+	log_debug("Fetching %s to %s", j->rpath, ldisp);
+	if (j->top_dir) {
+		if ((r = sftp_do_realpath(s, j->rpath, &canon)) != 0 ||
+		    (r = sftp_do_stat(s, canon, 0, &a)) != 0) {
+			if (r == SCP_E_PEER) {
+				log_error("download \"%s\": path "
+				    "canonicalization failed", j->rpath);
+				e->errs = 1;
+				r = 0;
+			}
+			goto out;
+		}
+		c = dl_job_new(DLJ_DIR, canon, e->dst_is_dir ? name :
+		    e->target, ldisp);
+		c->a = a;
+		c->have_attrs = 1;
+		c->dirfd = e->dst_is_dir ? e->dfd : AT_FDCWD;
+		c->nofollow = e->dst_is_dir;
+		dl_insert(e, j, c);
+		e->pf_dirty = 1;
+	} else {
+		r = download_file(s, j->rpath, NULL,
+		    e->dst_is_dir ? e->dfd : AT_FDCWD,
+		    e->dst_is_dir ? name : e->target, ldisp,
+		    e->dst_is_dir ? OUTFILE_NOFOLLOW : 0);
+		if (r > 0) {
+			e->errs = 1;
+			r = 0;
+		}
+	}
+out:
+	free(canon);
+	free(name);
+	free(ldisp);
+	return r;
+}
+
+static int
+dl_run_sync(struct dl_engine *e, struct dl_job *j)
+{
+	int r;
+
+	switch (j->kind) {
+	case DLJ_LINK:
+		return dl_run_link(e, j);
+	case DLJ_TOP:
+		return dl_run_top(e, j);
+	default:
+		/* A big file, or a small one that changed under us. */
+		r = download_file(e->s, j->rpath, j->have_attrs ? &j->a :
+		    NULL, j->dirfd, j->lname, j->ldisp, j->ofl);
+		if (r > 0) {
+			if (j->in_dir) {
+				log_error("Download of file %s to %s failed",
+				    j->rpath, j->ldisp);
+			}
+			e->errs = 1;
+			r = 0;
+		}
+		return r;
+	}
+}
+
+/* ---- the queue ---- */
+
+/* The next glob match as a job at the tail. */
+static void
+dl_feed(struct dl_engine *e)
+{
+	const char *m;
+	char *base = NULL, *ldisp;
+	struct dl_job *j;
+	size_t len;
+	int top_dir;
+
+	if (e->gi >= e->g->n) {
+		return;
+	}
+	m = e->g->v[e->gi++];
+	len = strlen(m);
+	top_dir = len > 0 && m[len - 1] == '/' && e->s->o->recursive;
+	if (e->dst_is_dir) {
+		base = name_basename(m);
+	}
+	if (top_dir || (base != NULL && !name_is_safe(base))) {
+		j = dl_job_new(DLJ_TOP, m, "", "");
+		j->top_dir = top_dir;
+	} else {
+		ldisp = base != NULL ? sftp_path_append(e->target, base) :
+		    xstrdup(e->target);
+		log_debug("Fetching %s to %s", m, ldisp);
+		j = dl_job_new(DLJ_FILE, m, base != NULL ? base : e->target,
+		    ldisp);
+		free(ldisp);
+		j->dirfd = e->dst_is_dir ? e->dfd : AT_FDCWD;
+		j->ofl = e->dst_is_dir ? OUTFILE_NOFOLLOW : 0;
+	}
+	free(base);
+	dl_insert(e, NULL, j);
+}
+
+/* Starts what room allows: parked files first, then from the cursor. */
+static int
+dl_start(struct dl_engine *e)
+{
+	struct sftp_session *s = e->s;
+	struct dl_job *j;
+	int r;
+
+	if (e->head != NULL && e->head->state == DLS_SYNC) {
+		/* Let the READs in flight drain for it. */
+		return 0;
+	}
+	for (j = e->head; e->nparked > 0 && j != NULL && j != e->cursor;
+	    j = j->next) {
+		if (j->state != DLS_PARKED) {
+			continue;
+		}
+		if (!dl_room(e, j)) {
+			return 0;
+		}
+		e->nparked--;
+		if ((r = dl_file_open(e, j)) != 0) {
+			return r;
+		}
+	}
+	for (;;) {
+		if (e->cursor == NULL) {
+			dl_feed(e);
+			if (e->cursor == NULL) {
+				return 0;
+			}
+		}
+		if (e->npassed >= e->maxjobs || io_cancelled()) {
+			return 0;
+		}
+		j = e->cursor;
+		switch (j->kind) {
+		case DLJ_FILE:
+			if (j->state != DLS_NEW) {
+				break;
+			}
+			j->started = 1;
+			if (!j->have_attrs) {
+				sftp_req_owner(s, j);
+				r = sftp_send_stat(s, j->rpath, 0, &j->cid);
+				sftp_req_owner(s, NULL);
+				if (r != 0) {
+					return r;
+				}
+				j->nout++;
+				j->state = DLS_STAT;
+			} else if (!dl_room(e, j)) {
+				j->started = 0;
+				return 0;
+			} else if ((r = dl_file_open(e, j)) != 0) {
+				return r;
+			}
+			break;
+		case DLJ_DIR:
+			if (!j->started && (r = dl_dir_start(e, j)) != 0) {
+				return r;
+			}
+			if (j->state == DLS_LIST) {
+				/* Its entries go right after it. */
+				return 0;
+			}
+			if (j->state == DLS_LISTED) {
+				dl_dir_expand(e, j);
+			}
+			break;
+		case DLJ_DIREND:
+			break;
+		default:
+			if (j->state == DLS_NEW) {
+				j->state = DLS_SYNC;
+				e->ops++;
+			}
+			if (j->state == DLS_SYNC) {
+				/* Runs at the head; may add jobs after
+				 * itself. */
+				return 0;
+			}
+			break;
+		}
+		j->passed = 1;
+		e->npassed++;
+		e->cursor = j->next;
+		e->ops++;
+	}
+}
+
+/* Lists directories ahead of the cursor while the files go. */
+static int
+dl_prefetch(struct dl_engine *e)
+{
+	struct dl_job *j;
+	size_t n;
+	int r;
+
+	if (!e->pf_dirty || e->cursor == NULL || io_cancelled()) {
+		return 0;
+	}
+	e->pf_dirty = 0;
+	for (j = e->cursor, n = 0; j != NULL && n < DL_PF_SCAN &&
+	    e->nlisting < DL_MAX_LISTING; j = j->next, n++) {
+		if (j->kind == DLJ_DIR && !j->started &&
+		    (r = dl_dir_start(e, j)) != 0) {
+			return r;
+		}
+	}
+	return 0;
+}
+
+/* Retires finished jobs from the head, printing their messages, and
+ * runs a sequential job once it is at the head with no READ in flight. */
+static int
+dl_retire(struct dl_engine *e)
+{
+	struct dl_job *j;
+	size_t i;
+	int r;
+
+	while ((j = e->head) != NULL) {
+		if (j->state == DLS_SYNC) {
+			if (e->bytes != 0 || j->nout != 0) {
+				return 0;
+			}
+			if ((r = dl_run_sync(e, j)) != 0) {
+				return r;
+			}
+			j->state = DLS_DONE;
+			if (!j->passed) {
+				j->passed = 1;
+				e->npassed++;
+				e->cursor = j->next;
+			}
+			e->ops++;
+			continue;
+		}
+		if (j->state != DLS_DONE || j->nout != 0 || !j->passed) {
+			return 0;
+		}
+		if (j->meter && j->size != 0 && !j->failed) {
+			sftp_meter_start(e->s, j->rpath, j->size);
+			sftp_meter_update(e->s, j->size);
+			sftp_meter_end(e->s);
+		}
+		for (i = 0; i < j->msgs.n; i++) {
+			log_error("%s", j->msgs.v[i]);
+		}
+		if (j->failed) {
+			e->errs = 1;
+		}
+		if (j->kind == DLJ_DIREND) {
+			dl_dir_end(e, j);
+		}
+		e->head = j->next;
+		if (e->tail == j) {
+			e->tail = NULL;
+		}
+		e->npassed--;
+		e->ops++;
+		dl_job_free(j);
+	}
+	return 0;
+}
+
+/*
+ * download_stopped() for the small file whose data was arriving: what
+ * arrived from offset 0 on is kept for --resume (or discarded after a
+ * protocol error).
+ */
+static void
+dl_file_stopped(struct dl_engine *e, struct dl_job *j, int r)
+{
+	struct outfile of;
+	uint64_t contig = 0, off;
+	uint32_t k;
+
+	for (k = 0; k < j->nblk && (j->got & (1U << k)); k++) {
+		off = (uint64_t)(k + 1) * e->s->read_len;
+		contig = off < j->size ? off : j->size;
+	}
+	if (dl_outfile_open(e, j, &of) != 0) {
+		if (r == SCP_E_INTR || r == SCP_E_CLOSED ||
+		    r == SCP_E_TIMEOUT || r == SCP_E_SYS) {
+			log_error("download \"%s\" to \"%s\" interrupted",
+			    j->rpath, j->ldisp);
+		}
+		return;
+	}
+	if (contig > 0 && outfile_pwrite(&of, j->data, (size_t)contig,
+	    0) != 0) {
+		contig = 0;
+	}
+	download_stopped(&of, r, j->rpath, j->ldisp, contig);
+}
+
+/*
+ * The session broke or we were interrupted: what finished is reported
+ * in order, the file being transferred is named (as download_stopped()
+ * does; its data never reached the disk), the rest is dropped.
+ */
+static void
+dl_abort(struct dl_engine *e, int r)
+{
+	struct dl_job *j;
+	int named = 0, inorder = 1;
+	size_t i;
+
+	while ((j = e->head) != NULL) {
+		if (j->state != DLS_DONE || !j->passed || j->nout != 0) {
+			inorder = 0;
+		}
+		if (inorder) {
+			for (i = 0; i < j->msgs.n; i++) {
+				log_error("%s", j->msgs.v[i]);
+			}
+		} else if (!named && j->state == DLS_READ) {
+			named = 1;
+			dl_file_stopped(e, j, r);
+		}
+		if (j->nout != 0) {
+			/* Replies we will not read: the session is out of
+			 * step from here on. */
+			sftp_req_forget(e->s, j);
+			e->s->dead = 1;
+		}
+		e->head = j->next;
+		dl_job_free(j);
+	}
+	e->tail = e->cursor = NULL;
+}
+
+static int
+dl_dispatch(struct dl_engine *e, struct dl_job *j, uint32_t id,
+    uint8_t type, struct buf *b)
+{
+	e->ops++;
+	if (j->kind == DLJ_DIR) {
+		return dl_dir_reply(e, j, id, type, b);
+	}
+	return dl_file_reply(e, j, id, type, b);
+}
+
+/*
+ * Copies the glob matches `g` of one operand with many files in flight.
+ * 0 all copied, 1 errors reported, <0 session unusable.
+ */
+static int
+download_pipelined(struct sftp_session *s, const struct strvec *g,
+    const char *target, int dst_is_dir, int dfd)
+{
+	struct dl_engine e;
+	struct buf *b;
+	const void *owner;
+	struct dl_job *j;
+	unsigned long ops;
+	uint32_t id, nb;
+	uint8_t type;
+	int r;
+
+	memset(&e, 0, sizeof(e));
+	e.s = s;
+	e.g = g;
+	e.target = target;
+	e.dst_is_dir = dst_is_dir;
+	e.dfd = dfd;
+	e.budget = (uint64_t)s->nreq * s->read_len;
+	nb = s->nreq < DL_MAX_BLK ? s->nreq : DL_MAX_BLK;
+	e.small_max = (uint64_t)nb * s->read_len;
+	if (e.small_max > DL_SMALL_MAX) {
+		e.small_max = DL_SMALL_MAX;
+	}
+	e.maxjobs = DL_MAX_JOBS;
+	/* One handle per file in flight, plus listings and a big file. */
+	if (s->max_handles != 0 && s->max_handles < DL_MAX_JOBS +
+	    DL_MAX_LISTING + 2) {
+		e.maxjobs = s->max_handles > DL_MAX_LISTING + 3 ?
+		    s->max_handles - DL_MAX_LISTING - 2 : 1;
+	}
+	for (;;) {
+		ops = e.ops;
+		if (io_cancelled()) {
+			r = SCP_E_INTR;
+			break;
+		}
+		if ((r = dl_retire(&e)) != 0 || (r = dl_start(&e)) != 0 ||
+		    (r = dl_prefetch(&e)) != 0) {
+			break;
+		}
+		if (e.head == NULL && e.gi >= g->n) {
+			break;
+		}
+		if (sftp_req_count(s, NULL) == 0) {
+			if (e.ops != ops) {
+				continue;
+			}
+			r = sftp_fail(s, SCP_E_FATAL,
+			    "internal error: download queue stalled");
+			break;
+		}
+		if ((r = sftp_reply_any(s, &owner, &id, &type, &b)) != 0) {
+			break;
+		}
+		j = (struct dl_job *)owner;
+		if (j == NULL || j->magic != DL_MAGIC) {
+			buf_free(b);
+			r = sftp_fail(s, SCP_E_FATAL,
+			    "internal error: reply %u for no download", id);
+			break;
+		}
+		if ((r = dl_dispatch(&e, j, id, type, b)) != 0) {
+			break;
+		}
+	}
+	if (r != 0) {
+		dl_abort(&e, r);
+		return r;
+	}
+	return e.errs;
+}
+
 int
 sftp_download(struct sftp_session *s, const char *src, const char *target)
 {
@@ -894,6 +2288,15 @@ sftp_download(struct sftp_session *s, const char *src, const char *target)
 	    (dfd = open(target, O_RDONLY | O_DIRECTORY | O_NOCTTY)) == -1) {
 		log_error("open local \"%s\": %s", target, strerror(errno));
 		errs = 1;
+		goto out;
+	}
+	if (!s->o->resume) {
+		/* --resume keeps the sequential code below. */
+		r = download_pipelined(s, &g, target, dst_is_dir, dfd);
+		if (r > 0) {
+			errs = 1;
+			r = 0;
+		}
 		goto out;
 	}
 	for (i = 0; i < g.n && !io_cancelled(); i++) {
