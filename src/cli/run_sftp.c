@@ -122,8 +122,9 @@ sftp_auto_channels(uint64_t size, uint32_t rtt_us)
  * Whether the automatic policy might split a file of this run, so the
  * first ssh should be started as our ControlMaster (private and cheap;
  * channels are only opened for a big file on a long link).  Not when a
- * file could never be split (-D, --resume, --inplace, -l); for uploads
- * only when a source is a big regular file or a directory to recurse.
+ * file could never be split (-D, --resume, --inplace, -l); only for
+ * uploads, and only when a source is a big regular file or a directory
+ * to recurse.
  */
 static int
 sftp_auto_possible(const struct cli *x, int upload)
@@ -137,8 +138,13 @@ sftp_auto_possible(const struct cli *x, int upload)
 	    o->bwlimit_kbits != 0) {
 		return 0;
 	}
+	/*
+	 * Downloads over several channels were not faster in our
+	 * measurements (docs/design-speed.md section 4): only -X
+	 * channels= splits them.
+	 */
 	if (!upload) {
-		return 1;
+		return 0;
 	}
 	for (i = 0; i + 1 < o->noperands; i++) {
 		if (stat(o->operands[i], &st) == -1) {

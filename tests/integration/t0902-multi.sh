@@ -191,4 +191,34 @@ test_expect_success 'unreadable remote file: one error, no temp file' '
 	test ! -e ld/secret
 '
 
+# The automatic choice needs a long round trip: bench/linkemu (built
+# next to $SCP) delays every byte 10 ms each way.
+LINKEMU=$(dirname "$SCP_REAL")/bench/linkemu
+if [ -x "$LINKEMU" ]; then
+	printf 'Host slow\n  ProxyCommand %s -d 10 -- /usr/sbin/sshd -i -f %s\n' \
+	    "$LINKEMU" "$SCPTEST_RUNDIR/sshd_ours" >"$TRASH/ssh_slow"
+	cat "$TRASH/ssh_multi" >>"$TRASH/ssh_slow"
+	test_expect_success 'automatic: a 64 MiB upload over a 20 ms link is
+    split, over loopback it is not; downloads only when asked' '
+		mkfile big64 67108864 &&
+		own_trash && mkdir -p "$TRASH/tmp" &&
+		TMPDIR=$TRASH/tmp expect_rc 0 timeout -k 5 "$SCPTEST_TIMEOUT" \
+		    "$SCP" -v -F "$TRASH/ssh_slow" big64 "slow:$TRASH/rd/a64" \
+		    </dev/null &&
+		grep -E "multi: 67108864 bytes over [2-4] sessions" err &&
+		cmp big64 rd/a64 &&
+		expect_rc 0 scp_multi -v big64 "ours:$TRASH/rd/b64" &&
+		! grep -F "multi:" err &&
+		cmp big64 rd/b64 &&
+		TMPDIR=$TRASH/tmp expect_rc 0 timeout -k 5 "$SCPTEST_TIMEOUT" \
+		    "$SCP" -v -F "$TRASH/ssh_slow" "slow:$TRASH/big64" ld/ \
+		    </dev/null &&
+		! grep -F "multi:" err &&
+		cmp big64 ld/big64 &&
+		no_leftovers rd && no_leftovers ld
+	'
+else
+	test_skip 'automatic split on a long link' "no $LINKEMU"
+fi
+
 test_done

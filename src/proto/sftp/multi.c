@@ -26,6 +26,8 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -42,6 +44,19 @@
 #define MULTI_MAX		16
 /* Smaller files are never split: opening handles costs round trips. */
 #define MULTI_FLOOR		(8ULL * 1024 * 1024)
+/*
+ * Downloads read at most this much per request: a reply that fits the
+ * socket buffer whole can be waited for without blocking the other
+ * sessions (multi_ready()).  64 requests of it still exceed a channel
+ * window.
+ */
+#define MULTI_READ_MAX		32768
+/* A session with this much of a reply waiting is read even before the
+ * reply is whole (the rest is on its way). */
+#define MULTI_READ_ANYWAY	131072
+/* Idle rounds of 1 ms before a partial reply is read anyway. */
+#define MULTI_IDLE_MAX		3
+
 /* Chunks handed out: about four per session, within these bounds. */
 #define MULTI_CHUNK_MIN		(4ULL * 1024 * 1024)
 #define MULTI_CHUNK_MAX		(32ULL * 1024 * 1024)
@@ -270,6 +285,9 @@ multi_fill(struct multi *m, struct mpeer *p)
 	int r;
 
 	blk = m->upload ? s->write_len : s->read_len;
+	if (!m->upload && blk > MULTI_READ_MAX) {
+		blk = MULTI_READ_MAX;
+	}
 	while (!m->failed && !io_cancelled() && p->nq < s->nreq) {
 		if (p->cur == p->end) {
 			if (m->next >= m->size) {
@@ -419,6 +437,48 @@ multi_buffered(const struct sftp_session *s)
 }
 
 /*
+ * Whether a whole reply of `s` is waiting (read-ahead plus socket), so
+ * that reading it cannot block while other sessions have data: one
+ * thread waiting for the tail of one reply would leave the others'
+ * windows closed.  Also 1 when plenty is there, or when it cannot be
+ * told (not a socket): then the read may wait, as a single session's.
+ */
+static int
+multi_ready(const struct sftp_session *s)
+{
+	uint8_t hdr[4];
+	size_t have = 0, i;
+	ssize_t n;
+	uint32_t len;
+	int q = 0;
+
+	if (s->ibuf != NULL) {
+		have = s->ilen - s->ioff;
+	}
+	if (ioctl(s->rfd, FIONREAD, &q) == -1 || q < 0) {
+		return 1;
+	}
+	if (have + (size_t)q >= MULTI_READ_ANYWAY) {
+		return 1;
+	}
+	if (have + (size_t)q < 4) {
+		return 0;
+	}
+	for (i = 0; i < 4 && i < have; i++) {
+		hdr[i] = s->ibuf[s->ioff + i];
+	}
+	if (i < 4) {
+		n = recv(s->rfd, hdr + i, 4 - i, MSG_PEEK | MSG_DONTWAIT);
+		if (n != (ssize_t)(4 - i)) {
+			return 1;
+		}
+	}
+	len = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 |
+	    (uint32_t)hdr[2] << 8 | hdr[3];
+	return have + (size_t)q >= (uint64_t)len + 4;
+}
+
+/*
  * Runs the transfer until every byte is done or, after a failure, every
  * request still in flight is answered.  Only an interruption returns
  * early (SCP_E_INTR), every request forgotten.
@@ -428,8 +488,8 @@ multi_run(struct multi *m)
 {
 	struct pollfd pfd[MULTI_MAX];
 	struct mpeer *p;
-	size_t i, pending;
-	int r, timeout;
+	size_t i, pending, got;
+	int r, timeout, partial, idle = 0;
 
 	for (;;) {
 		if (io_cancelled()) {
@@ -483,6 +543,8 @@ multi_run(struct multi *m)
 			m->failed = 1;
 			break;
 		}
+		partial = 0;
+		got = 0;
 		for (i = 0; i < m->n; i++) {
 			p = &m->p[i];
 			if (p->dead) {
@@ -496,14 +558,30 @@ multi_run(struct multi *m)
 			    !multi_buffered(p->s))) {
 				continue;
 			}
-			/* What is buffered costs no system call. */
-			do {
+			/* Whole replies only, unless waiting got too long. */
+			while (p->nq > 0 && !io_cancelled() &&
+			    ((pfd[i].revents & (POLLERR | POLLHUP)) ||
+			    idle >= MULTI_IDLE_MAX || multi_ready(p->s))) {
 				if ((r = multi_reply(m, p)) != 0) {
 					multi_broken(m, p, r);
 					break;
 				}
-			} while (p->nq > 0 && multi_buffered(p->s) &&
-			    !io_cancelled());
+				got++;
+				idle = 0;
+				if (!multi_buffered(p->s)) {
+					break;
+				}
+			}
+			if (!p->dead && p->nq > 0 && multi_buffered(p->s)) {
+				partial = 1;
+			} else if (!p->dead && p->nq > 0 && got == 0) {
+				partial = 1;
+			}
+		}
+		if (got == 0 && partial) {
+			/* Only tails of replies: let them arrive. */
+			idle++;
+			(void)poll(NULL, 0, 1);
 		}
 		sftp_meter_update(m->p[0].s, m->done);
 	}
