@@ -19,7 +19,8 @@
  * it reaches the head; the requests of later jobs stay in flight
  * meanwhile (msg.c files their replies).
  *
- * Bounds: UPQ_MAX_JOBS jobs (and half the server's handle limit), at
+ * Bounds: UPQ_MAX_JOBS jobs, UPQ_MAX_HANDLES of them (and at most half
+ * the server's handle limit) between OPEN and CLOSE, at
  * most s->nreq WRITEs outstanding; nothing of a file is kept in memory
  * after its WRITE is sent.
  */
@@ -41,7 +42,13 @@
 #include "../../util/strvec.h"
 #include "../../util/xmalloc.h"
 
-#define UPQ_MAX_JOBS	256
+/*
+ * 1024 jobs: a 50 ms link moves 500 small files in one wave of round
+ * trips.  Their replies (a few small ones each) always fit the buffers
+ * between us and the server while we write without reading.
+ */
+#define UPQ_MAX_JOBS	1024
+#define UPQ_MAX_HANDLES	512
 
 enum ujob_kind {
 	UJ_FILE,	/* a small regular file, pipelined */
@@ -93,6 +100,9 @@ struct ujob {
 	uint32_t open_code, write_code, trunc_code, attr_code, fsync_code;
 	uint32_t close_code, rename_code;
 	int opend_errs;		/* OPEND: errors the walk itself saw */
+	int holds;		/* counted in q->nhandles */
+	uint32_t last_wid;	/* the WRITE that is shorter than a block */
+	uint64_t last_wlen;
 };
 
 struct sftp_upq {
@@ -100,6 +110,8 @@ struct sftp_upq {
 	size_t njobs;
 	size_t ndata;		/* jobs in US_DATA */
 	size_t nwrites;		/* WRITEs outstanding */
+	uint64_t wbytes;	/* their data */
+	size_t nhandles;	/* FILE jobs between OPEN and CLOSE */
 	int errs;		/* failed jobs since the last flush */
 	int op_errs;		/* failed jobs since the last OPEND */
 	uint8_t *blk;
@@ -218,7 +230,35 @@ upq_clear(struct sftp_session *s, struct sftp_upq *q)
 		job_free(j);
 	}
 	q->tail = NULL;
-	q->njobs = q->ndata = q->nwrites = 0;
+	q->njobs = q->ndata = q->nwrites = q->nhandles = 0;
+	q->wbytes = 0;
+}
+
+/*
+ * Whether a WRITE of `len` bytes may go out: the data outstanding stays
+ * within nrequests blocks (what one big file keeps in flight), however
+ * small the files; their count within SFTP_MAX_NREQ * 4 (tiny STATUS
+ * replies, which always fit the buffers between us and the server).
+ */
+static int
+write_room(const struct sftp_session *s, const struct sftp_upq *q,
+    uint64_t len)
+{
+	if (q->nwrites == 0) {
+		return 1;
+	}
+	return q->nwrites < 4 * SFTP_MAX_NREQ &&
+	    q->wbytes + len <= (uint64_t)s->nreq * s->write_len;
+}
+
+/* The job's handle is (or will be) closed: room for another OPEN. */
+static void
+job_release_handle(struct sftp_session *s, struct ujob *j)
+{
+	if (j->holds) {
+		j->holds = 0;
+		s->upq->nhandles--;
+	}
 }
 
 /* ---- sending ---- */
@@ -259,6 +299,8 @@ file_send_open(struct sftp_session *s, struct ujob *j)
 	}
 	j->nout++;
 	j->state = US_OPEN;
+	j->holds = 1;
+	s->upq->nhandles++;
 out:
 	sftp_req_owner(s, NULL);
 	return r;
@@ -276,18 +318,18 @@ file_send_data(struct sftp_session *s, struct sftp_upq *q, struct ujob *j)
 
 	sftp_req_owner(s, j);
 	while (!j->local_failed && j->sent < j->size) {
-		if (q->nwrites >= s->nreq) {
-			goto out;
-		}
 		want = j->size - j->sent;
 		if (want > s->write_len) {
 			want = s->write_len;
+		}
+		if (!write_room(s, q, want)) {
+			goto out;
 		}
 		n = pread(j->fd, q->blk, (size_t)want, (off_t)j->sent);
 		if (n < 0 && errno == EINTR && !io_cancelled()) {
 			continue;
 		}
-		if (n <= 0) {
+		if (n <= 0 || (uint64_t)n < want) {
 			/*
 			 * A file cut short while we read it would arrive as
 			 * a prefix of the old contents: a lie.
@@ -318,6 +360,11 @@ file_send_data(struct sftp_session *s, struct sftp_upq *q, struct ujob *j)
 		j->sent += (uint64_t)n;
 		j->nout++;
 		q->nwrites++;
+		q->wbytes += (uint64_t)n;
+		if ((uint64_t)n < s->write_len) {
+			j->last_wid = id;
+			j->last_wlen = (uint64_t)n;
+		}
 	}
 	close(j->fd);
 	j->fd = -1;
@@ -413,6 +460,9 @@ file_opened(struct sftp_session *s, struct sftp_upq *q, struct ujob *j)
 	uint32_t id;
 	int r;
 
+	if (!j->open_ok || j->islink) {
+		job_release_handle(s, j);
+	}
 	if (!j->open_ok) {
 		job_msg(j, "dest open \"%s\": %s", j->rpath,
 		    sftp_fx2txt(j->open_code));
@@ -456,6 +506,7 @@ file_closed(struct sftp_session *s, struct ujob *j)
 	    j->trunc_code == 0 && j->close_code == 0;
 	int r;
 
+	job_release_handle(s, j);
 	if (j->write_code != 0) {
 		job_msg(j, "write remote \"%s\": %s", j->rpath,
 		    sftp_fx2txt(j->write_code));
@@ -563,8 +614,10 @@ file_reply(struct sftp_session *s, struct sftp_upq *q, struct ujob *j,
 		} else if (j->state == US_CLOSE && id == j->id_close) {
 			j->close_code = code;
 		} else {
-			/* A WRITE. */
+			/* A WRITE: all are a block long but the last. */
 			q->nwrites--;
+			q->wbytes -= j->last_wlen > 0 && id == j->last_wid ?
+			    j->last_wlen : s->write_len;
 			if (code != 0 && j->write_code == 0) {
 				j->write_code = code;
 			}
@@ -704,16 +757,17 @@ head_retire(struct sftp_session *s, struct sftp_upq *q)
 	return 0;
 }
 
-static size_t
-upq_cap(const struct sftp_session *s)
+/* 1 when one more job may be queued. */
+static int
+upq_room(const struct sftp_session *s, const struct sftp_upq *q)
 {
-	size_t cap = UPQ_MAX_JOBS;
+	size_t hcap = UPQ_MAX_HANDLES;
 
-	/* Each job may hold a handle; leave the server room for ours. */
-	if (s->max_handles != 0 && s->max_handles / 2 < cap) {
-		cap = s->max_handles / 2 > 0 ? s->max_handles / 2 : 1;
+	/* Leave the server's handles room for others (and our -3). */
+	if (s->max_handles != 0 && s->max_handles / 2 < hcap) {
+		hcap = s->max_handles / 2 > 0 ? s->max_handles / 2 : 1;
 	}
-	return cap;
+	return q->njobs < UPQ_MAX_JOBS && q->nhandles < hcap;
 }
 
 /* An interrupted or broken queue: say which file, drop the rest. */
@@ -763,11 +817,11 @@ upq_pump(struct sftp_session *s, struct sftp_upq *q, int drain)
 				return upq_abort(s, q, SCP_E_INTR);
 			}
 		}
-		if (q->head == NULL || (!drain && q->njobs < upq_cap(s))) {
+		if (q->head == NULL || (!drain && upq_room(s, q))) {
 			return 0;
 		}
 		for (j = q->head; j != NULL && q->ndata > 0 &&
-		    q->nwrites < s->nreq; j = j->next) {
+		    write_room(s, q, 1); j = j->next) {
 			if (j->state == US_DATA &&
 			    (r = file_send_data(s, q, j)) != 0) {
 				return upq_abort(s, q, r);
