@@ -849,44 +849,70 @@ list_local_dir(struct sftp_session *s, const char *path,
  * A directory of the walk whose parent existed before: MKDIR, then STAT
  * (an existing directory is reused and keeps its mode), and the
  * statvfs@openssh.com that the room check of its files will want, in
- * one round trip (the server processes them in order).  *created says
- * whether MKDIR made it.  0, 1 when it cannot be used (said through the
+ * one round trip (the server processes them in order).  dir_send()
+ * sends them (`pre` records the ids), dir_recv() collects: *created says
+ * whether MKDIR made it; 0, 1 when it cannot be used (said through the
  * queue), <0 fatal.
  */
+struct dirpre {
+	int sent;
+	int vfs;
+	uint32_t mid, sid, vid;
+};
+
 static int
-dir_make_or_reuse(struct sftp_session *s, const char *rpath,
-    const struct sftp_attr *a, int *created)
+dir_send(struct sftp_session *s, const char *rpath,
+    const struct sftp_attr *a, struct dirpre *pre)
+{
+	int r;
+
+	memset(pre, 0, sizeof(*pre));
+	pre->vfs = (s->exts & SFTP_EXT_STATVFS) && !s->o->inplace &&
+	    !s->o->resume;
+	if ((r = sftp_send_path(s, SSH2_FXP_MKDIR, rpath, a,
+	    &pre->mid)) != 0 ||
+	    (r = sftp_send_stat(s, rpath, 0, &pre->sid)) != 0 ||
+	    (pre->vfs && (r = sftp_send_statvfs(s, rpath, &pre->vid)) != 0)) {
+		return r;
+	}
+	pre->sent = 1;
+	return 0;
+}
+
+static int
+dir_recv(struct sftp_session *s, const char *rpath, struct dirpre *pre,
+    int *created)
 {
 	struct sftp_attr cur;
 	uint64_t avail;
-	uint32_t mid, sid, vid = 0, mcode;
-	int r, rm, rs, vfs;
+	uint32_t mcode;
+	int r, rm, rs;
 
 	*created = 0;
-	vfs = (s->exts & SFTP_EXT_STATVFS) && !s->o->inplace &&
-	    !s->o->resume;
-	if ((r = sftp_send_path(s, SSH2_FXP_MKDIR, rpath, a, &mid)) != 0 ||
-	    (r = sftp_send_stat(s, rpath, 0, &sid)) != 0 ||
-	    (vfs && (r = sftp_send_statvfs(s, rpath, &vid)) != 0)) {
-		return r;
-	}
-	rm = sftp_recv_status(s, mid);
+	pre->sent = 0;
+	rm = sftp_recv_status(s, pre->mid);
 	if (rm != 0 && rm != SCP_E_PEER) {
 		return rm;
 	}
 	mcode = rm == 0 ? 0 : s->last_status;
-	rs = sftp_recv_attrs(s, sid, &cur);
+	rs = sftp_recv_attrs(s, pre->sid, &cur);
 	if (rs != 0 && rs != SCP_E_PEER) {
 		return rs;
 	}
-	if (vfs) {
-		r = sftp_recv_statvfs(s, vid, &avail);
+	if (pre->vfs) {
+		r = sftp_recv_statvfs(s, pre->vid, &avail);
 		if (r != 0 && r != SCP_E_PEER) {
 			return r;
 		}
-		free(s->vfs_dir);
-		s->vfs_dir = xstrdup(rpath);
-		s->vfs_avail = r == 0 ? avail : UINT64_MAX;
+		if (rpath != NULL) {
+			free(s->vfs_dir);
+			s->vfs_dir = xstrdup(rpath);
+			s->vfs_avail = r == 0 ? avail : UINT64_MAX;
+		}
+	}
+	if (rpath == NULL) {
+		/* A guess that was not needed (sftp_upload). */
+		return 0;
 	}
 	if (rm == 0) {
 		*created = 1;
@@ -913,12 +939,14 @@ dir_make_or_reuse(struct sftp_session *s, const char *rpath,
  */
 static int
 upload_dir(struct sftp_session *s, const char *lpath, const char *rpath,
-    struct dirstack *ds, int parent_fresh, struct upq_dir *pdir)
+    struct dirstack *ds, int parent_fresh, struct upq_dir *pdir,
+    struct dirpre *pre)
 {
 	struct strvec names;
 	struct sftp_attr a, cur;
 	struct stat st, est;
 	struct upq_dir *dir = NULL;
+	struct dirpre pre_own;
 	char *lsub, *rsub, *fmsg;
 	size_t i;
 	int r, created = 0, k;
@@ -931,6 +959,9 @@ upload_dir(struct sftp_session *s, const char *lpath, const char *rpath,
 	strvec_init(&names);
 	if ((r = list_local_dir(s, lpath, &names, &st)) != 0) {
 		strvec_clear(&names);
+		if (r > 0 && pre != NULL && pre->sent) {
+			r = dir_recv(s, NULL, pre, &created);
+		}
 		return r < 0 ? r : 0;
 	}
 	for (k = 0; k < ds->n; k++) {
@@ -955,7 +986,10 @@ upload_dir(struct sftp_session *s, const char *lpath, const char *rpath,
 			goto out;
 		}
 		created = 1;
-	} else if ((r = dir_make_or_reuse(s, rpath, &a, &created)) != 0) {
+	} else if (((pre == NULL || !pre->sent) &&
+	    (r = dir_send(s, rpath, &a, &pre_own)) != 0) ||
+	    (r = dir_recv(s, rpath, pre != NULL && pre->sent ? pre : &pre_own,
+	    &created)) != 0) {
 		if (r > 0) {
 			r = 0;
 		}
@@ -974,7 +1008,7 @@ upload_dir(struct sftp_session *s, const char *lpath, const char *rpath,
 				    "\"%s\" failed", lsub, rsub);
 			}
 		} else if (S_ISDIR(est.st_mode)) {
-			r = upload_dir(s, lsub, rsub, ds, created, dir);
+			r = upload_dir(s, lsub, rsub, ds, created, dir, NULL);
 		} else if (S_ISREG(est.st_mode)) {
 			fmsg = xasprintf("upload \"%s\" to \"%s\" failed",
 			    lsub, rsub);
@@ -1065,9 +1099,12 @@ sftp_upload_target_forget(struct sftp_session *s)
  */
 static int
 upload_target(struct sftp_session *s, const char *target, char **tgt,
-    int *tdir)
+    int *tdir, const char *guess, const struct sftp_attr *ga,
+    struct dirpre *pre)
 {
 	struct sftp_attr ta;
+	uint32_t id;
+	char *path;
 	int r;
 
 	if (s->up_target != NULL && strcmp(s->up_target, target) == 0) {
@@ -1082,8 +1119,26 @@ upload_target(struct sftp_session *s, const char *target, char **tgt,
 	if ((r = sftp_prepare_path(s, target, tgt)) != 0) {
 		return r;
 	}
-	r = sftp_do_stat(s, *tgt, 0, &ta);
+	/*
+	 * `guess`: the name a directory operand will get if the target is
+	 * a directory (scp -r dir host:existing/, the usual case).  Its
+	 * MKDIR/STAT travel with the target's STAT: one round trip less.
+	 * Harmless otherwise: MKDIR inside a non-directory fails.
+	 */
+	if ((r = sftp_send_stat(s, *tgt, 0, &id)) != 0) {
+		goto fail;
+	}
+	if (guess != NULL) {
+		path = sftp_path_append(*tgt, guess);
+		r = dir_send(s, path, ga, pre);
+		free(path);
+		if (r != 0) {
+			goto fail;
+		}
+	}
+	r = sftp_recv_attrs(s, id, &ta);
 	if (r != 0 && r != SCP_E_PEER) {
+fail:
 		free(*tgt);
 		*tgt = NULL;
 		return r;
@@ -1101,9 +1156,10 @@ sftp_upload(struct sftp_session *s, const char *src, const char *target,
 {
 	struct sftp_attr a;
 	struct dirstack ds;
+	struct dirpre pre;
 	struct stat st;
 	char *tgt = NULL, *name = NULL, *dst = NULL, *msg;
-	int r, tdir = 0;
+	int r, tdir = 0, k;
 
 	if (s->dead) {
 		return SCP_E_CLOSED;
@@ -1114,7 +1170,19 @@ sftp_upload(struct sftp_session *s, const char *src, const char *target,
 		log_error("stat local \"%s\": %s", src, strerror(errno));
 		return SCP_E_SYS;
 	}
-	if ((r = upload_target(s, target, &tgt, &tdir)) != 0) {
+	memset(&pre, 0, sizeof(pre));
+	if (S_ISDIR(st.st_mode) && s->o->recursive) {
+		/* Computed early for upload_target's guess. */
+		name = source_name(src);
+		memset(&a, 0, sizeof(a));
+		a.flags = SSH2_FILEXFER_ATTR_PERMISSIONS;
+		a.perm = (st.st_mode & 0777) | 0700;
+	}
+	if ((r = upload_target(s, target, &tgt, &tdir, name, &a,
+	    &pre)) == 0 && pre.sent && !tdir) {
+		r = dir_recv(s, NULL, &pre, &k);
+	}
+	if (r != 0) {
 		if (r == SCP_E_PEER) {
 			(void)sftp_upload_flush(s);
 			r = SCP_E_SYS;
@@ -1140,7 +1208,7 @@ sftp_upload(struct sftp_session *s, const char *src, const char *target,
 		s->up_tdir = 1;
 	}
 	if (tdir) {
-		if ((name = source_name(src)) == NULL) {
+		if (name == NULL && (name = source_name(src)) == NULL) {
 			r = sftp_upq_note(s, 1, "%s: cannot determine a name "
 			    "for the target", src);
 			goto out;
@@ -1152,7 +1220,7 @@ sftp_upload(struct sftp_session *s, const char *src, const char *target,
 	log_debug3("copying local %s to remote %s", src, dst);
 	if (S_ISDIR(st.st_mode) && s->o->recursive) {
 		memset(&ds, 0, sizeof(ds));
-		r = upload_dir(s, src, dst, &ds, 0, NULL);
+		r = upload_dir(s, src, dst, &ds, 0, NULL, &pre);
 		msg = xasprintf("failed to upload directory %s to %s", src,
 		    target);
 	} else {
