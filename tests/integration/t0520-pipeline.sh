@@ -107,7 +107,7 @@ fresh_mtimes () {
 
 # no_temp DIR: no temporary (".*.scp-part") file anywhere under DIR.
 no_temp () {
-	_t=$(find "$1" -name '*.scp-part' | head -n 3)
+	_t=$(find "$1" -name '*.scp-part' -o -name '*.scp-dir' | head -n 3)
 	if [ -n "$_t" ]; then
 		echo "temporary files left: $_t" >&2
 		return 1
@@ -386,20 +386,27 @@ wait_big () {
 	return 1
 }
 
-for d in up down; do
-	test_expect_success_ours "SIGINT during a ${d}load of many files" "
-		test \"\$(stat -c %s \"tree/\$BIGF\")\" -eq 3000000 &&
-		mkdir -p int-$d &&
-		if [ $d = up ]; then
-			bg_scp -q -r -l 20000 tree ours:\$TRASH/int-$d/
-		else
-			bg_scp -q -r -l 20000 ours:\$TRASH/tree int-$d/
-		fi &&
-		wait_big int-$d/tree && bg_snapshot &&
-		kill -INT \$bgpid && bg_wait 20 &&
-		test \"\$st\" = 1 && no_leftover_pids &&
-		all_final_whole tree int-$d/tree
-	"
-done
+# An upload of a new directory is built as ".tree.scp-dir" and renamed
+# into place when whole (docs/protocol-sftp.md): interrupted, nothing is
+# under the final name at all.
+test_expect_success_ours "SIGINT during a upload of many files" "
+	test \"\$(stat -c %s \"tree/\$BIGF\")\" -eq 3000000 &&
+	mkdir -p int-up &&
+	bg_scp -q -r -l 20000 tree ours:\$TRASH/int-up/ &&
+	wait_big int-up/.tree.scp-dir && bg_snapshot &&
+	kill -INT \$bgpid && bg_wait 20 &&
+	test \"\$st\" = 1 && no_leftover_pids &&
+	test ! -e int-up/tree && test -d int-up/.tree.scp-dir
+"
+
+test_expect_success_ours "SIGINT during a download of many files" "
+	test \"\$(stat -c %s \"tree/\$BIGF\")\" -eq 3000000 &&
+	mkdir -p int-down &&
+	bg_scp -q -r -l 20000 ours:\$TRASH/tree int-down/ &&
+	wait_big int-down/tree && bg_snapshot &&
+	kill -INT \$bgpid && bg_wait 20 &&
+	test \"\$st\" = 1 && no_leftover_pids &&
+	all_final_whole tree int-down/tree
+"
 
 test_done

@@ -529,8 +529,13 @@ void sftp_upload_target_forget(struct sftp_session *s);
  * it cannot exist) without waiting; the node returned (caller releases
  * it) is the `dir` of the jobs inside it, which fail quietly if it could
  * not be made.  *rc gets the return code.
- * sftp_upq_file: one local file; `fresh`: the target cannot exist;
- * `failmsg` is printed after its errors if it fails.
+ * sftp_upq_file: one local file; `fresh`: SFTP_UPQ_FRESH when the
+ * target cannot exist, SFTP_UPQ_DIRECT when moreover it is inside a
+ * temporary tree that sftp_upq_publish() renames into place once whole
+ * (the file is then written under its own name: no temp name, no
+ * rename); `failmsg` is printed after its errors if it fails.
+ * sftp_upq_publish: rename the temporary tree `tmp` to `dst` once all
+ * queued before has retired.
  * sftp_upq_setstat: a directory's attributes, after everything queued.
  * sftp_upq_note: a message in walk order; `error` counts it as one.
  * sftp_upq_opend: the end of an operand: `failmsg` is printed if any job
@@ -545,6 +550,12 @@ int sftp_upq_file(struct sftp_session *s, const char *lpath,
     const char *rpath, int fresh, struct upq_dir *dir, const char *failmsg);
 int sftp_upq_setstat(struct sftp_session *s, const char *rpath,
     const struct sftp_attr *a, struct upq_dir *dir);
+int sftp_upq_publish(struct sftp_session *s, const char *tmp,
+    const char *dst);
+/* RMDIR `path` without waiting (an unneeded temporary tree). */
+int sftp_upq_rmdir(struct sftp_session *s, const char *path);
+#define SFTP_UPQ_FRESH	1
+#define SFTP_UPQ_DIRECT	2
 int sftp_upq_note(struct sftp_session *s, int error, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 int sftp_upq_opend(struct sftp_session *s, int errs, const char *failmsg);

@@ -858,7 +858,12 @@ struct dirpre {
 	int sent;
 	int vfs;
 	uint32_t mid, sid, vid;
+	int tree;		/* MKDIR was of `tmp`, a temporary tree */
+	char *tmp;
 };
+
+#define HOW_TREE_ROOT	3
+#define HOW_EXISTS	4
 
 static int
 dir_send(struct sftp_session *s, const char *rpath,
@@ -928,18 +933,114 @@ dir_recv(struct sftp_session *s, const char *rpath, struct dirpre *pre,
 }
 
 /*
+ * A directory operand whose target does not exist yet is built under a
+ * temporary name beside it, ".<name>.scp-dir", and renamed into place
+ * once every file in it is whole (sftp_upq_publish): no partial file
+ * ever sits under its final path, and the files inside need no temporary
+ * name and rename of their own (a quarter of the requests of a tree of
+ * small files).  dir_send_tree() sends the STAT of the final name, the
+ * MKDIR of the temporary one and its statvfs in one round trip;
+ * dir_recv_tree() collects them and says in *how which way to go:
+ * HOW_TREE_ROOT (build in pre->tmp), HOW_EXISTS (the final name is an
+ * existing directory: reused, as before) or 0 (the temporary name could
+ * not be made: the plain way).  Returns 0, 1 when the final name is not
+ * a directory (said through the queue), <0 fatal.  With `dst` NULL the
+ * answers are only collected (a guess that was not needed).
+ */
+static int
+dir_send_tree(struct sftp_session *s, const char *dst,
+    const struct sftp_attr *a, struct dirpre *pre)
+{
+	const char *slash = strrchr(dst, '/');
+	int r;
+
+	memset(pre, 0, sizeof(pre[0]));
+	pre->tree = 1;
+	pre->vfs = (s->exts & SFTP_EXT_STATVFS) != 0;
+	pre->tmp = slash == NULL ? xasprintf(".%s.scp-dir", dst) :
+	    xasprintf("%.*s.%s.scp-dir", (int)(slash - dst + 1), dst,
+	    slash + 1);
+	if ((r = sftp_send_stat(s, dst, 0, &pre->sid)) != 0 ||
+	    (r = sftp_send_path(s, SSH2_FXP_MKDIR, pre->tmp, a,
+	    &pre->mid)) != 0 ||
+	    (pre->vfs && (r = sftp_send_statvfs(s, pre->tmp,
+	    &pre->vid)) != 0)) {
+		return r;
+	}
+	pre->sent = 1;
+	return 0;
+}
+
+static int
+dir_recv_tree(struct sftp_session *s, const char *dst, struct dirpre *pre,
+    int *how)
+{
+	struct sftp_attr cur;
+	uint64_t avail = UINT64_MAX;
+	int r, rs, rm, rv = SCP_E_PEER;
+
+	*how = 0;
+	pre->sent = 0;
+	rs = sftp_recv_attrs(s, pre->sid, &cur);
+	if (rs != 0 && rs != SCP_E_PEER) {
+		return rs;
+	}
+	rm = sftp_recv_status(s, pre->mid);
+	if (rm != 0 && rm != SCP_E_PEER) {
+		return rm;
+	}
+	if (pre->vfs) {
+		rv = sftp_recv_statvfs(s, pre->vid, &avail);
+		if (rv != 0 && rv != SCP_E_PEER) {
+			return rv;
+		}
+	}
+	if (dst == NULL || rs == 0 || rm != 0) {
+		/* Not ours to use: the empty directory goes (no wait). */
+		if (rm == 0 && (r = sftp_upq_rmdir(s, pre->tmp)) != 0) {
+			return r;
+		}
+		if (dst == NULL) {
+			return 0;
+		}
+		if (rs == 0) {
+			if (sftp_attr_is_dir(&cur)) {
+				*how = HOW_EXISTS;
+				return 0;
+			}
+			/* What MKDIR of an existing name says. */
+			r = sftp_upq_note(s, 1, "remote mkdir \"%s\": %s",
+			    dst, sftp_fx2txt(SSH2_FX_FAILURE));
+			return r < 0 ? r : 1;
+		}
+		return 0;
+	}
+	*how = HOW_TREE_ROOT;
+	if (pre->vfs) {
+		free(s->vfs_dir);
+		s->vfs_dir = xstrdup(pre->tmp);
+		s->vfs_avail = rv == 0 ? avail : UINT64_MAX;
+	}
+	return 0;
+}
+
+/*
  * Queues the upload of local directory `lpath` as remote `rpath`
- * (uppipe.c).  `parent_fresh`: the remote parent is one we are creating
- * (its node `pdir`, NULL when that MKDIR already succeeded), so `rpath`
- * cannot exist and is made without asking.  Otherwise an existing
- * directory is reused (and keeps its mode), which takes a STAT.  Every
+ * (uppipe.c).  `how`: 0 when the remote parent existed: an existing
+ * directory is reused (and keeps its mode), which takes a STAT (sent
+ * already when `pre` says so).  SFTP_UPQ_FRESH or SFTP_UPQ_DIRECT: the
+ * parent is one we are creating (its node `pdir`, NULL when that MKDIR
+ * already succeeded), so `rpath` cannot exist and is made without
+ * asking; DIRECT inside a temporary tree.  HOW_TREE_ROOT: `rpath` is
+ * that temporary tree, made by the caller.  HOW_EXISTS: `rpath` is known
+ * to be an existing directory.  Every
  * error goes through the queue, so it is printed in walk order and
  * counted there.  0, or <0 when the session broke or we were
  * interrupted.
  */
 static int
 upload_dir(struct sftp_session *s, const char *lpath, const char *rpath,
-    struct dirstack *ds, int parent_fresh, struct upq_dir *pdir,
+    struct dirstack *ds, int how, struct upq_dir *pdir,
     struct dirpre *pre)
 {
 	struct strvec names;
@@ -980,12 +1081,16 @@ upload_dir(struct sftp_session *s, const char *lpath, const char *rpath,
 	memset(&a, 0, sizeof(a));
 	a.flags = SSH2_FILEXFER_ATTR_PERMISSIONS;
 	a.perm = (st.st_mode & 0777) | 0700;
-	if (parent_fresh) {
+	if (how == HOW_TREE_ROOT) {
+		created = SFTP_UPQ_DIRECT;
+	} else if (how == HOW_EXISTS) {
+		created = 0;
+	} else if (how != 0) {
 		dir = sftp_upq_mkdir(s, rpath, &a, pdir, &r);
 		if (r < 0) {
 			goto out;
 		}
-		created = 1;
+		created = how;
 	} else if (((pre == NULL || !pre->sent) &&
 	    (r = dir_send(s, rpath, &a, &pre_own)) != 0) ||
 	    (r = dir_recv(s, rpath, pre != NULL && pre->sent ? pre : &pre_own,
@@ -1092,6 +1197,16 @@ sftp_upload_target_forget(struct sftp_session *s)
 	s->up_tdir = 0;
 }
 
+/* Whether a new directory operand is built as a temporary tree. */
+static int
+tree_ok(const struct sftp_session *s)
+{
+	/* --inplace asks for no temporary names; --resume continues the
+	 * partial files of an earlier copy in place. */
+	return !s->o->inplace && !s->o->resume &&
+	    (s->exts & SFTP_EXT_POSIX_RENAME);
+}
+
 /*
  * The target of the last operand: the same target for several operands
  * (scp *.jpg host:dir) is prepared and STATed once, so that their files
@@ -1130,7 +1245,8 @@ upload_target(struct sftp_session *s, const char *target, char **tgt,
 	}
 	if (guess != NULL) {
 		path = sftp_path_append(*tgt, guess);
-		r = dir_send(s, path, ga, pre);
+		r = tree_ok(s) ? dir_send_tree(s, path, ga, pre) :
+		    dir_send(s, path, ga, pre);
 		free(path);
 		if (r != 0) {
 			goto fail;
@@ -1180,7 +1296,8 @@ sftp_upload(struct sftp_session *s, const char *src, const char *target,
 	}
 	if ((r = upload_target(s, target, &tgt, &tdir, name, &a,
 	    &pre)) == 0 && pre.sent && !tdir) {
-		r = dir_recv(s, NULL, &pre, &k);
+		r = pre.tree ? dir_recv_tree(s, NULL, &pre, &k) :
+		    dir_recv(s, NULL, &pre, &k);
 	}
 	if (r != 0) {
 		if (r == SCP_E_PEER) {
@@ -1220,9 +1337,29 @@ sftp_upload(struct sftp_session *s, const char *src, const char *target,
 	log_debug3("copying local %s to remote %s", src, dst);
 	if (S_ISDIR(st.st_mode) && s->o->recursive) {
 		memset(&ds, 0, sizeof(ds));
-		r = upload_dir(s, src, dst, &ds, 0, NULL, &pre);
 		msg = xasprintf("failed to upload directory %s to %s", src,
 		    target);
+		if (!pre.sent && tree_ok(s) && (r = dir_send_tree(s, dst, &a,
+		    &pre)) != 0) {
+			free(msg);
+			goto out;
+		}
+		if (pre.sent && pre.tree) {
+			if ((r = dir_recv_tree(s, dst, &pre, &k)) > 0) {
+				r = 0;
+			} else if (r == 0 && k == HOW_TREE_ROOT) {
+				r = upload_dir(s, src, pre.tmp, &ds, k, NULL,
+				    NULL);
+				if (r == 0) {
+					r = sftp_upq_publish(s, pre.tmp, dst);
+				}
+			} else if (r == 0) {
+				r = upload_dir(s, src, dst, &ds, k, NULL,
+				    NULL);
+			}
+		} else {
+			r = upload_dir(s, src, dst, &ds, 0, NULL, &pre);
+		}
 	} else {
 		msg = xasprintf("failed to upload file %s to %s", src, target);
 		r = sftp_upq_file(s, src, dst, 0, NULL, msg);
@@ -1238,6 +1375,7 @@ sftp_upload(struct sftp_session *s, const char *src, const char *target,
 		r = sftp_upload_flush(s);
 	}
 out:
+	free(pre.tmp);
 	free(tgt);
 	free(name);
 	free(dst);

@@ -57,6 +57,8 @@ enum ujob_kind {
 	UJ_SETSTAT,	/* a directory's attributes, at the head */
 	UJ_NOTE,	/* a message to print in walk order */
 	UJ_OPEND,	/* the end of an operand */
+	UJ_PUBLISH,	/* rename a finished temporary tree into place */
+	UJ_RMDIR,	/* remove a temporary tree we did not need */
 };
 
 enum ujob_state {
@@ -84,6 +86,7 @@ struct ujob {
 	char *failmsg;		/* printed last when the job failed */
 	struct strvec msgs;	/* error lines, printed at retirement */
 	int fresh;
+	int direct;		/* inside a temporary tree: no temp name */
 	int failed;
 	int local_failed;	/* reading the source failed */
 	int redo_sync;		/* finish with the sequential path */
@@ -274,8 +277,10 @@ file_send_open(struct sftp_session *s, struct ujob *j)
 	oa.flags = SSH2_FILEXFER_ATTR_PERMISSIONS;
 	oa.perm = j->src.perm & 0777;
 	j->final = oa;
-	if (!s->o->inplace) {
+	if (!s->o->inplace && !j->direct) {
 		j->tmppath = sftp_upload_temp_name(j->rpath, &j->src);
+	}
+	if (!s->o->inplace) {
 		pflags |= SSH2_FXF_TRUNC;
 	}
 	sftp_req_owner(s, j);
@@ -372,7 +377,7 @@ file_send_data(struct sftp_session *s, struct sftp_upq *q, struct ujob *j)
 	 * Truncation (in place), attributes, fsync and CLOSE go out behind
 	 * the WRITEs: a handle's requests are processed in order.
 	 */
-	if (!j->local_failed && j->tmppath == NULL) {
+	if (!j->local_failed && j->tmppath == NULL && !j->direct) {
 		struct sftp_attr a;
 
 		memset(&a, 0, sizeof(a));
@@ -423,12 +428,15 @@ send_remove_tmp(struct sftp_session *s, struct ujob *j)
 	uint32_t id;
 	int r;
 
-	if (j->tmppath == NULL || io_cancelled()) {
+	if ((j->tmppath == NULL && !j->direct) || io_cancelled()) {
 		j->state = j->nout > 0 ? US_CLEAN : US_DONE;
 		return 0;
 	}
+	/* Inside a temporary tree the file has its final name there:
+	 * removed, so that publishing the tree does not publish it. */
 	sftp_req_owner(s, j);
-	r = sftp_send_path(s, SSH2_FXP_REMOVE, j->tmppath, NULL, &id);
+	r = sftp_send_path(s, SSH2_FXP_REMOVE, j->tmppath != NULL ?
+	    j->tmppath : j->rpath, NULL, &id);
 	sftp_req_owner(s, NULL);
 	if (r == 0) {
 		j->nout++;
@@ -686,6 +694,15 @@ head_run(struct sftp_session *s, struct ujob *j)
 		}
 		j->failed = r > 0;
 		return 0;
+	case UJ_PUBLISH:
+		r = sftp_do_rename(s, j->lpath, j->rpath);
+		if (r == SCP_E_PEER) {
+			log_error("rename \"%s\" to \"%s\": %s", j->lpath,
+			    j->rpath, sftp_fx2txt(s->last_status));
+			j->failed = 1;
+			return 0;
+		}
+		return r;
 	case UJ_SETSTAT:
 		if (dir_failed(j->dir)) {
 			return 0;
@@ -843,7 +860,13 @@ upq_pump(struct sftp_session *s, struct sftp_upq *q, int drain)
 			buf_free(b);
 			continue;
 		}
-		if (j->kind == UJ_MKDIR) {
+		if (j->kind == UJ_RMDIR) {
+			/* Best effort: an error changes nothing. */
+			buf_free(b);
+			j->nout--;
+			j->state = US_DONE;
+			r = 0;
+		} else if (j->kind == UJ_MKDIR) {
 			r = mkdir_reply(s, j, type, b);
 		} else if (j->kind == UJ_FILE) {
 			r = file_reply(s, q, j, id, type, b);
@@ -939,7 +962,7 @@ sftp_upq_file(struct sftp_session *s, const char *lpath, const char *rpath,
 		j->lpath = xstrdup(lpath);
 		j->rpath = xstrdup(rpath);
 		j->failmsg = failmsg != NULL ? xstrdup(failmsg) : NULL;
-		j->fresh = fresh;
+		j->fresh = fresh != 0;
 		job_set_dir(j, dir);
 		return upq_pump(s, q, 0);
 	}
@@ -947,7 +970,8 @@ sftp_upq_file(struct sftp_session *s, const char *lpath, const char *rpath,
 	j->lpath = xstrdup(lpath);
 	j->rpath = xstrdup(rpath);
 	j->failmsg = failmsg != NULL ? xstrdup(failmsg) : NULL;
-	j->fresh = fresh;
+	j->fresh = fresh != 0;
+	j->direct = fresh == SFTP_UPQ_DIRECT;
 	job_set_dir(j, dir);
 	j->failed = 1;		/* until shown otherwise */
 	if (!st_ok) {
@@ -1002,6 +1026,35 @@ sftp_upq_file(struct sftp_session *s, const char *lpath, const char *rpath,
 		return upq_abort(s, q, r);
 	}
 	return upq_pump(s, q, 0);
+}
+
+int
+sftp_upq_rmdir(struct sftp_session *s, const char *path)
+{
+	struct ujob *j = job_new(s, UJ_RMDIR);
+	uint32_t id;
+	int r;
+
+	j->rpath = xstrdup(path);
+	sftp_req_owner(s, j);
+	r = sftp_send_path(s, SSH2_FXP_RMDIR, path, NULL, &id);
+	sftp_req_owner(s, NULL);
+	if (r != 0) {
+		return upq_abort(s, s->upq, r);
+	}
+	j->nout = 1;
+	j->state = US_OPEN;
+	return upq_pump(s, s->upq, 0);
+}
+
+int
+sftp_upq_publish(struct sftp_session *s, const char *tmp, const char *dst)
+{
+	struct ujob *j = job_new(s, UJ_PUBLISH);
+
+	j->lpath = xstrdup(tmp);
+	j->rpath = xstrdup(dst);
+	return upq_pump(s, s->upq, 0);
 }
 
 int
