@@ -28,10 +28,10 @@ is_uint () {
 	return 0
 }
 
-# in_list WORD LIST: true when WORD is one of the comma or space
-# separated words of LIST.
+# in_list WORD LIST: true when WORD is one of the comma, space or
+# newline separated words of LIST.
 in_list () {
-	case ",$(printf '%s' "$2" | tr ' ' ','),"  in
+	case ",$(printf '%s' "$2" | tr ' \n\t' ',,,'),"  in
 	*",$1,"*) return 0 ;;
 	esac
 	return 1
