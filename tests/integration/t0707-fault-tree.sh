@@ -24,6 +24,12 @@ for p in sftp legacy; do
 		o=-O
 	fi
 	for d in down up; do
+		# An SFTP upload to a new name builds .NAME.scp-dir and
+		# renames it when whole: the partial is in there.
+		w=r-$p-$d
+		if [ $p$d = sftpup ]; then
+			w=.r-$p-$d.scp-dir
+		fi
 		test_expect_success_ours "$p: SIGTERM during -r ${d}load" "
 			rm -rf r-$p-$d &&
 			if [ $d = down ]; then
@@ -31,16 +37,25 @@ for p in sftp legacy; do
 			else
 				bg_scp $o -q -r -l 8000 tree ours:\$TRASH/r-$p-$d
 			fi &&
-			wait_partial r-$p-$d/sub m 300000 &&
+			wait_partial $w/sub m 300000 &&
 			bg_snapshot && kill -TERM \$bgpid && bg_wait 20 &&
 			test \"\$st\" = 1 && no_leftover_pids &&
-			test ! -e r-$p-$d/sub/m &&
-			kept_partial r-$p-$d/sub m big &&
-			for f in \$(cd r-$p-$d && find . -type f ! -name \".*\"); do
-				cmp tree/\$f r-$p-$d/\$f || exit 1
+			test ! -e $w/sub/m &&
+			kept_partial $w/sub m big &&
+			for f in \$(cd $w && find . -type f ! -name \".*\"); do
+				cmp tree/\$f $w/\$f || exit 1
 			done
 		"
 	done
 done
+
+# Resumed: the partial inside the temporary tree is continued and the
+# tree published.
+test_expect_success_ours 'sftp: -r upload resumed after SIGTERM' '
+	test -d .r-sftp-up.scp-dir && test ! -e r-sftp-up &&
+	run_scp --resume -q -r tree ours:$TRASH/r-sftp-up &&
+	diff -r tree r-sftp-up && test ! -e .r-sftp-up.scp-dir
+'
+
 
 test_done

@@ -1197,6 +1197,44 @@ sftp_upload_target_forget(struct sftp_session *s)
 	s->up_tdir = 0;
 }
 
+/*
+ * --resume of a directory operand: when `dst` does not exist but the
+ * temporary tree of an interrupted copy does, that tree is continued
+ * (its partials verified as usual) and published at the end.  Sets
+ * pre->tmp (not pre->sent) in that case.  0 or <0 fatal.
+ */
+static int
+resume_tree(struct sftp_session *s, const char *dst, struct dirpre *pre)
+{
+	struct sftp_attr ad, at;
+	const char *slash = strrchr(dst, '/');
+	uint32_t idd, idt;
+	char *tmp;
+	int r, rd, rt;
+
+	tmp = slash == NULL ? xasprintf(".%s.scp-dir", dst) :
+	    xasprintf("%.*s.%s.scp-dir", (int)(slash - dst + 1), dst,
+	    slash + 1);
+	if ((r = sftp_send_stat(s, dst, 1, &idd)) != 0 ||
+	    (r = sftp_send_stat(s, tmp, 1, &idt)) != 0) {
+		free(tmp);
+		return r;
+	}
+	rd = sftp_recv_attrs(s, idd, &ad);
+	rt = sftp_recv_attrs(s, idt, &at);
+	if ((rd != 0 && rd != SCP_E_PEER) || (rt != 0 && rt != SCP_E_PEER)) {
+		free(tmp);
+		return rd != 0 && rd != SCP_E_PEER ? rd : rt;
+	}
+	if (rd == SCP_E_PEER && rt == 0 && sftp_attr_is_dir(&at)) {
+		log_debug("resuming the interrupted copy in \"%s\"", tmp);
+		pre->tmp = tmp;
+		return 0;
+	}
+	free(tmp);
+	return 0;
+}
+
 /* Whether a new directory operand is built as a temporary tree. */
 static int
 tree_ok(const struct sftp_session *s)
@@ -1344,7 +1382,20 @@ sftp_upload(struct sftp_session *s, const char *src, const char *target,
 			free(msg);
 			goto out;
 		}
-		if (pre.sent && pre.tree) {
+		if (!pre.sent && s->o->resume && !s->o->inplace &&
+		    (s->exts & SFTP_EXT_POSIX_RENAME) &&
+		    (r = resume_tree(s, dst, &pre)) != 0) {
+			free(msg);
+			goto out;
+		}
+		if (pre.tmp != NULL && !pre.sent) {
+			/* --resume: an interrupted tree is continued. */
+			r = upload_dir(s, src, pre.tmp, &ds, HOW_EXISTS, NULL,
+			    NULL);
+			if (r == 0) {
+				r = sftp_upq_publish(s, pre.tmp, dst);
+			}
+		} else if (pre.sent && pre.tree) {
 			if ((r = dir_recv_tree(s, dst, &pre, &k)) > 0) {
 				r = 0;
 			} else if (r == 0 && k == HOW_TREE_ROOT) {
