@@ -954,6 +954,7 @@ dir_send_tree(struct sftp_session *s, const char *dst,
 	const char *slash = strrchr(dst, '/');
 	int r;
 
+	free(pre->tmp);		/* of a guess that was not needed */
 	memset(pre, 0, sizeof(pre[0]));
 	pre->tree = 1;
 	pre->vfs = (s->exts & SFTP_EXT_STATVFS) != 0;
