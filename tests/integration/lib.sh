@@ -93,6 +93,12 @@ scptest_setup_run () {
 		ours) _path=$_rd/bin-ours:/usr/bin:/bin ;;
 		user) _hk=$_rd/keys/host_user ;;
 		esac
+		# The remote scp (an ASan build under run-all.sh) runs with
+		# the sanitizer options of the local one: sshd passes none.
+		_asan=
+		if [ -n "${ASAN_OPTIONS:-}" ]; then
+			_asan=" ASAN_OPTIONS=$ASAN_OPTIONS"
+		fi
 		cat >"$_rd/sshd_$_kind" <<EOF
 HostKey $_hk
 AuthorizedKeysFile $_rd/keys/client.pub
@@ -103,7 +109,7 @@ KbdInteractiveAuthentication no
 Subsystem sftp /usr/lib/openssh/sftp-server
 PidFile none
 LogLevel ERROR
-SetEnv PATH=$_path
+SetEnv PATH=$_path$_asan
 EOF
 	done
 	_ssh_common="  User $TEST_USER
