@@ -944,16 +944,57 @@ take_names(struct sftp_session *s, struct buf *b, const char *path,
 	return 0;
 }
 
+#define READDIR_AHEAD	3
+
+static int
+send_readdir(struct sftp_session *s, const struct sftp_handle *h,
+    uint32_t *id)
+{
+	int r;
+
+	if ((r = sftp_req_begin(s, SSH2_FXP_READDIR, s, id)) != 0 ||
+	    (r = put_handle(s, h)) != 0) {
+		return r;
+	}
+	return sftp_req_send(s);
+}
+
+/*
+ * Collects the READDIRs still in flight (ids not 0) after the end of a
+ * listing: their answers (EOF) are dropped.  0, or <0 fatal.
+ */
+static int
+readdir_drain(struct sftp_session *s, uint32_t *ids)
+{
+	struct buf *b;
+	uint8_t type;
+	size_t k;
+	int r;
+
+	for (k = 0; k < READDIR_AHEAD; k++) {
+		if (ids[k] == 0) {
+			continue;
+		}
+		r = sftp_reply_wait(s, ids[k], &type, &b);
+		ids[k] = 0;
+		if (r != 0) {
+			return r;
+		}
+		buf_free(b);
+	}
+	return 0;
+}
+
 int
 sftp_do_readdir(struct sftp_session *s, const char *path,
     struct sftp_dirent **entsp, size_t *np)
 {
 	struct sftp_dirent *ents = NULL;
 	struct sftp_handle h;
-	size_t n = 0, alloc = 0, seen = 0, suspect = 0;
+	size_t n = 0, alloc = 0, seen = 0, suspect = 0, k;
 	struct buf *b;
 	uint8_t type;
-	uint32_t id, count = 0;
+	uint32_t id, count = 0, ids[READDIR_AHEAD] = { 0 };
 	int r, rc;
 
 	*entsp = NULL;
@@ -968,11 +1009,20 @@ sftp_do_readdir(struct sftp_session *s, const char *path,
 	    (r = take_handle(s, b, &h)) != 0) {
 		return r;
 	}
-	for (;;) {
-		if ((r = sftp_req_begin(s, SSH2_FXP_READDIR, s, &id)) != 0 ||
-		    (r = put_handle(s, &h)) != 0 ||
-		    (r = sftp_req_send(s)) != 0 ||
-		    (r = sftp_reply_wait(s, id, &type, &b)) != 0) {
+	/*
+	 * READDIR_AHEAD requests in flight: the server answers them in
+	 * order, so a listing of a few hundred names costs one round trip;
+	 * the ones after the end say EOF and are collected before CLOSE.
+	 */
+	for (k = 0; k < READDIR_AHEAD; k++) {
+		if ((r = send_readdir(s, &h, &ids[k])) != 0) {
+			goto fail;
+		}
+	}
+	for (k = 0;; k = (k + 1) % READDIR_AHEAD) {
+		r = sftp_reply_wait(s, ids[k], &type, &b);
+		ids[k] = 0;
+		if (r != 0) {
 			goto fail;
 		}
 		if (type == SSH2_FXP_STATUS) {
@@ -1004,6 +1054,12 @@ sftp_do_readdir(struct sftp_session *s, const char *path,
 		if (count == 0) {
 			break;
 		}
+		if ((r = send_readdir(s, &h, &ids[k])) != 0) {
+			goto fail;
+		}
+	}
+	if ((r = readdir_drain(s, ids)) != 0) {
+		goto out;
 	}
 	if ((r = sftp_do_close(s, &h)) != 0 && r != SCP_E_PEER) {
 		goto out;
@@ -1015,7 +1071,9 @@ fail:
 	if (!s->dead) {
 		uint32_t st = s->last_status;
 
-		(void)sftp_do_close(s, &h);
+		if (readdir_drain(s, ids) == 0) {
+			(void)sftp_do_close(s, &h);
+		}
 		s->last_status = st;
 	}
 out:
