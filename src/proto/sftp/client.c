@@ -312,6 +312,34 @@ wait_status(struct sftp_session *s, uint32_t id)
 	return take_status(s, type, b);
 }
 
+/*
+ * A reply that should be of type `want` (or a STATUS, turned into
+ * SCP_E_PEER): 0 keeps `b` for the caller, else `b` is consumed.
+ */
+static int
+check_typed(struct sftp_session *s, uint8_t type, struct buf *b,
+    uint8_t want)
+{
+	int r;
+
+	if (type == SSH2_FXP_STATUS) {
+		r = take_status(s, type, b);
+		if (r == 0) {
+			/* An OK status where data was due is a
+			 * protocol error. */
+			return sftp_fail(s, SCP_E_FORMAT,
+			    "Unexpected OK status");
+		}
+		return r;
+	}
+	if (type != want) {
+		buf_free(b);
+		return sftp_fail(s, SCP_E_FORMAT,
+		    "Expected packet type %u, got %u", want, type);
+	}
+	return 0;
+}
+
 /* Waits for a reply of type `want` to `id` (or a STATUS, turned into
  * SCP_E_PEER).  *body is the caller's to free. */
 static int
@@ -323,22 +351,9 @@ wait_typed(struct sftp_session *s, uint32_t id, uint8_t want,
 	int r;
 
 	*body = NULL;
-	if ((r = sftp_reply_wait(s, id, &type, &b)) != 0) {
+	if ((r = sftp_reply_wait(s, id, &type, &b)) != 0 ||
+	    (r = check_typed(s, type, b, want)) != 0) {
 		return r;
-	}
-	if (type == SSH2_FXP_STATUS) {
-		r = take_status(s, type, b);
-		/* An OK status where data was due is a protocol error. */
-		if (r == 0) {
-			return sftp_fail(s, SCP_E_FORMAT,
-			    "Unexpected OK status (id %u)", id);
-		}
-		return r;
-	}
-	if (type != want) {
-		buf_free(b);
-		return sftp_fail(s, SCP_E_FORMAT,
-		    "Expected packet type %u, got %u", want, type);
 	}
 	*body = b;
 	return 0;
@@ -362,29 +377,6 @@ int
 sftp_take_status(struct sftp_session *s, uint8_t type, struct buf *b)
 {
 	return take_status(s, type, b);
-}
-
-/* As wait_typed() on a reply already taken; `b` is consumed on error. */
-static int
-check_typed(struct sftp_session *s, uint8_t type, struct buf *b,
-    uint8_t want)
-{
-	int r;
-
-	if (type == SSH2_FXP_STATUS) {
-		r = take_status(s, type, b);
-		if (r == 0) {
-			return sftp_fail(s, SCP_E_FORMAT,
-			    "Unexpected OK status");
-		}
-		return r;
-	}
-	if (type != want) {
-		buf_free(b);
-		return sftp_fail(s, SCP_E_FORMAT,
-		    "Expected packet type %u, got %u", want, type);
-	}
-	return 0;
 }
 
 int

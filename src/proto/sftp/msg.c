@@ -108,6 +108,31 @@ read_failed(int r)
 	return r;
 }
 
+/*
+ * Decodes and checks the length prefix `p` of a message, printing
+ * OpenSSH's messages for a bad one.  Returns as sftp_msg_check_len().
+ */
+static int
+msg_len(const uint8_t p[4], uint32_t *len)
+{
+	int r;
+
+	*len = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | p[3];
+	if ((r = sftp_msg_check_len(*len)) == SCP_E_TOOBIG) {
+		/*
+		 * Usually text from the remote shell's startup files read
+		 * as a length; OpenSSH's hint.
+		 */
+		log_error("Received message too long %u", *len);
+		log_error("Ensure the remote shell produces no output "
+		    "for non-interactive sessions.");
+	} else if (r != 0) {
+		log_error("Received empty message");
+	}
+	return r;
+}
+
 int
 sftp_msg_read(int fd, struct buf **out)
 {
@@ -130,20 +155,7 @@ sftp_msg_read(int fd, struct buf **out)
 		log_error("Connection closed");
 		return SCP_E_CLOSED;
 	}
-	len = (uint32_t)lenbuf[0] << 24 | (uint32_t)lenbuf[1] << 16 |
-	    (uint32_t)lenbuf[2] << 8 | lenbuf[3];
-	if ((r = sftp_msg_check_len(len)) != 0) {
-		if (r == SCP_E_TOOBIG) {
-			/*
-			 * Usually text from the remote shell's startup
-			 * files read as a length; OpenSSH's hint.
-			 */
-			log_error("Received message too long %u", len);
-			log_error("Ensure the remote shell produces no output "
-			    "for non-interactive sessions.");
-		} else {
-			log_error("Received empty message");
-		}
+	if ((r = msg_len(lenbuf, &len)) != 0) {
 		return r;
 	}
 	if ((b = buf_new(len)) == NULL) {
@@ -218,7 +230,7 @@ static int
 sess_msg_read(struct sftp_session *s, struct buf **out)
 {
 	struct buf *b;
-	uint8_t *p, *q;
+	uint8_t *p;
 	uint32_t len;
 	size_t have;
 	ssize_t n;
@@ -234,17 +246,7 @@ sess_msg_read(struct sftp_session *s, struct buf **out)
 	if (s->ilen - s->ioff < 4 && (r = ibuf_fill(s, 4)) != 0) {
 		return r;
 	}
-	q = s->ibuf + s->ioff;
-	len = (uint32_t)q[0] << 24 | (uint32_t)q[1] << 16 |
-	    (uint32_t)q[2] << 8 | q[3];
-	if ((r = sftp_msg_check_len(len)) != 0) {
-		if (r == SCP_E_TOOBIG) {
-			log_error("Received message too long %u", len);
-			log_error("Ensure the remote shell produces no output "
-			    "for non-interactive sessions.");
-		} else {
-			log_error("Received empty message");
-		}
+	if ((r = msg_len(s->ibuf + s->ioff, &len)) != 0) {
 		return r;
 	}
 	s->ioff += 4;
