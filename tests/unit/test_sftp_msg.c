@@ -367,6 +367,54 @@ test_out_of_order(void **state)
 	buf_free(b);
 }
 
+/*
+ * Buffered replies come back in the order they arrived, whatever the
+ * table's order: the download engine keeps several READDIRs of one
+ * handle in flight, and a later one's EOF must not overtake the names.
+ */
+static void
+test_arrival_order(void **state)
+{
+	struct sftp_session *s;
+	struct buf *b = buf_new(4096), *body;
+	uint32_t ids[5], id;
+	const void *who;
+	uint8_t type;
+	int sv[2], owner_a, owner_b, i;
+	const int order[5] = { 3, 1, 4, 0, 2 };
+
+	(void)state;
+	s = open_session(sv, NULL);
+	for (i = 0; i < 5; i++) {
+		assert_int_equal(sftp_req_begin(s, SSH2_FXP_CLOSE,
+		    i == 2 ? (void *)&owner_b : (void *)&owner_a, &ids[i]), 0);
+		assert_int_equal(sftp_req_send(s), 0);
+	}
+	for (i = 0; i < 5; i++) {
+		buf_put_u8(b, SSH2_FXP_STATUS);
+		buf_put_u32(b, ids[order[i]]);
+		buf_put_u32(b, 0);
+		put_msg(sv[1], b);
+	}
+	/* Buffers 3, 1 and 4 (owner a), 0 (a) and 2 (b) before 2 is found. */
+	assert_int_equal(sftp_reply_wait(s, ids[2], &type, &body), 0);
+	buf_free(body);
+	/* Owner a's: 3 then 1, though swap-remove moved them around. */
+	assert_int_equal(sftp_reply_next(s, &owner_a, &id, &type, &body), 0);
+	assert_int_equal(id, ids[3]);
+	buf_free(body);
+	for (i = 1; i < 4; i++) {
+		assert_int_equal(sftp_reply_any(s, &who, &id, &type, &body),
+		    0);
+		assert_ptr_equal(who, &owner_a);
+		assert_int_equal(id, ids[order[i]]);
+		buf_free(body);
+	}
+	assert_int_equal(sftp_req_count(s, NULL), 0);
+	close_session(s, sv);
+	buf_free(b);
+}
+
 static void
 test_attr_roundtrip(void **state)
 {
@@ -543,6 +591,7 @@ main(void)
 		cmocka_unit_test(test_bad_replies),
 		cmocka_unit_test(test_handle_reply),
 		cmocka_unit_test(test_out_of_order),
+		cmocka_unit_test(test_arrival_order),
 		cmocka_unit_test(test_attr_roundtrip),
 		cmocka_unit_test(test_glob_match),
 		cmocka_unit_test(test_prepare_path),

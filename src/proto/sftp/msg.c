@@ -557,6 +557,7 @@ reply_receive(struct sftp_session *s, size_t *idx)
 	}
 	s->reqs[i].reply = b;
 	s->reqs[i].rtype = type;
+	s->reqs[i].rseq = ++s->rseq;
 	*idx = (size_t)i;
 	return 0;
 }
@@ -599,23 +600,43 @@ sftp_reply_wait(struct sftp_session *s, uint32_t id, uint8_t *type,
 	return 0;
 }
 
+/*
+ * The index of the oldest buffered reply for `owner` (any owner when
+ * `any`), or -1; *have counts the owner's outstanding requests.
+ */
+static ssize_t
+oldest_reply(const struct sftp_session *s, const void *owner, int any,
+    size_t *have)
+{
+	ssize_t best = -1;
+	size_t i;
+
+	*have = 0;
+	for (i = 0; i < s->nreqs; i++) {
+		if (!any && s->reqs[i].owner != owner) {
+			continue;
+		}
+		(*have)++;
+		if (s->reqs[i].reply != NULL && (best < 0 ||
+		    s->reqs[i].rseq < s->reqs[best].rseq)) {
+			best = (ssize_t)i;
+		}
+	}
+	return best;
+}
+
 int
 sftp_reply_next(struct sftp_session *s, const void *owner, uint32_t *id,
     uint8_t *type, struct buf **body)
 {
-	size_t i, got = 0, have = 0;
+	size_t got = 0, have;
+	ssize_t i;
 	int r;
 
 	*body = NULL;
-	for (i = 0; i < s->nreqs; i++) {
-		if (s->reqs[i].owner != owner) {
-			continue;
-		}
-		have++;
-		if (s->reqs[i].reply != NULL) {
-			reply_take(s, i, id, type, body);
-			return 0;
-		}
+	if ((i = oldest_reply(s, owner, 0, &have)) >= 0) {
+		reply_take(s, (size_t)i, id, type, body);
+		return 0;
 	}
 	if (have == 0) {
 		return sftp_fail(s, SCP_E_FORMAT,
@@ -636,7 +657,8 @@ int
 sftp_reply_any(struct sftp_session *s, const void **owner, uint32_t *id,
     uint8_t *type, struct buf **body)
 {
-	size_t i, got = 0;
+	size_t got = 0, have;
+	ssize_t i;
 	int r;
 
 	*body = NULL;
@@ -644,19 +666,14 @@ sftp_reply_any(struct sftp_session *s, const void **owner, uint32_t *id,
 		return sftp_fail(s, SCP_E_FORMAT,
 		    "internal error: no outstanding request");
 	}
-	for (i = 0; i < s->nreqs; i++) {
-		if (s->reqs[i].reply != NULL) {
-			break;
-		}
-	}
-	if (i == s->nreqs) {
+	if ((i = oldest_reply(s, NULL, 1, &have)) < 0) {
 		if ((r = reply_receive(s, &got)) != 0) {
 			return r;
 		}
-		i = got;
+		i = (ssize_t)got;
 	}
 	*owner = s->reqs[i].owner;
-	reply_take(s, i, id, type, body);
+	reply_take(s, (size_t)i, id, type, body);
 	return 0;
 }
 

@@ -141,6 +141,7 @@ struct sftp_req {
 	const void *owner;	/* who collects the reply (sftp_reply_next) */
 	struct buf *reply;	/* a reply that arrived early, or NULL */
 	uint8_t rtype;		/* its type */
+	uint64_t rseq;		/* arrival order of the reply */
 };
 
 struct sftp_session {
@@ -153,6 +154,12 @@ struct sftp_session {
 	uint32_t next_id;
 	struct sftp_req *reqs;		/* outstanding requests, unordered */
 	size_t nreqs, reqs_alloc;
+	/*
+	 * Replies are numbered as they arrive: the table is unordered
+	 * (swap-remove), and an engine that keeps several READDIRs of one
+	 * handle in flight must get their replies back in arrival order.
+	 */
+	uint64_t rseq;
 	struct buf *wbuf;		/* request being composed */
 	/*
 	 * Small requests are batched here and written when it fills or
@@ -247,16 +254,17 @@ int sftp_reply_wait(struct sftp_session *s, uint32_t id, uint8_t *type,
     struct buf **body);
 
 /*
- * The next reply to any request registered by `owner` (early ones
- * first), with its id.  SCP_E_FORMAT if `owner` has none outstanding.
+ * The next reply to any request registered by `owner`, in the order
+ * the replies arrived (buffered ones first), with its id.  SCP_E_FORMAT if `owner` has none outstanding.
  */
 int sftp_reply_next(struct sftp_session *s, const void *owner,
     uint32_t *id, uint8_t *type, struct buf **body);
 
 /*
- * The next reply to any outstanding request (early ones first), with
- * the owner it was registered for: the engine of many files in flight
- * (pipeline.c) dispatches on it.  SCP_E_FORMAT if none is outstanding.
+ * The next reply to any outstanding request, in the order the replies
+ * arrived (buffered ones first), with the owner it was registered for:
+ * the engines of many files in flight (uppipe.c, download.c) dispatch
+ * on it.  SCP_E_FORMAT if none is outstanding.
  */
 int sftp_reply_any(struct sftp_session *s, const void **owner,
     uint32_t *id, uint8_t *type, struct buf **body);
