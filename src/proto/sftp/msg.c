@@ -11,10 +11,12 @@
 #include "sftp_int.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "../../transport/io.h"
 #include "../../util/buf.h"
@@ -694,6 +696,123 @@ sftp_parse_status(struct buf *b, uint32_t *code, char **msg)
 	}
 	if ((r = buf_get_cstring(b, msg, NULL, 8192)) != 0) {
 		return SCP_E_FORMAT;
+	}
+	return 0;
+}
+
+/* ---- reads that never block, for engines polling several sessions ---- */
+
+/* The read-ahead of such a session: one whole message of the largest
+ * size plus the start of the next. */
+#define IBUF_WHOLE	(4 + SFTP_MSG_CAP + SFTP_IBUF_LEN)
+
+int
+sftp_msg_buffered(const struct sftp_session *s)
+{
+	const uint8_t *p;
+	uint32_t len;
+
+	if (s->ibuf == NULL || s->ilen - s->ioff < 4) {
+		return 0;
+	}
+	p = s->ibuf + s->ioff;
+	len = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | p[3];
+	/* A bad length is reported by the read that takes it. */
+	if (sftp_msg_check_len(len) != 0) {
+		return 1;
+	}
+	return s->ilen - s->ioff - 4 >= len;
+}
+
+int
+sftp_read_ready(struct sftp_session *s)
+{
+	struct pollfd pfd;
+	size_t have, need;
+	uint32_t len;
+	ssize_t n;
+	int r;
+
+	if (s->dead) {
+		return SCP_E_FATAL;
+	}
+	if (s->ibuf == NULL) {
+		/* Before the read-ahead exists: a read may block. */
+		return 1;
+	}
+	if (sftp_msg_buffered(s)) {
+		return 1;
+	}
+	if (s->icap < IBUF_WHOLE) {
+		s->ibuf = xreallocarray(s->ibuf, 1, IBUF_WHOLE);
+		s->icap = IBUF_WHOLE;
+	}
+	/* Room for the rest of the message begun (its length is known
+	 * once 4 bytes are in): move it to the front only then. */
+	have = s->ilen - s->ioff;
+	need = 4;
+	if (have >= 4) {
+		len = (uint32_t)s->ibuf[s->ioff] << 24 |
+		    (uint32_t)s->ibuf[s->ioff + 1] << 16 |
+		    (uint32_t)s->ibuf[s->ioff + 2] << 8 | s->ibuf[s->ioff + 3];
+		need = 4 + (size_t)len;
+	}
+	if (s->ioff > 0 && (s->ioff + need > s->icap ||
+	    s->icap - s->ilen < SFTP_IBUF_LEN)) {
+		memmove(s->ibuf, s->ibuf + s->ioff, have);
+		s->ilen = have;
+		s->ioff = 0;
+	}
+	n = recv(s->rfd, s->ibuf + s->ilen, s->icap - s->ilen, MSG_DONTWAIT);
+	if (n == -1 && errno == ENOTSOCK) {
+		/* A pipe: one read(2) cannot block once poll says so. */
+		pfd.fd = s->rfd;
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		if (poll(&pfd, 1, 0) != 1) {
+			return 0;
+		}
+		n = read(s->rfd, s->ibuf + s->ilen, s->icap - s->ilen);
+	}
+	if (n == -1) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+			return 0;
+		}
+		r = read_failed(SCP_E_SYS);
+		s->dead = 1;
+		return r;
+	}
+	if (n == 0) {
+		log_error("Connection closed");
+		s->dead = 1;
+		return SCP_E_CLOSED;
+	}
+	s->ilen += (size_t)n;
+	return sftp_msg_buffered(s);
+}
+
+int
+sftp_reply_ready(struct sftp_session *s, const void *owner, uint32_t *id,
+    uint8_t *type, struct buf **body)
+{
+	size_t got = 0, have;
+	ssize_t i;
+	int r;
+
+	*body = NULL;
+	if ((i = oldest_reply(s, owner, 0, &have)) >= 0) {
+		reply_take(s, (size_t)i, id, type, body);
+		return 0;
+	}
+	while (have > 0 && sftp_msg_buffered(s)) {
+		if ((r = reply_receive(s, &got)) != 0) {
+			return r;
+		}
+		if (s->reqs[got].owner == owner) {
+			reply_take(s, got, id, type, body);
+			return 0;
+		}
 	}
 	return 0;
 }

@@ -45,21 +45,23 @@
 /* Smaller files are never split: opening handles costs round trips. */
 #define MULTI_FLOOR		(8ULL * 1024 * 1024)
 /*
- * Downloads read at most this much per request: a reply that fits the
- * socket buffer whole can be waited for without blocking the other
- * sessions (multi_ready()).  64 requests of it still exceed a channel
- * window.
+ * Bytes of READs one session keeps in flight: twice ssh's channel
+ * window (2 MiB, PROTOCOL.md section 7), so the window never waits for
+ * a request, while what is asked and not yet answered stays small
+ * enough that chunks can still be handed to whichever session runs dry.
  */
-#define MULTI_READ_MAX		32768
-/* A session with this much of a reply waiting is read even before the
- * reply is whole (the rest is on its way). */
-#define MULTI_READ_ANYWAY	131072
-/* Idle rounds of 1 ms before a partial reply is read anyway. */
-#define MULTI_IDLE_MAX		3
+#define MULTI_INFLIGHT		(4U * 1024 * 1024)
 
-/* Chunks handed out: about four per session, within these bounds. */
-#define MULTI_CHUNK_MIN		(4ULL * 1024 * 1024)
+/*
+ * Chunks: what is left divided by twice the sessions, within these
+ * bounds, so the chunks shrink towards the end and the sessions finish
+ * together (a 32 MiB chunk at 40 MB/s would leave one session alone
+ * for most of a second).
+ */
+#define MULTI_CHUNK_MIN		(1ULL * 1024 * 1024)
 #define MULTI_CHUNK_MAX		(32ULL * 1024 * 1024)
+/* Room for a WRITE's header: length, type, id, handle, offset, length. */
+#define MULTI_HDR_MAX		(4 + 1 + 4 + 4 + SFTP_MAX_HANDLE + 8 + 4)
 
 /* A READ or WRITE in flight. */
 struct mreq {
@@ -72,11 +74,24 @@ struct mpeer {
 	struct sftp_session *s;
 	struct sftp_handle h;
 	int open;		/* h is valid */
+	int joining;		/* its OPEN (open_id) is in flight */
+	uint32_t open_id;
 	int dead;		/* the session broke during this file */
-	int ready;		/* uploads: poll said writable */
 	uint64_t cur, end;	/* the part of its chunk not yet asked */
+	uint64_t inflight;	/* bytes asked and not yet answered */
 	struct mreq *q;		/* outstanding requests */
 	size_t nq, aq;
+	/*
+	 * Uploads: the WRITE being sent without blocking, hdr[hoff..hlen)
+	 * then blk[doff..dlen); a full socket leaves the rest for when
+	 * poll says it has room, so one channel whose window is shut never
+	 * stalls the others.
+	 */
+	uint8_t hdr[MULTI_HDR_MAX];
+	size_t hlen, hoff;
+	uint8_t *blk;
+	size_t dlen, doff;
+	int blocking;		/* not a socket: plain blocking writes */
 };
 
 struct multi {
@@ -85,8 +100,7 @@ struct multi {
 	int upload;
 	int fd;			/* uploads: the local source */
 	struct outfile *of;	/* downloads: the local target */
-	uint8_t *blk;		/* uploads: one block read locally */
-	uint64_t size, next, chunk, done;
+	uint64_t size, next, done;
 	int failed;		/* stop sending: an error or a stop */
 	int fatal;		/* first session's fatal code, or 0 */
 	int peer_fatal;		/* another session's fatal code, or 0 */
@@ -125,47 +139,92 @@ multi_peers(struct multi *m, struct sftp_session *s, uint64_t size)
 	}
 	for (i = 0; i < n; i++) {
 		/* A session that broke on an earlier file stays broken. */
-		if (extra[i] != NULL && extra[i] != s && !extra[i]->dead) {
-			m->p[m->n++].s = extra[i];
+		if (extra[i] == NULL || extra[i] == s || extra[i]->dead) {
+			continue;
 		}
+		/*
+		 * Same server, same sftp-server: the first session's
+		 * limits hold for all, and a session opened moments ago
+		 * need not wait for its own limits reply before it joins.
+		 */
+		extra[i]->read_len = s->read_len;
+		extra[i]->write_len = s->write_len;
+		extra[i]->nreq = s->nreq;
+		m->p[m->n++].s = extra[i];
 	}
 }
 
-/* Sends OPEN of `path` on m->p[from..n), then collects the handles; a
- * session whose OPEN fails is left out (`drop`) or, for the first, the
- * error is returned (SCP_E_PEER: status in the session). */
-static int
-multi_open(struct multi *m, size_t from, const char *path, uint32_t pflags)
+/*
+ * Sends OPEN of `path` on m->p[1..n) without waiting: each session
+ * joins the transfer when its HANDLE arrives (multi_reply), so the
+ * first one starts at once.
+ */
+static void
+multi_join(struct multi *m, const char *path, uint32_t pflags)
 {
-	uint32_t id[MULTI_MAX];
-	int sent[MULTI_MAX];
-	size_t i, j;
-	int r, r0 = 0;
+	struct mpeer *p;
+	size_t i;
+	int r;
 
-	for (i = from; i < m->n; i++) {
-		sent[i] = sftp_send_open(m->p[i].s, path, pflags, NULL,
-		    &id[i]) == 0;
-	}
-	for (i = from; i < m->n; i++) {
-		r = sent[i] ? sftp_recv_handle(m->p[i].s, id[i], &m->p[i].h) :
-		    SCP_E_FATAL;
-		if (r == 0) {
-			m->p[i].open = 1;
-		} else if (i == 0) {
-			r0 = r;
-		} else {
-			log_debug("multi: session %zu could not open \"%s\" "
-			    "(%s)", i, path, scp_strerror(r));
+	for (i = 1; i < m->n; i++) {
+		p = &m->p[i];
+		sftp_req_owner(p->s, p);
+		r = sftp_send_open(p->s, path, pflags, NULL, &p->open_id);
+		sftp_req_owner(p->s, NULL);
+		if (r != 0) {
+			log_debug("multi: session %zu: %s", i, scp_strerror(r));
+			p->dead = 1;
+			continue;
 		}
+		p->joining = 1;
 	}
-	/* Keep the ones that opened. */
-	for (i = j = (from == 0 ? 1 : from); i < m->n; i++) {
-		if (m->p[i].open) {
-			m->p[j++] = m->p[i];
+}
+
+/* Takes the OPEN reply of joining session `p`.  A refusal leaves it
+ * out of this file (a read-only temporary file); fatal breaks it. */
+static int
+multi_joined(struct mpeer *p, uint8_t type, struct buf *b)
+{
+	int r;
+
+	p->joining = 0;
+	r = sftp_take_handle(p->s, type, b, &p->h);
+	if (r == 0) {
+		p->open = 1;
+		return 0;
+	}
+	if (r == SCP_E_PEER) {
+		log_debug("multi: a session could not open the file (%s)",
+		    sftp_fx2txt(p->s->last_status));
+		p->dead = 1;
+		return 0;
+	}
+	return r;
+}
+
+/* Waits for the OPEN replies still in flight, closing what opened
+ * (the copy ended or never started). */
+static void
+multi_unjoin(struct multi *m)
+{
+	struct mpeer *p;
+	struct buf *b;
+	uint8_t type;
+	size_t i;
+
+	for (i = 1; i < m->n; i++) {
+		p = &m->p[i];
+		if (!p->joining) {
+			continue;
 		}
+		if (p->s->dead || sftp_reply_wait(p->s, p->open_id, &type,
+		    &b) != 0) {
+			p->joining = 0;
+			p->dead = 1;
+			continue;
+		}
+		(void)multi_joined(p, type, b);
 	}
-	m->n = j;
-	return r0;
 }
 
 /* Sends CLOSE on every open handle of m->p[from..n); 1 if a server
@@ -178,6 +237,7 @@ multi_close(struct multi *m, size_t from, const char *path)
 	size_t i;
 	int r, rc = 0;
 
+	multi_unjoin(m);
 	for (i = from; i < m->n; i++) {
 		sent[i] = m->p[i].open && !m->p[i].s->dead &&
 		    sftp_send_close(m->p[i].s, &m->p[i].h, &id[i]) == 0;
@@ -213,6 +273,7 @@ multi_track(struct mpeer *p, uint32_t id, uint64_t off, uint32_t len)
 	p->q[p->nq].off = off;
 	p->q[p->nq].len = len;
 	p->nq++;
+	p->inflight += len;
 }
 
 static int
@@ -237,73 +298,173 @@ multi_send_read(struct mpeer *p, uint64_t off, uint32_t len)
 	return 0;
 }
 
-/* Uploads: reads [off, off+len) of the source and sends it.  1 when
- * the local read failed (m->local_err set). */
+/* Whether a WRITE of `p` is partly sent. */
+static int
+multi_pending(const struct mpeer *p)
+{
+	return p->hoff < p->hlen || p->doff < p->dlen;
+}
+
+/*
+ * Sends what the socket takes of p's WRITE, without blocking.  Not a
+ * socket (-D with pipes): the rest is written blocking.
+ */
+static int
+multi_push(struct mpeer *p)
+{
+	struct msghdr mh;
+	struct iovec iov[2];
+	ssize_t n;
+	size_t k;
+
+	while (multi_pending(p)) {
+		if (p->blocking) {
+			if (io_write_full(p->s->wfd, p->hdr + p->hoff,
+			    p->hlen - p->hoff) != 0 ||
+			    io_write_full(p->s->wfd, p->blk + p->doff,
+			    p->dlen - p->doff) != 0) {
+				break;
+			}
+			p->hoff = p->hlen;
+			p->doff = p->dlen;
+			return 0;
+		}
+		memset(&mh, 0, sizeof(mh));
+		k = 0;
+		if (p->hoff < p->hlen) {
+			iov[k].iov_base = p->hdr + p->hoff;
+			iov[k++].iov_len = p->hlen - p->hoff;
+		}
+		if (p->doff < p->dlen) {
+			iov[k].iov_base = p->blk + p->doff;
+			iov[k++].iov_len = p->dlen - p->doff;
+		}
+		mh.msg_iov = iov;
+		mh.msg_iovlen = k;
+		n = sendmsg(p->s->wfd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n == -1) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK ||
+			    errno == EINTR) {
+				return 0;
+			}
+			if (errno == ENOTSOCK) {
+				p->blocking = 1;
+				continue;
+			}
+			break;
+		}
+		k = (size_t)n;
+		if (p->hoff < p->hlen) {
+			if (k < p->hlen - p->hoff) {
+				p->hoff += k;
+				continue;
+			}
+			k -= p->hlen - p->hoff;
+			p->hoff = p->hlen;
+		}
+		p->doff += k;
+	}
+	if (!multi_pending(p)) {
+		return 0;
+	}
+	if (errno == EINTR && io_cancelled()) {
+		p->s->dead = 1;
+		return SCP_E_INTR;
+	}
+	return sftp_fail(p->s, SCP_E_CLOSED, "Couldn't send packet: %s",
+	    strerror(errno));
+}
+
+/* Uploads: reads [off, off+len) of the source and starts sending it.
+ * 1 when the local read failed (m->local_err set). */
 static int
 multi_send_write(struct multi *m, struct mpeer *p, uint64_t off,
     uint32_t len)
 {
 	struct sftp_session *s = p->s;
+	size_t hl;
 	ssize_t n;
 	uint32_t id;
 	int r;
 
-	n = pread(m->fd, m->blk, len, (off_t)off);
+	if (p->blk == NULL) {
+		p->blk = xmalloc(SFTP_MAX_BLOCK);
+	}
+	n = pread(m->fd, p->blk, len, (off_t)off);
 	if (n != (ssize_t)len) {
 		/* Short: the file shrank while we read it. */
 		m->local_err = n < 0 ? errno : 0;
 		return 1;
 	}
-	if ((r = sftp_req_begin(s, SSH2_FXP_WRITE, p, &id)) != 0) {
+	/* Anything batched goes first (nothing is, in practice). */
+	if ((r = sftp_flush(s)) != 0 ||
+	    (r = sftp_req_begin(s, SSH2_FXP_WRITE, p, &id)) != 0) {
 		return r;
 	}
 	if ((r = buf_put_string(s->wbuf, p->h.h, p->h.len)) != 0 ||
 	    (r = buf_put_u64(s->wbuf, off)) != 0 ||
-	    (r = buf_put_string(s->wbuf, m->blk, len)) != 0) {
+	    (r = buf_put_u32(s->wbuf, len)) != 0 ||
+	    (r = buf_poke_u32(s->wbuf, 0,
+	    (uint32_t)(buf_len(s->wbuf) - 4 + len))) != 0) {
 		return sftp_fail(s, r, "compose write: %s", scp_strerror(r));
 	}
-	if ((r = sftp_req_send(s)) != 0) {
-		return r;
+	hl = buf_len(s->wbuf);
+	if (hl > sizeof(p->hdr)) {
+		return sftp_fail(s, SCP_E_TOOBIG, "request too long");
 	}
+	memcpy(p->hdr, buf_ptr(s->wbuf), hl);
+	p->hlen = hl;
+	p->hoff = 0;
+	p->dlen = len;
+	p->doff = 0;
 	multi_track(p, id, off, len);
-	return 0;
+	return multi_push(p);
 }
 
 /*
- * Keeps session `p` busy: up to s->nreq requests of at most one block
- * each in flight (the deadlock rule above SFTP_MAX_NREQ), taking a new
- * chunk when its own runs out.  An upload sends one WRITE per poll
- * round that found the descriptor writable, so a channel whose window
- * is full never blocks the others.
+ * Keeps session `p` busy, taking a new chunk when its own runs out:
+ * downloads keep up to MULTI_INFLIGHT bytes of READs (and at most
+ * s->nreq requests: the deadlock rule above SFTP_MAX_NREQ) in flight;
+ * uploads send WRITEs while the socket takes them whole.
  */
 static int
 multi_fill(struct multi *m, struct mpeer *p)
 {
 	struct sftp_session *s = p->s;
-	uint64_t left;
+	uint64_t left, c;
 	uint32_t blk, len;
+	size_t live, i;
 	int r;
 
-	blk = m->upload ? s->write_len : s->read_len;
-	if (!m->upload && blk > MULTI_READ_MAX) {
-		blk = MULTI_READ_MAX;
+	if (!p->open) {
+		return 0;
 	}
-	while (!m->failed && !io_cancelled() && p->nq < s->nreq) {
+	if (m->upload && (r = multi_push(p)) != 0) {
+		return r;
+	}
+	blk = m->upload ? s->write_len : s->read_len;
+	while (!m->failed && !io_cancelled() && p->nq < s->nreq &&
+	    (m->upload ? !multi_pending(p) :
+	    p->inflight + blk <= MULTI_INFLIGHT)) {
 		if (p->cur == p->end) {
 			if (m->next >= m->size) {
 				break;
 			}
-			p->cur = m->next;
+			/* Shrinking chunks (see MULTI_CHUNK_MIN). */
+			for (live = 0, i = 0; i < m->n; i++) {
+				live += !m->p[i].dead;
+			}
 			left = m->size - m->next;
-			p->end = p->cur + (left < m->chunk ? left : m->chunk);
+			c = left / (2 * (live > 0 ? live : 1));
+			c = c < MULTI_CHUNK_MIN ? MULTI_CHUNK_MIN : c;
+			c = c > MULTI_CHUNK_MAX ? MULTI_CHUNK_MAX : c;
+			p->cur = m->next;
+			p->end = p->cur + (left < c ? left : c);
 			m->next = p->end;
 		}
 		left = p->end - p->cur;
 		len = left < blk ? (uint32_t)left : blk;
 		if (m->upload) {
-			if (!p->ready) {
-				break;
-			}
 			if ((r = multi_send_write(m, p, p->cur, len)) != 0) {
 				if (r > 0) {
 					m->failed = 1;
@@ -311,7 +472,6 @@ multi_fill(struct multi *m, struct mpeer *p)
 				}
 				return r;
 			}
-			p->ready = 0;
 		} else if ((r = multi_send_read(p, p->cur, len)) != 0) {
 			return r;
 		}
@@ -330,21 +490,23 @@ multi_status(struct multi *m, uint32_t code)
 	m->failed = 1;
 }
 
-/* Collects one reply of session `p`. */
+/*
+ * Handles one reply `b` (request `id`, reply `type`) of session `p`:
+ * its OPEN while joining, or a READ's or WRITE's.
+ */
 static int
-multi_reply(struct multi *m, struct mpeer *p)
+multi_reply(struct multi *m, struct mpeer *p, uint32_t id, uint8_t type,
+    struct buf *b)
 {
 	struct sftp_session *s = p->s;
-	struct buf *b = NULL;
 	const uint8_t *data;
 	struct mreq rq;
-	uint32_t id, code;
-	uint8_t type;
+	uint32_t code;
 	size_t i, dlen;
 	int r;
 
-	if ((r = sftp_reply_next(s, p, &id, &type, &b)) != 0) {
-		return r;
+	if (p->joining && id == p->open_id) {
+		return multi_joined(p, type, b);
 	}
 	for (i = 0; i < p->nq && p->q[i].id != id; i++) {
 		;
@@ -355,6 +517,7 @@ multi_reply(struct multi *m, struct mpeer *p)
 	}
 	rq = p->q[i];
 	p->q[i] = p->q[--p->nq];
+	p->inflight -= rq.len;
 	if (type == SSH2_FXP_STATUS) {
 		r = sftp_parse_status(b, &code, NULL);
 		buf_free(b);
@@ -411,13 +574,41 @@ multi_reply(struct multi *m, struct mpeer *p)
 	return 0;
 }
 
+/* Takes every reply of `p` that has arrived whole, never blocking. */
+static int
+multi_collect(struct multi *m, struct mpeer *p)
+{
+	struct buf *b;
+	uint32_t id;
+	uint8_t type;
+	int r;
+
+	if ((r = sftp_read_ready(p->s)) < 0) {
+		return r;
+	}
+	while ((p->nq > 0 || p->joining) && !io_cancelled()) {
+		if ((r = sftp_reply_ready(p->s, p, &id, &type, &b)) != 0) {
+			return r;
+		}
+		if (b == NULL) {
+			break;
+		}
+		if ((r = multi_reply(m, p, id, type, b)) != 0) {
+			return r;
+		}
+	}
+	return 0;
+}
+
 /* A session broke: its requests are forgotten, the copy stops. */
 static void
 multi_broken(struct multi *m, struct mpeer *p, int r)
 {
 	p->dead = 1;
 	p->open = 0;
+	p->joining = 0;
 	p->nq = 0;
+	p->hoff = p->hlen = p->doff = p->dlen = 0;
 	sftp_req_forget(p->s, p);
 	m->failed = 1;
 	if (p == &m->p[0]) {
@@ -429,67 +620,21 @@ multi_broken(struct multi *m, struct mpeer *p, int r)
 	}
 }
 
-/* Whether `s` has reply bytes buffered (poll cannot see them). */
-static int
-multi_buffered(const struct sftp_session *s)
-{
-	return s->ibuf != NULL && s->ilen > s->ioff;
-}
-
-/*
- * Whether a whole reply of `s` is waiting (read-ahead plus socket), so
- * that reading it cannot block while other sessions have data: one
- * thread waiting for the tail of one reply would leave the others'
- * windows closed.  Also 1 when plenty is there, or when it cannot be
- * told (not a socket): then the read may wait, as a single session's.
- */
-static int
-multi_ready(const struct sftp_session *s)
-{
-	uint8_t hdr[4];
-	size_t have = 0, i;
-	ssize_t n;
-	uint32_t len;
-	int q = 0;
-
-	if (s->ibuf != NULL) {
-		have = s->ilen - s->ioff;
-	}
-	if (ioctl(s->rfd, FIONREAD, &q) == -1 || q < 0) {
-		return 1;
-	}
-	if (have + (size_t)q >= MULTI_READ_ANYWAY) {
-		return 1;
-	}
-	if (have + (size_t)q < 4) {
-		return 0;
-	}
-	for (i = 0; i < 4 && i < have; i++) {
-		hdr[i] = s->ibuf[s->ioff + i];
-	}
-	if (i < 4) {
-		n = recv(s->rfd, hdr + i, 4 - i, MSG_PEEK | MSG_DONTWAIT);
-		if (n != (ssize_t)(4 - i)) {
-			return 1;
-		}
-	}
-	len = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 |
-	    (uint32_t)hdr[2] << 8 | hdr[3];
-	return have + (size_t)q >= (uint64_t)len + 4;
-}
-
 /*
  * Runs the transfer until every byte is done or, after a failure, every
- * request still in flight is answered.  Only an interruption returns
- * early (SCP_E_INTR), every request forgotten.
+ * request still in flight is answered (and every session that was
+ * joining has its OPEN answered).  Only an interruption returns early
+ * (SCP_E_INTR), every request forgotten.  One poll() over all sessions;
+ * every read and write is non-blocking, so one channel whose window is
+ * shut never holds up the others.
  */
 static int
 multi_run(struct multi *m)
 {
 	struct pollfd pfd[MULTI_MAX];
 	struct mpeer *p;
-	size_t i, pending, got;
-	int r, timeout, partial, idle = 0;
+	size_t i, pending;
+	int r, timeout;
 
 	for (;;) {
 		if (io_cancelled()) {
@@ -506,30 +651,29 @@ multi_run(struct multi *m)
 				continue;
 			}
 			if ((r = multi_fill(m, p)) != 0 ||
-			    (r = sftp_flush(p->s)) != 0) {
+			    (!multi_pending(p) &&
+			    (r = sftp_flush(p->s)) != 0)) {
 				multi_broken(m, p, r);
 				continue;
 			}
-			pending += p->nq;
-			pfd[i].fd = p->s->rfd;
-			if (p->nq > 0) {
-				pfd[i].events |= POLLIN;
-				if (multi_buffered(p->s)) {
+			pending += p->nq + (size_t)p->joining;
+			if (p->nq > 0 || p->joining) {
+				pfd[i].fd = p->s->rfd;
+				pfd[i].events = POLLIN;
+				if (sftp_msg_buffered(p->s)) {
 					timeout = 0;
 				}
 			}
-			if (m->upload && p->s->rfd != p->s->wfd) {
-				/* One pollfd per session: plain blocking
-				 * writes where they are two descriptors. */
-				p->ready = 1;
-			} else if (m->upload && !p->ready && !m->failed &&
-			    (p->cur < p->end || m->next < m->size) &&
-			    p->nq < p->s->nreq) {
-				pfd[i].fd = p->s->wfd;
-				pfd[i].events |= POLLOUT;
-			}
-			if (pfd[i].events == 0) {
-				pfd[i].fd = -1;
+			if (multi_pending(p)) {
+				if (p->s->wfd != p->s->rfd &&
+				    pfd[i].events != 0) {
+					/* One pollfd per session: the write
+					 * waits for the next round. */
+					timeout = 0;
+				} else {
+					pfd[i].fd = p->s->wfd;
+					pfd[i].events |= POLLOUT;
+				}
 			}
 		}
 		if (pending == 0 && (m->failed || m->next >= m->size)) {
@@ -543,51 +687,28 @@ multi_run(struct multi *m)
 			m->failed = 1;
 			break;
 		}
-		partial = 0;
-		got = 0;
 		for (i = 0; i < m->n; i++) {
 			p = &m->p[i];
-			if (p->dead) {
-				continue;
-			}
-			if (pfd[i].revents & (POLLOUT | POLLERR | POLLHUP)) {
-				p->ready = 1;
-			}
-			if (p->nq == 0 || (!(pfd[i].revents &
+			if (p->dead || (!(pfd[i].revents &
 			    (POLLIN | POLLERR | POLLHUP)) &&
-			    !multi_buffered(p->s))) {
+			    !sftp_msg_buffered(p->s))) {
 				continue;
 			}
-			/* Whole replies only, unless waiting got too long. */
-			while (p->nq > 0 && !io_cancelled() &&
-			    ((pfd[i].revents & (POLLERR | POLLHUP)) ||
-			    idle >= MULTI_IDLE_MAX || multi_ready(p->s))) {
-				if ((r = multi_reply(m, p)) != 0) {
-					multi_broken(m, p, r);
-					break;
-				}
-				got++;
-				idle = 0;
-				if (!multi_buffered(p->s)) {
-					break;
-				}
+			if ((r = multi_collect(m, p)) != 0) {
+				multi_broken(m, p, r);
 			}
-			if (!p->dead && p->nq > 0 && multi_buffered(p->s)) {
-				partial = 1;
-			} else if (!p->dead && p->nq > 0 && got == 0) {
-				partial = 1;
-			}
-		}
-		if (got == 0 && partial) {
-			/* Only tails of replies: let them arrive. */
-			idle++;
-			(void)poll(NULL, 0, 1);
 		}
 		sftp_meter_update(m->p[0].s, m->done);
 	}
 	if (io_cancelled()) {
 		for (i = 0; i < m->n; i++) {
 			sftp_req_forget(m->p[i].s, &m->p[i]);
+			m->p[i].joining = 0;
+			/* A WRITE cut in the middle would garble whatever
+			 * the session sends next. */
+			if (multi_pending(&m->p[i])) {
+				m->p[i].s->dead = 1;
+			}
 		}
 		return SCP_E_INTR;
 	}
@@ -622,28 +743,25 @@ multi_free(struct multi *m)
 	size_t i;
 
 	for (i = 0; i < m->n; i++) {
+		/* Left by a broken session: no reply is collected now. */
+		if (m->p[i].nq > 0 || m->p[i].joining) {
+			sftp_req_forget(m->p[i].s, &m->p[i]);
+		}
 		free(m->p[i].q);
 		m->p[i].q = NULL;
+		free(m->p[i].blk);
+		m->p[i].blk = NULL;
 	}
-	free(m->blk);
-	m->blk = NULL;
 }
 
-/* Chunk size for `size` bytes over m->n sessions. */
 static void
 multi_plan(struct multi *m, uint64_t size)
 {
-	uint64_t c;
-
 	m->size = size;
 	m->eof_at = UINT64_MAX;
 	m->hole = UINT64_MAX;
-	c = size / (m->n * 4);
-	c = c < MULTI_CHUNK_MIN ? MULTI_CHUNK_MIN : c;
-	c = c > MULTI_CHUNK_MAX ? MULTI_CHUNK_MAX : c;
-	m->chunk = c;
-	log_debug("multi: %llu bytes over %zu sessions, chunks of %llu",
-	    (unsigned long long)size, m->n, (unsigned long long)c);
+	log_debug("multi: %llu bytes over %zu sessions",
+	    (unsigned long long)size, m->n);
 }
 
 int
@@ -654,7 +772,6 @@ sftp_multi_upload(struct sftp_session *s, int fd, const char *lpath,
 	struct sftp_rfile rf;
 	struct sftp_attr cut;
 	uint64_t size = a->size;
-	size_t i;
 	int r, rc, ok;
 
 	if (!multi_possible(s, size)) {
@@ -671,15 +788,10 @@ sftp_multi_upload(struct sftp_session *s, int fd, const char *lpath,
 	m.p[0].h = rf.h;
 	m.p[0].open = 1;
 	/* After the first OPEN created (and truncated) it, no CREAT. */
-	(void)multi_open(&m, 1, rf.tmppath != NULL ? rf.tmppath : rf.path,
+	multi_join(&m, rf.tmppath != NULL ? rf.tmppath : rf.path,
 	    SSH2_FXF_WRITE);
 	m.upload = 1;
 	m.fd = fd;
-	for (i = 0; i < m.n; i++) {
-		m.p[i].ready = 1;
-	}
-	m.blk = xmalloc(s->write_len > SFTP_MAX_BLOCK ? s->write_len :
-	    SFTP_MAX_BLOCK);
 	multi_plan(&m, size);
 	sftp_meter_start(s, lpath, size);
 	/* Even if no other session could open it, the first goes on. */
@@ -753,14 +865,20 @@ sftp_multi_download(struct sftp_session *s, const char *rpath,
 	if (m.n < 2) {
 		return SFTP_MULTI_DECLINED;
 	}
-	if ((r = multi_open(&m, 0, rpath, SSH2_FXF_READ)) != 0) {
+	/* The others' OPENs go first and are answered while the first
+	 * session already reads. */
+	multi_join(&m, rpath, SSH2_FXF_READ);
+	if ((r = sftp_do_open(s, rpath, SSH2_FXF_READ, NULL,
+	    &m.p[0].h)) != 0) {
 		if (r == SCP_E_PEER) {
 			log_error("remote open \"%s\": %s", rpath,
 			    sftp_fx2txt(s->last_status));
 		}
 		rc = multi_close(&m, 1, rpath);
+		multi_free(&m);
 		return r == SCP_E_PEER ? (rc < 0 ? rc : 1) : r;
 	}
+	m.p[0].open = 1;
 	mode = (a->flags & SSH2_FILEXFER_ATTR_PERMISSIONS) ?
 	    (mode_t)(a->perm & 0777) : 0666;
 	if (s->o->preserve) {

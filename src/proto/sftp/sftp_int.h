@@ -201,6 +201,9 @@ struct sftp_session {
 	uint32_t rtt_us;
 	sftp_peers_fn *peers;
 	void *peers_ctx;
+	/* Size of ibuf once sftp_read_ready() grew it, else 0
+	 * (SFTP_IBUF_LEN). */
+	size_t icap;
 };
 
 /* ---- msg.c: framing and the table of outstanding requests ---- */
@@ -287,6 +290,23 @@ int sftp_fail(struct sftp_session *s, int code, const char *fmt, ...)
 
 /* Text for a STATUS code, as OpenSSH's fx2txt(). */
 const char *sftp_fx2txt(uint32_t status);
+
+/*
+ * Reads that never block, for an engine polling several sessions
+ * (multi.c): sftp_read_ready() reads what the descriptor has ready into
+ * the read-ahead, grown to hold a whole message of any size, and
+ * returns 1 when a whole message is buffered (the next reply can be
+ * taken without blocking), 0 when not yet, or a negative code (the
+ * connection closed: message printed, session dead).
+ * sftp_msg_buffered() tells the same without reading.
+ * sftp_reply_ready() is sftp_reply_next() taking only buffered
+ * messages: *body is NULL when none of `owner`'s has arrived whole
+ * (replies to other owners are kept for them meanwhile).
+ */
+int sftp_read_ready(struct sftp_session *s);
+int sftp_msg_buffered(const struct sftp_session *s);
+int sftp_reply_ready(struct sftp_session *s, const void *owner,
+    uint32_t *id, uint8_t *type, struct buf **body);
 
 /*
  * Parses a STATUS body (code, message, language; the last two are
