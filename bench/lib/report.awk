@@ -148,10 +148,15 @@ function goal_le(wl, ours, other, limit, what,    a, b, r) {
 	    label[ours], label[other], r, limit), r <= limit ? "PASS" : "FAIL")
 }
 
-# OpenSSH scp (faster mode) / ours >= factor
+# OpenSSH scp / ours >= factor.  "OpenSSH scp" is its default mode
+# (SFTP), as in the issue's table; the faster of its two modes is in the
+# ratio table's last column for information.
 function goal_speedup(wl, ours, factor,    a, b, r) {
 	a = cell(wl, ours)
-	b = openssh_best(wl)
+	b = cell(wl, "openssh")
+	if (b == "FAIL") {
+		b = ""
+	}
 	if (a == "FAIL") {
 		goal(sprintf("%s, %s: OpenSSH scp/%s >= %dx (ours failed)", wl,
 		    label[ours], label[ours], factor), "FAIL")
@@ -295,24 +300,28 @@ END {
 	printf "\n### Goals%s\n\n", quick ? \
 	    " (--quick: reduced sizes, indicative only)" : ""
 	printf "| goal | verdict |\n|---|---|\n"
-	for (m = 1; m <= 2; m++) {
-		o = (m == 1) ? "ours" : "ours-O"
-		if (!has_tool(o)) {
-			continue
-		}
+	# The issue's goals are for our default mode (SFTP).  For -O it asks
+	# only "never slower than OpenSSH's scp -O": judged with 5% slack,
+	# the run-to-run spread of these medians on this machine.
+	if (has_tool("ours")) {
 		for (i = 1; i <= nw; i++) {
 			wl = W[i]
 			if (wl ~ /^big-/) {
-				goal_le(wl, o, "raw", 1.05)
+				goal_le(wl, "ours", "raw", 1.05)
 			} else if (wl ~ /^small-/) {
-				goal_le(wl, o, "tar", 1.00)
+				goal_le(wl, "ours", "tar", 1.00)
 			} else if (wl ~ /^mixed-/) {
-				goal_le(wl, o, "rsync", 1.00)
+				goal_le(wl, "ours", "rsync", 1.00)
 			} else if (wl ~ /^long-big-/) {
-				goal_speedup(wl, o, 4)
+				goal_speedup(wl, "ours", 4)
 			} else if (wl ~ /^long-small-/) {
-				goal_speedup(wl, o, 100)
+				goal_speedup(wl, "ours", 100)
 			}
+		}
+	}
+	if (has_tool("ours-O")) {
+		for (i = 1; i <= nw; i++) {
+			goal_le(W[i], "ours-O", "openssh-O", 1.05)
 		}
 	}
 	if (has_wl("big-up") || has_wl("big-down")) {
