@@ -418,6 +418,10 @@ sftp_cli_download(struct cli *x, const struct operand *src,
 		sftp_setup_failed();
 	}
 	r = sftp_download(s, src->path, target);
+	if (r < 0 && r != SCP_E_INTR && sftp_session_broken_early(s)) {
+		/* As when it fails inside sftp_session_open(). */
+		sftp_setup_failed();
+	}
 	/* Each source has its own connection: a broken one does not stop
 	 * the next operand. */
 	sftp_count(x, r, 0);

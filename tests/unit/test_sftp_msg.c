@@ -184,6 +184,11 @@ test_limits(void **state)
 	buf_put_u64(b, 10);
 	put_msg(sv[1], b);
 	assert_int_equal(sftp_session_open(&s, sv[0], sv[0], &opts), 0);
+	/* Asked, not yet collected: a transfer's sftp_limits() does. */
+	assert_int_equal(s->limits_id, 1);
+	assert_int_equal(s->write_len, SFTP_DEFAULT_BLOCK);
+	assert_int_equal(sftp_limits(s), 0);
+	assert_int_equal(s->limits_id, 0);
 	assert_int_equal(s->read_len, SFTP_MAX_BLOCK);
 	assert_int_equal(s->write_len, 4096);
 	assert_int_equal(s->nreq, 10);

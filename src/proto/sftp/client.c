@@ -90,21 +90,17 @@ clamp_block(uint64_t v)
 	return (uint32_t)v;
 }
 
-/* limits@openssh.com: max-packet, max-read, max-write, max-open-handles. */
+/*
+ * limits@openssh.com's reply: max-packet, max-read, max-write,
+ * max-open-handles into lim[] (all 0 when the server refuses).  Frees b.
+ */
 static int
-query_limits(struct sftp_session *s, uint64_t lim[4])
+take_limits(struct sftp_session *s, uint8_t type, struct buf *b,
+    uint64_t lim[4])
 {
-	struct buf *b = NULL;
-	uint8_t type;
-	uint32_t id, status;
+	uint32_t status;
 	int r, i;
 
-	if ((r = sftp_req_begin(s, SSH2_FXP_EXTENDED, s, &id)) != 0 ||
-	    (r = buf_put_cstring(s->wbuf, "limits@openssh.com")) != 0 ||
-	    (r = sftp_req_send(s)) != 0 ||
-	    (r = sftp_reply_wait(s, id, &type, &b)) != 0) {
-		return r;
-	}
 	if (type == SSH2_FXP_STATUS) {
 		r = sftp_parse_status(b, &status, NULL);
 		buf_free(b);
@@ -146,6 +142,43 @@ rtt_micros(const struct timespec *t0, const struct timespec *t1)
 	return us > (int64_t)UINT32_MAX ? UINT32_MAX : (uint32_t)us;
 }
 
+/*
+ * Block sizes, requests in flight and the handle cap from the options
+ * and lim[] (limits@openssh.com; zeros for "not said").
+ */
+static void
+limits_apply(struct sftp_session *s, const uint64_t lim[4])
+{
+	if (s->o->buffer_len != 0) {
+		s->read_len = s->write_len = clamp_block(s->o->buffer_len);
+	} else {
+		if (lim[1] != 0) {
+			s->read_len = clamp_block(lim[1]);
+		}
+		if (lim[2] != 0) {
+			s->write_len = clamp_block(lim[2]);
+		}
+	}
+	if (s->version == 0) {
+		/* OpenSSH's cap for protocol version 0 servers. */
+		if (s->read_len > 20480) {
+			s->read_len = 20480;
+		}
+		if (s->write_len > 20480) {
+			s->write_len = 20480;
+		}
+	}
+	if (s->o->nrequests != 0) {
+		s->nreq = s->o->nrequests > SFTP_MAX_NREQ ? SFTP_MAX_NREQ :
+		    s->o->nrequests;
+	} else if (lim[3] != 0 && lim[3] < SFTP_DEFAULT_NREQ) {
+		s->nreq = (uint32_t)lim[3];
+	}
+	s->max_handles = lim[3] > UINT32_MAX ? UINT32_MAX : (uint32_t)lim[3];
+	bwlimit_init(&s->bw_in, s->o->bwlimit_kbits, s->read_len);
+	bwlimit_init(&s->bw_out, s->o->bwlimit_kbits, s->write_len);
+}
+
 int
 sftp_session_open(struct sftp_session **out, int rfd, int wfd,
     const struct sftp_opts *o)
@@ -178,7 +211,7 @@ sftp_session_open(struct sftp_session **out, int rfd, int wfd,
 	 * (docs/design-speed.md): INIT->VERSION, which also counts ssh's
 	 * own connection set-up when INIT was queued before ssh had
 	 * connected, so the limits query, one clean round trip, replaces
-	 * it when the server offers it.
+	 * it when the server offers it (sftp_limits()).
 	 */
 	(void)clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (io_write_full(wfd, init, sizeof(init)) != 0) {
@@ -198,43 +231,7 @@ sftp_session_open(struct sftp_session **out, int rfd, int wfd,
 	if (r != 0) {
 		goto fail;
 	}
-	if (s->exts & SFTP_EXT_LIMITS) {
-		(void)clock_gettime(CLOCK_MONOTONIC, &t0);
-		if ((r = query_limits(s, lim)) != 0) {
-			goto fail;
-		}
-		(void)clock_gettime(CLOCK_MONOTONIC, &t1);
-		s->rtt_us = rtt_micros(&t0, &t1);
-	}
-	if (o->buffer_len != 0) {
-		s->read_len = s->write_len = clamp_block(o->buffer_len);
-	} else {
-		if (lim[1] != 0) {
-			s->read_len = clamp_block(lim[1]);
-		}
-		if (lim[2] != 0) {
-			s->write_len = clamp_block(lim[2]);
-		}
-	}
-	if (s->version == 0) {
-		/* OpenSSH's cap for protocol version 0 servers. */
-		if (s->read_len > 20480) {
-			s->read_len = 20480;
-		}
-		if (s->write_len > 20480) {
-			s->write_len = 20480;
-		}
-	}
-	if (o->nrequests != 0) {
-		s->nreq = o->nrequests > SFTP_MAX_NREQ ? SFTP_MAX_NREQ :
-		    o->nrequests;
-	} else if (lim[3] != 0 && lim[3] < SFTP_DEFAULT_NREQ) {
-		s->nreq = (uint32_t)lim[3];
-	}
-	s->max_handles = lim[3] > UINT32_MAX ? UINT32_MAX : (uint32_t)lim[3];
-	bwlimit_init(&s->bw_in, o->bwlimit_kbits, s->read_len);
-	bwlimit_init(&s->bw_out, o->bwlimit_kbits, s->write_len);
-	/* From here on replies go through the read-ahead (msg.c). */
+	/* From here on requests are batched and replies read ahead. */
 	s->obuf = buf_new(SFTP_OBUF_MAX);
 	s->ibuf = xmalloc(SFTP_IBUF_LEN);
 	if (s->obuf == NULL) {
@@ -242,13 +239,65 @@ sftp_session_open(struct sftp_session **out, int rfd, int wfd,
 		r = SCP_E_NOMEM;
 		goto fail;
 	}
-	log_debug3("SFTP read %u write %u requests %u rtt %u us",
-	    s->read_len, s->write_len, s->nreq, s->rtt_us);
+	limits_apply(s, lim);
+	/*
+	 * limits@openssh.com goes out now but is collected by
+	 * sftp_limits() when a transfer needs the block sizes: its reply
+	 * then travels with the first real request's (the target's STAT),
+	 * one round trip less on a long link.  Written at once (not
+	 * batched) and its reply timed on arrival (msg.c), so its round
+	 * trip is a clean measure of the link.
+	 */
+	if (s->exts & SFTP_EXT_LIMITS) {
+		if ((r = sftp_req_begin(s, SSH2_FXP_EXTENDED, s,
+		    &s->limits_id)) != 0 ||
+		    (r = buf_put_cstring(s->wbuf, "limits@openssh.com")) != 0 ||
+		    (r = sftp_req_send(s)) != 0) {
+			goto fail;
+		}
+		(void)clock_gettime(CLOCK_MONOTONIC, &s->limits_t0);
+		if ((r = sftp_flush(s)) != 0) {
+			goto fail;
+		}
+	}
 	*out = s;
 	return 0;
 fail:
 	sftp_session_free(s);
 	return r < 0 ? r : SCP_E_FATAL;
+}
+
+int
+sftp_session_broken_early(const struct sftp_session *s)
+{
+	return s->dead && s->limits_id != 0;
+}
+
+int
+sftp_limits(struct sftp_session *s)
+{
+	uint64_t lim[4] = { 0, 0, 0, 0 };
+	struct buf *b = NULL;
+	uint8_t type;
+	uint32_t id = s->limits_id;
+	int r;
+
+	if (id == 0) {
+		return s->dead ? SCP_E_CLOSED : 0;
+	}
+	/* limits_id stays set while we wait: msg.c times the arrival. */
+	if ((r = sftp_reply_wait(s, id, &type, &b)) != 0) {
+		return r;
+	}
+	s->limits_id = 0;
+	if ((r = take_limits(s, type, b, lim)) != 0) {
+		return r;
+	}
+	s->rtt_us = rtt_micros(&s->limits_t0, &s->limits_t1);
+	limits_apply(s, lim);
+	log_debug3("SFTP read %u write %u requests %u rtt %u us",
+	    s->read_len, s->write_len, s->nreq, s->rtt_us);
+	return 0;
 }
 
 void

@@ -342,6 +342,7 @@ sftp_crossload(struct sftp_session *from, const char *src,
 	strvec_init(&g);
 	memset(&xs, 0, sizeof(xs));
 	if ((r = sftp_glob_source(from, src, &g)) != 0 ||
+	    (r = sftp_limits(from)) != 0 || (r = sftp_limits(to)) != 0 ||
 	    (r = sftp_prepare_path(to, target, &tpath)) != 0) {
 		if (r == 1 || r == SCP_E_PEER) {
 			errs = 1;

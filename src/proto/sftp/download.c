@@ -2260,7 +2260,9 @@ sftp_download(struct sftp_session *s, const char *src, const char *target)
 	}
 	strvec_init(&g);
 	memset(&rs, 0, sizeof(rs));
-	if ((r = sftp_glob_source(s, src, &g)) != 0) {
+	/* The limits reply came in with the glob's: no wait. */
+	if ((r = sftp_glob_source(s, src, &g)) != 0 ||
+	    (r = sftp_limits(s)) != 0) {
 		if (r == 1) {
 			errs = 1;
 			r = 0;

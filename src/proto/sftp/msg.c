@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "../../transport/io.h"
 #include "../../util/buf.h"
@@ -560,6 +561,9 @@ reply_receive(struct sftp_session *s, size_t *idx)
 	s->reqs[i].reply = b;
 	s->reqs[i].rtype = type;
 	s->reqs[i].rseq = ++s->rseq;
+	if (id == s->limits_id) {
+		(void)clock_gettime(CLOCK_MONOTONIC, &s->limits_t1);
+	}
 	*idx = (size_t)i;
 	return 0;
 }

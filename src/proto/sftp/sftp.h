@@ -111,7 +111,18 @@ typedef size_t sftp_peers_fn(void *ctx, struct sftp_session *s,
 void sftp_session_set_peers(struct sftp_session *s, sftp_peers_fn *fn,
     void *ctx);
 
-/* The INIT->VERSION round trip of `s`, in microseconds. */
+/*
+ * The round trip of `s` in microseconds: limits@openssh.com's once a
+ * transfer has collected it, INIT->VERSION before.
+ */
 uint32_t sftp_session_rtt(const struct sftp_session *s);
+
+/*
+ * Whether `s` died before its first exchange after VERSION completed
+ * (the limits@openssh.com reply, collected lazily, never arrived): a
+ * set-up failure, fatal (exit 255) as when it happened inside
+ * sftp_session_open().
+ */
+int sftp_session_broken_early(const struct sftp_session *s);
 
 #endif

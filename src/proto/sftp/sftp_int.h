@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "sftp.h"
 #include "../../util/bwlimit.h"
@@ -199,6 +200,12 @@ struct sftp_session {
 	 * the same server for one big file (multi.c), or NULL.
 	 */
 	uint32_t rtt_us;
+	/*
+	 * limits@openssh.com in flight (sftp_limits()): its id or 0, when
+	 * it was written and when its reply arrived (msg.c stamps it).
+	 */
+	uint32_t limits_id;
+	struct timespec limits_t0, limits_t1;
 	sftp_peers_fn *peers;
 	void *peers_ctx;
 	/* Size of ibuf once sftp_read_ready() grew it, else 0
@@ -387,6 +394,15 @@ int sftp_do_statvfs(struct sftp_session *s, const char *path,
 /* Its two halves, to travel with other requests. */
 int sftp_send_statvfs(struct sftp_session *s, const char *path,
     uint32_t *id);
+/*
+ * Collects the limits@openssh.com reply sftp_session_open() left in
+ * flight and applies it (block sizes, requests in flight, handle cap,
+ * round trip).  Every transfer calls it before it needs those; it waits
+ * only if the reply has not arrived with an earlier one.  No-op when
+ * nothing is pending.  0 or a negative SCP_E_* (message printed).
+ */
+int sftp_limits(struct sftp_session *s);
+
 int sftp_recv_statvfs(struct sftp_session *s, uint32_t id,
     uint64_t *avail);
 int sftp_do_mkdir(struct sftp_session *s, const char *path,

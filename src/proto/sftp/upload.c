@@ -1292,6 +1292,12 @@ upload_target(struct sftp_session *s, const char *target, char **tgt,
 		}
 	}
 	r = sftp_recv_attrs(s, id, &ta);
+	if (r == 0 || r == SCP_E_PEER) {
+		/* Its reply came in before the STAT's: no wait. */
+		int lr = sftp_limits(s);
+
+		r = lr != 0 ? lr : r;
+	}
 	if (r != 0 && r != SCP_E_PEER) {
 fail:
 		free(*tgt);
