@@ -8,12 +8,18 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "../transport/io.h"
+#include "../util/buf.h"
 #include "../util/err.h"
 #include "../util/log.h"
 #include "../util/xmalloc.h"
@@ -229,6 +235,7 @@ pool_start(struct pool *p, const struct scp_options *o, enum pool_role role,
 	m->role = role;
 	m->child.pid = -1;
 	m->child.fd = -1;
+	m->ctl = -1;
 	strvec_init(&av);
 	pool_argv(&av, o, role, p->ctlpath, host, user, port);
 	if (role == POOL_MASTER || (role == POOL_DIRECT && p->n == 0)) {
@@ -309,13 +316,433 @@ pool_socket_ready(const struct pool *p)
 	return S_ISSOCK(st.st_mode);
 }
 
+/* ---- channels over the master's control socket (PROTOCOL.mux) ---- */
+
+#define MUX_MSG_HELLO		0x00000001
+#define MUX_C_NEW_SESSION	0x10000002
+#define MUX_S_PERMISSION_DENIED	0x80000002
+#define MUX_S_FAILURE		0x80000003
+#define MUX_S_SESSION_OPENED	0x80000006
+#define MUX_VERSION		4
+/* Replies of the master are small; anything bigger is not one. */
+#define MUX_MSG_MAX		(64 * 1024)
+
+/* Appends one mux message `body` to `out`: u32 length, then body. */
+static int
+pool_mux_frame(struct buf *out, struct buf *body)
+{
+	int r;
+
+	if ((r = buf_put_string(out, buf_ptr(body), buf_len(body))) != 0) {
+		return r;
+	}
+	buf_reset(body);
+	return 0;
+}
+
+/* Sends descriptor `fd` with one byte, as the master's mm_receive_fd()
+ * expects: one sendmsg per descriptor. */
+static int
+pool_mux_send_fd(int sock, int fd)
+{
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} cm;
+	struct cmsghdr *c;
+	struct msghdr mh;
+	struct iovec iov;
+	char ch = '\0';
+	ssize_t n;
+
+	memset(&mh, 0, sizeof(mh));
+	memset(&cm, 0, sizeof(cm));
+	iov.iov_base = &ch;
+	iov.iov_len = 1;
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = cm.buf;
+	mh.msg_controllen = sizeof(cm.buf);
+	c = CMSG_FIRSTHDR(&mh);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	do {
+		n = sendmsg(sock, &mh, MSG_NOSIGNAL);
+	} while (n == -1 && errno == EINTR);
+	return n == 1 ? 0 : -1;
+}
+
+/* Reads one mux message into `b` (reset first).  0 or -1. */
+static int
+pool_mux_read(int sock, struct buf *b)
+{
+	uint8_t hdr[4], *p;
+	uint32_t len;
+	ssize_t n;
+
+	buf_reset(b);
+	n = io_read_full(sock, hdr, sizeof(hdr));
+	if (n != (ssize_t)sizeof(hdr)) {
+		return -1;
+	}
+	len = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 |
+	    (uint32_t)hdr[2] << 8 | hdr[3];
+	if (len < 4 || len > MUX_MSG_MAX || buf_reserve(b, len, &p) != 0) {
+		return -1;
+	}
+	n = io_read_full(sock, p, len);
+	return n == (ssize_t)len ? 0 : -1;
+}
+
+/*
+ * Asks the master at j->ctlpath for a session running the "sftp"
+ * subsystem on j->fd's peer `peer` (closed here).  Everything is sent
+ * at once: the master reads its control socket message by message and
+ * takes the descriptors while handling NEW_SESSION.  Then waits for the
+ * reply: 0 once the channel is open, -1 when refused (MaxSessions) or
+ * the master is not there.
+ */
+static int
+pool_mux_session(struct pool_job *j, int peer)
+{
+	struct sockaddr_un sa;
+	struct timespec t0, t1;
+	struct buf *msg = NULL, *body = NULL;
+	uint32_t type, rid;
+	int64_t us;
+	int rc = -1, nul = -1;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	if (strlen(j->ctlpath) >= sizeof(sa.sun_path)) {
+		close(peer);
+		return -1;
+	}
+	memcpy(sa.sun_path, j->ctlpath, strlen(j->ctlpath));
+	if (connect(j->ctl, (struct sockaddr *)&sa, sizeof(sa)) == -1) {
+		log_debug("pool: control socket: %s", strerror(errno));
+		close(peer);
+		return -1;
+	}
+	msg = buf_new(MUX_MSG_MAX);
+	body = buf_new(MUX_MSG_MAX);
+	if (msg == NULL || body == NULL ||
+	    buf_put_u32(body, MUX_MSG_HELLO) != 0 ||
+	    buf_put_u32(body, MUX_VERSION) != 0 ||
+	    pool_mux_frame(msg, body) != 0 ||
+	    buf_put_u32(body, MUX_C_NEW_SESSION) != 0 ||
+	    buf_put_u32(body, 1) != 0 ||		/* request id */
+	    buf_put_cstring(body, "") != 0 ||	/* reserved */
+	    buf_put_u32(body, 0) != 0 ||		/* tty */
+	    buf_put_u32(body, 0) != 0 ||		/* X11 */
+	    buf_put_u32(body, 0) != 0 ||		/* agent */
+	    buf_put_u32(body, 1) != 0 ||		/* subsystem */
+	    buf_put_u32(body, 0xffffffffU) != 0 ||	/* no escape char */
+	    buf_put_cstring(body, "") != 0 ||	/* terminal */
+	    buf_put_cstring(body, "sftp") != 0 ||
+	    pool_mux_frame(msg, body) != 0) {
+		close(peer);
+		goto out;
+	}
+	(void)clock_gettime(CLOCK_MONOTONIC, &t0);
+	/*
+	 * stdin and stdout: the socketpair.  stderr: /dev/null, not ours:
+	 * the master makes the descriptors it gets non-blocking, which
+	 * would reach our own stderr's open file; and the first session
+	 * already shows what the remote side prints there.
+	 */
+	if ((nul = open("/dev/null", O_WRONLY | O_CLOEXEC)) == -1 ||
+	    io_write_full(j->ctl, buf_ptr(msg), buf_len(msg)) != 0 ||
+	    pool_mux_send_fd(j->ctl, peer) != 0 ||
+	    pool_mux_send_fd(j->ctl, peer) != 0 ||
+	    pool_mux_send_fd(j->ctl, nul) != 0) {
+		log_debug("pool: control socket: %s", strerror(errno));
+		close(peer);
+		if (nul != -1) {
+			close(nul);
+		}
+		goto out;
+	}
+	close(peer);
+	close(nul);
+	/* The master's HELLO, then the answer to request 1. */
+	if (pool_mux_read(j->ctl, msg) != 0 ||
+	    buf_get_u32(msg, &type) != 0 || type != MUX_MSG_HELLO ||
+	    pool_mux_read(j->ctl, msg) != 0 ||
+	    buf_get_u32(msg, &type) != 0 || buf_get_u32(msg, &rid) != 0 ||
+	    rid != 1) {
+		log_debug("pool: no answer from the master");
+		goto out;
+	}
+	if (type != MUX_S_SESSION_OPENED) {
+		log_debug("pool: channel refused (%s)",
+		    type == MUX_S_FAILURE ? "failure" :
+		    type == MUX_S_PERMISSION_DENIED ? "permission denied" :
+		    "unexpected reply");
+		goto out;
+	}
+	(void)clock_gettime(CLOCK_MONOTONIC, &t1);
+	us = ((int64_t)t1.tv_sec - (int64_t)t0.tv_sec) * 1000000 +
+	    ((int64_t)t1.tv_nsec - (int64_t)t0.tv_nsec) / 1000;
+	j->rtt_us = us < 0 ? 0 : us > (int64_t)UINT32_MAX ? UINT32_MAX :
+	    (uint32_t)us;
+	rc = 0;
+out:
+	buf_free(msg);
+	buf_free(body);
+	return rc;
+}
+
+/* Job `j` waits for the probe when gated: 1 if the policy wants it. */
+static int
+pool_gate_pass(struct pool_job *j)
+{
+	struct pool_gate *g = j->gate;
+	size_t n;
+	int ok;
+
+	if (g == NULL || j->probe) {
+		return 1;
+	}
+	pthread_mutex_lock(&g->mu);
+	while (!g->known) {
+		pthread_cond_wait(&g->cv, &g->mu);
+	}
+	n = g->step > 0 ? (g->rtt_us + g->step - 1) / g->step : 0;
+	n = n > g->cap ? g->cap : n;
+	ok = g->rtt_us >= g->min_rtt && j->rank <= n;
+	pthread_mutex_unlock(&g->mu);
+	return ok;
+}
+
+/* The probe's verdict: the round trip, 0 when it failed (none go on). */
+static void
+pool_gate_open(struct pool_job *j, uint32_t rtt_us)
+{
+	struct pool_gate *g = j->gate;
+
+	if (g == NULL || !j->probe) {
+		return;
+	}
+	pthread_mutex_lock(&g->mu);
+	if (!g->known) {
+		g->known = 1;
+		g->rtt_us = rtt_us;
+		pthread_cond_broadcast(&g->cv);
+	}
+	pthread_mutex_unlock(&g->mu);
+}
+
+/* The thread of one background channel. */
+static void *
+pool_job_run(void *arg)
+{
+	struct pool_job *j = arg;
+	struct sftp_session *s = NULL;
+
+	if (!pool_gate_pass(j)) {
+		close(j->peer);
+		j->unwanted = 1;
+	} else if (pool_mux_session(j, j->peer) == 0) {
+		pool_gate_open(j, j->rtt_us);
+		if (sftp_session_open(&s, j->fd, j->fd, j->fo) != 0) {
+			s = NULL;
+		}
+	} else {
+		pool_gate_open(j, 0);
+	}
+	j->sess = s;
+	__atomic_store_n(&j->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/* Starts the thread of a new job, signals blocked in it (they are the
+ * main thread's to handle).  NULL if no thread could be made. */
+static struct pool_job *
+pool_job_start(struct pool *p, const struct sftp_opts *fo,
+    struct pool_gate *gate, int probe)
+{
+	struct pool_job *j;
+	sigset_t all, old;
+	int sp[2] = { -1, -1 };
+
+	j = xcalloc(1, sizeof(*j));
+	j->fd = -1;
+	j->ctl = -1;
+	j->fo = fo;
+	j->ctlpath = p->ctlpath;
+	j->gate = gate;
+	j->probe = probe;
+	j->rank = p->n + p->njob + 1;
+	/* Made here, so that pool_job_finish() can always wake the
+	 * thread by shutting them down. */
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == -1 ||
+	    (j->ctl = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
+		log_debug("pool: socket: %s", strerror(errno));
+		if (sp[0] != -1) {
+			close(sp[0]);
+			close(sp[1]);
+		}
+		free(j);
+		return NULL;
+	}
+	j->fd = sp[0];
+	j->peer = sp[1];
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	if (pthread_create(&j->th, NULL, pool_job_run, j) != 0) {
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		close(j->fd);
+		close(j->peer);
+		close(j->ctl);
+		free(j);
+		return NULL;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	j->started = 1;
+	return j;
+}
+
+/* Joins job `j` and frees it; its session becomes a member of `p`, or
+ * everything is closed.  `stop`: end it first (pool closing). */
+static void
+pool_job_finish(struct pool *p, struct pool_job *j, int stop)
+{
+	struct pool_member *m;
+
+	if (stop && !__atomic_load_n(&j->done, __ATOMIC_ACQUIRE)) {
+		/* Wakes a thread blocked on either socket. */
+		shutdown(j->fd, SHUT_RDWR);
+		shutdown(j->ctl, SHUT_RDWR);
+	}
+	pthread_join(j->th, NULL);
+	if (j->rtt_us != 0 && p->rtt_us == 0) {
+		p->rtt_us = j->rtt_us;
+	}
+	if (j->sess != NULL && !stop && p->n < POOL_MAX) {
+		m = xcalloc(1, sizeof(*m));
+		m->role = POOL_MUX;
+		m->child.pid = -1;
+		m->child.fd = j->fd;
+		m->ctl = j->ctl;
+		m->sess = j->sess;
+		p->m[p->n++] = m;
+		p->nmux++;
+	} else {
+		sftp_session_free(j->sess);
+		if (j->fd != -1) {
+			close(j->fd);
+		}
+		if (j->ctl != -1) {
+			close(j->ctl);
+		}
+		if (!stop && !j->unwanted) {
+			p->refused++;
+		}
+	}
+	free(j);
+}
+
+void
+pool_grow(struct pool *p, const struct scp_options *o,
+    const struct sftp_opts *fo, size_t want)
+{
+	struct pool_job *j;
+
+	(void)o;
+	if (want > POOL_MAX) {
+		want = POOL_MAX;
+	}
+	if (!pool_socket_ready(p)) {
+		if (p->n + p->njob < want) {
+			log_debug("pool: no control socket, no channels");
+		}
+		return;
+	}
+	while (p->n + p->njob < want && p->njob < POOL_MAX) {
+		if ((j = pool_job_start(p, fo, NULL, 0)) == NULL) {
+			break;
+		}
+		p->job[p->njob++] = j;
+	}
+}
+
+void
+pool_grow_auto(struct pool *p, const struct sftp_opts *fo, size_t cap,
+    uint32_t min_rtt, uint32_t step)
+{
+	struct pool_gate *g;
+	struct pool_job *j;
+
+	if (cap > POOL_MAX) {
+		cap = POOL_MAX;
+	}
+	if (cap < 2 || p->gate != NULL || !pool_socket_ready(p)) {
+		return;
+	}
+	g = xcalloc(1, sizeof(*g));
+	pthread_mutex_init(&g->mu, NULL);
+	pthread_cond_init(&g->cv, NULL);
+	g->cap = cap;
+	g->min_rtt = min_rtt;
+	g->step = step;
+	p->gate = g;
+	while (p->n + p->njob < cap) {
+		if ((j = pool_job_start(p, fo, g, p->njob == 0)) == NULL) {
+			break;
+		}
+		p->job[p->njob++] = j;
+	}
+}
+
+/* Frees the gate once no job can wait on it. */
+static void
+pool_gate_free(struct pool *p)
+{
+	if (p->gate == NULL) {
+		return;
+	}
+	pthread_cond_destroy(&p->gate->cv);
+	pthread_mutex_destroy(&p->gate->mu);
+	free(p->gate);
+	p->gate = NULL;
+}
+
+size_t
+pool_collect(struct pool *p, int wait)
+{
+	size_t i, k;
+
+	if (wait == POOL_WAIT_FIRST && p->njob > 0) {
+		/* The oldest: the probe, which the others wait for. */
+		pool_job_finish(p, p->job[0], 0);
+		for (i = 1; i < p->njob; i++) {
+			p->job[i - 1] = p->job[i];
+		}
+		p->njob--;
+		wait = 0;
+	}
+	for (i = k = 0; i < p->njob; i++) {
+		if (wait == POOL_WAIT_ALL ||
+		    __atomic_load_n(&p->job[i]->done, __ATOMIC_ACQUIRE)) {
+			pool_job_finish(p, p->job[i], 0);
+		} else {
+			p->job[k++] = p->job[i];
+		}
+	}
+	p->njob = k;
+	return k;
+}
+
 int
 pool_open(struct pool *p, const struct scp_options *o,
     const struct sftp_opts *fo, const char *host, const char *user,
     int port, int channels, int connections)
 {
-	struct pool_member *first, *pend[POOL_MAX];
-	size_t want_mux, want_conn, i, npend;
+	struct pool_member *first;
+	size_t want_mux, want_conn, i;
 	enum pool_role role;
 	int r;
 
@@ -357,18 +784,10 @@ pool_open(struct pool *p, const struct scp_options *o,
 		p->refused += want_mux;
 		want_mux = 0;
 	}
-	/* Channels are cheap and the master serialises their opening:
-	 * start all the clients, then speak SFTP on each. */
-	npend = 0;
-	for (i = 0; i < want_mux && !cli_interrupted; i++) {
-		pend[npend++] = pool_start(p, o, POOL_MUX, host, user, port);
-	}
-	for (i = 0; i < npend; i++) {
-		if (cli_interrupted) {
-			pool_discard(pend[i]);
-			continue;
-		}
-		pool_add_extra(p, o, fo, pend[i]);
+	/* Channels open in parallel, no process each (pool_grow). */
+	if (want_mux > 0) {
+		pool_grow(p, o, fo, 1 + want_mux);
+		(void)pool_collect(p, POOL_WAIT_ALL);
 	}
 	/* Connections one at a time: sshd's MaxStartups and
 	 * PerSourcePenalties punish bursts of unauthenticated ones
@@ -389,6 +808,32 @@ pool_open(struct pool *p, const struct scp_options *o,
 	return 0;
 }
 
+int
+pool_open_master(struct pool *p, const struct scp_options *o,
+    const struct sftp_opts *fo, const char *host, const char *user,
+    int port)
+{
+	struct pool_member *m;
+	int r;
+
+	memset(p, 0, sizeof(*p));
+	/* Without a directory the argv is the plain one (pool_argv). */
+	if (o->sftp_direct == NULL) {
+		(void)pool_make_dir(p);
+	}
+	m = pool_start(p, o, o->sftp_direct != NULL ? POOL_DIRECT :
+	    POOL_MASTER, host, user, port);
+	r = sftp_session_open(&m->sess, m->child.fd, m->child.fd, fo);
+	if (r != 0) {
+		m->sess = NULL;
+		pool_discard(m);
+		pool_remove_dir(p);
+		return r;
+	}
+	p->m[p->n++] = m;
+	return 0;
+}
+
 struct sftp_session *
 pool_session(struct pool *p, size_t i)
 {
@@ -405,6 +850,17 @@ pool_close(struct pool *p, int broken)
 	int bad;
 
 	bad = 0;
+	/* Channels still opening are woken and dropped. */
+	if (p->gate != NULL) {
+		pthread_mutex_lock(&p->gate->mu);
+		p->gate->known = 1;
+		pthread_cond_broadcast(&p->gate->cv);
+		pthread_mutex_unlock(&p->gate->mu);
+	}
+	while (p->njob > 0) {
+		pool_job_finish(p, p->job[--p->njob], 1);
+	}
+	pool_gate_free(p);
 	/* Newest first: m[0], whose connection carries the channels,
 	 * goes last. */
 	while (p->n > 0) {
@@ -412,7 +868,17 @@ pool_close(struct pool *p, int broken)
 		p->m[p->n] = NULL;
 		sftp_session_free(m->sess);
 		m->sess = NULL;
-		if (broken) {
+		if (m->child.pid == -1 && m->role == POOL_MUX) {
+			/* No process: our end closed, the channel ends
+			 * (EOF to its sftp-server), then the control
+			 * connection. */
+			if (m->child.fd != -1) {
+				close(m->child.fd);
+			}
+			if (m->ctl != -1) {
+				close(m->ctl);
+			}
+		} else if (broken) {
 			cli_child_abort(&m->child);
 		} else if (cli_child_finish(&m->child) != 0) {
 			bad++;

@@ -26,6 +26,7 @@
 #ifndef SCP_CLI_POOL_H
 #define SCP_CLI_POOL_H
 
+#include <pthread.h>
 #include <stddef.h>
 
 #include "../proto/sftp/sftp.h"
@@ -33,10 +34,11 @@
 #include "../util/strvec.h"
 #include "options.h"
 
-/* Upper bound on members.  child.c tracks at most 8 children for its
- * signal handler, and run_sftp.c may hold one more connection (-3). */
+/* Upper bound on members: sshd's MaxSessions default (10) is the most
+ * channels one connection gives.  child.c tracks the processes (the
+ * master and extra connections; channels have none). */
 #ifndef POOL_MAX
-#define POOL_MAX	7
+#define POOL_MAX	10
 #endif
 
 /* Basename of the control socket inside the pool's directory. */
@@ -49,9 +51,51 @@ enum pool_role {
 	POOL_DIRECT,	/* -D: a local sftp server */
 };
 
+/*
+ * A channel being opened in the background (pool_grow): one thread
+ * speaks OpenSSH's mux protocol on the master's control socket
+ * (PROTOCOL.mux: MUX_C_NEW_SESSION for the "sftp" subsystem, our end
+ * of a socketpair passed as its stdin and stdout with SCM_RIGHTS, so no
+ * `ssh -S` process is started and none relays), then opens the SFTP
+ * session on the socketpair.  `done` is set (atomically) when it ended.
+ */
+struct pool_job {
+	int fd;			/* our end of the session's socketpair */
+	int peer;		/* its other end, passed to the master */
+	int ctl;		/* control connection; the master ends the
+				 * session when it closes */
+	const struct sftp_opts *fo;
+	const char *ctlpath;
+	struct pool_gate *gate;	/* wait for the probe's verdict, or NULL */
+	size_t rank;		/* sessions the pool has with this one */
+	int probe;		/* its round trip opens the gate */
+	int unwanted;		/* the gate said no: not a refusal */
+	struct sftp_session *sess;	/* the thread's result, or NULL */
+	uint32_t rtt_us;	/* NEW_SESSION -> SESSION_OPENED */
+	int started;		/* the thread exists */
+	int done;
+	pthread_t th;
+};
+
+/*
+ * Channels started before the round trip is known (pool_grow_auto):
+ * the first (the probe) measures it; each other waits here, then goes
+ * on only if the policy wants that many sessions: rtt >= min_rtt and
+ * rank <= min(cap, ceil(rtt / step)).
+ */
+struct pool_gate {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int known;
+	uint32_t rtt_us;
+	uint32_t min_rtt, step;
+	size_t cap;
+};
+
 struct pool_member {
 	enum pool_role role;
-	struct ssh_child child;
+	struct ssh_child child;	/* MUX: pid -1, fd the socketpair */
+	int ctl;		/* MUX: control connection, else -1 */
 	struct sftp_session *sess;	/* owned */
 };
 
@@ -63,6 +107,10 @@ struct pool {
 	size_t nconn;		/* of which POOL_CONN */
 	size_t refused;		/* extra sessions asked for but not opened */
 	struct pool_member *m[POOL_MAX];	/* owned */
+	struct pool_job *job[POOL_MAX];		/* channels opening */
+	size_t njob;
+	uint32_t rtt_us;	/* first channel's open round trip, 0 */
+	struct pool_gate *gate;	/* owned, NULL if none */
 };
 
 /*
@@ -109,6 +157,44 @@ void pool_argv(struct strvec *out, const struct scp_options *o,
 int pool_open(struct pool *p, const struct scp_options *o,
     const struct sftp_opts *fo, const char *host, const char *user,
     int port, int channels, int connections);
+
+/*
+ * The first session only, its ssh our private ControlMaster (a pool of
+ * one that pool_grow() may extend).  Without a private directory the
+ * ssh is the plain one and the pool cannot grow.  Returns as pool_open.
+ */
+int pool_open_master(struct pool *p, const struct scp_options *o,
+    const struct sftp_opts *fo, const char *host, const char *user,
+    int port);
+
+/*
+ * Starts opening channels in the background until the pool, counting
+ * those already opening, has `want` sessions (at most POOL_MAX); returns
+ * at once.  Nothing when there is no control socket.
+ */
+void pool_grow(struct pool *p, const struct scp_options *o,
+    const struct sftp_opts *fo, size_t want);
+
+/*
+ * Starts channels before anything is known but the biggest file (the
+ * automatic policy, run_sftp.c): one probe at once, and up to `cap`
+ * sessions in all, each of which goes on only if the probe's round trip
+ * says the policy wants it (struct pool_gate).  Returns at once.
+ */
+void pool_grow_auto(struct pool *p, const struct sftp_opts *fo, size_t cap,
+    uint32_t min_rtt, uint32_t step);
+
+/*
+ * Adds the background channels whose session is open to the pool (a
+ * refused one, MaxSessions, is dropped quietly and counted in
+ * p->refused).  `wait`: POOL_WAIT_NONE never waits, POOL_WAIT_FIRST
+ * waits for the oldest (the probe), POOL_WAIT_ALL for all.  Returns how
+ * many are still opening.
+ */
+#define POOL_WAIT_NONE	0
+#define POOL_WAIT_FIRST	1
+#define POOL_WAIT_ALL	2
+size_t pool_collect(struct pool *p, int wait);
 
 /* Session i (0 <= i < p->n); session 0 is the master's. */
 struct sftp_session *pool_session(struct pool *p, size_t i);

@@ -42,7 +42,7 @@ struct sftp_dest {
 	const struct operand *op;
 	struct pool pool;
 	int lazy;
-	int grown;		/* the lazy channels were asked for */
+	size_t asked;		/* most sessions the policy asked for */
 };
 
 /* The upload connection's (x->upsess is its first session). */
@@ -111,7 +111,7 @@ sftp_auto_channels(uint64_t size, uint32_t rtt_us)
 	if (size < SFTP_AUTO_MIN_SIZE || rtt_us < SFTP_AUTO_MIN_RTT) {
 		return 1;
 	}
-	n = (rtt_us + SFTP_AUTO_RTT_STEP - 1) / SFTP_AUTO_RTT_STEP;
+	n = ((uint64_t)rtt_us + SFTP_AUTO_RTT_STEP - 1) / SFTP_AUTO_RTT_STEP;
 	cap = size / SFTP_AUTO_PER_SESSION;
 	n = n > cap ? cap : n;
 	n = n > SFTP_AUTO_MAX_CHANNELS ? SFTP_AUTO_MAX_CHANNELS : n;
@@ -121,16 +121,18 @@ sftp_auto_channels(uint64_t size, uint32_t rtt_us)
 /*
  * Whether the automatic policy might split a file of this run, so the
  * first ssh should be started as our ControlMaster (private and cheap;
- * channels are only opened for a big file on a long link).  Not when a
- * file could never be split (-D, --resume, --inplace, -l); only for
- * uploads, and only when a source is a big regular file or a directory
- * to recurse.
+ * channels are only used for a big file on a long link).  Not when a
+ * file could never be split (-D, --resume, --inplace, -l).  Uploads:
+ * only when a source is a big regular file (returns the biggest size)
+ * or a directory to recurse (returns 1).  Downloads: sizes are not
+ * known yet, always possible (returns 1).  0: not possible.
  */
-static int
+static uint64_t
 sftp_auto_possible(const struct cli *x, int upload)
 {
 	const struct scp_options *o = x->o;
 	struct stat st;
+	uint64_t big = 0;
 	int i;
 
 	if (o->sftp_channels != 0 || o->sftp_connections > 0 ||
@@ -138,164 +140,55 @@ sftp_auto_possible(const struct cli *x, int upload)
 	    o->bwlimit_kbits != 0) {
 		return 0;
 	}
-	/*
-	 * Downloads over several channels were not faster in our
-	 * measurements (docs/design-speed.md section 4): only -X
-	 * channels= splits them.
-	 */
 	if (!upload) {
-		return 0;
+		return 1;
 	}
 	for (i = 0; i + 1 < o->noperands; i++) {
 		if (stat(o->operands[i], &st) == -1) {
 			continue;
 		}
-		if ((S_ISREG(st.st_mode) &&
-		    (uint64_t)st.st_size >= SFTP_AUTO_MIN_SIZE) ||
-		    (S_ISDIR(st.st_mode) && o->recursive)) {
-			return 1;
+		if (S_ISREG(st.st_mode) &&
+		    (uint64_t)st.st_size >= SFTP_AUTO_MIN_SIZE &&
+		    (uint64_t)st.st_size > big) {
+			big = (uint64_t)st.st_size;
+		} else if (S_ISDIR(st.st_mode) && o->recursive && big == 0) {
+			big = 1;
 		}
 	}
-	return 0;
+	return big;
 }
 
-/* A member of d's pool started with `role`'s argv (not yet added). */
-static struct pool_member *
-sftp_dest_start(struct sftp_dest *d, enum pool_role role)
-{
-	const struct scp_options *o = d->x->o;
-	struct pool_member *m;
-	struct strvec av;
-	char *desc;
-
-	m = xcalloc(1, sizeof(*m));
-	m->role = role;
-	m->child.pid = -1;
-	m->child.fd = -1;
-	strvec_init(&av);
-	pool_argv(&av, o, role, d->pool.ctlpath, d->op->host, d->op->user,
-	    d->op->port);
-	if (role == POOL_MASTER && o->verbose) {
-		desc = sshargs_describe(o, SSHARGS_SFTP, d->op->host,
-		    d->op->user, "sftp");
-		log_plain("%s", desc);
-		free(desc);
-	}
-	if (cli_child_start(&m->child, av.v) == -1) {
-		cli_fatal("fork: %s", strerror(errno));
-	}
-	strvec_clear(&av);
-	return m;
-}
-
-/*
- * Automatic mode: the first session over our private ControlMaster
- * (pool.c's master argv and directory rules), no channels yet.
- */
-static int
-sftp_dest_master(struct sftp_dest *d)
-{
-	struct pool_member *m;
-	const char *tmp;
-	int r;
-
-	tmp = getenv("TMPDIR");
-	if (tmp == NULL || tmp[0] != '/' || strlen(tmp) > 48) {
-		tmp = "/tmp";
-	}
-	d->pool.dir = xasprintf("%s/scp-pool.XXXXXXXXXX", tmp);
-	if (mkdtemp(d->pool.dir) == NULL) {
-		free(d->pool.dir);
-		d->pool.dir = NULL;
-	} else {
-		d->pool.ctlpath = xasprintf("%s/%s", d->pool.dir,
-		    POOL_SOCKET_NAME);
-	}
-	/* Without a directory the argv is the plain one (pool_argv). */
-	m = sftp_dest_start(d, POOL_MASTER);
-	r = sftp_session_open(&m->sess, m->child.fd, m->child.fd,
-	    &d->x->fopts);
-	if (r != 0) {
-		m->sess = NULL;
-		cli_child_abort(&m->child);
-		free(m);
-		(void)pool_close(&d->pool, 1);
-		return r;
-	}
-	d->pool.m[d->pool.n++] = m;
-	d->lazy = d->pool.ctlpath != NULL;
-	return 0;
-}
-
-/*
- * Adds mux channels until d's pool has `want` sessions: all clients
- * started at once, then SFTP spoken on each; a refused one (MaxSessions)
- * is dropped quietly unless -v, as pool_open() does.
- */
-static void
-sftp_dest_grow(struct sftp_dest *d, size_t want)
-{
-	const struct scp_options *o = d->x->o;
-	struct pool_member *pend[POOL_MAX];
-	struct stat st;
-	enum log_level level;
-	size_t i, npend = 0;
-	int r;
-
-	if (want > POOL_MAX) {
-		want = POOL_MAX;
-	}
-	if (d->pool.ctlpath == NULL || lstat(d->pool.ctlpath, &st) == -1 ||
-	    !S_ISSOCK(st.st_mode)) {
-		log_debug("pool: no control socket, no mux channels");
-		return;
-	}
-	while (d->pool.n + npend < want && !cli_interrupted) {
-		pend[npend++] = sftp_dest_start(d, POOL_MUX);
-	}
-	for (i = 0; i < npend; i++) {
-		level = log_get_level();
-		if (!o->verbose) {
-			log_init(NULL, LOG_QUIET, log_is_remote());
-		}
-		r = cli_interrupted ? SCP_E_INTR :
-		    sftp_session_open(&pend[i]->sess, pend[i]->child.fd,
-		    pend[i]->child.fd, &d->x->fopts);
-		log_init(NULL, level, log_is_remote());
-		if (r != 0) {
-			log_debug("pool: channel refused (%s)",
-			    scp_strerror(r));
-			pend[i]->sess = NULL;
-			cli_child_abort(&pend[i]->child);
-			free(pend[i]);
-			d->pool.refused++;
-			continue;
-		}
-		d->pool.m[d->pool.n++] = pend[i];
-		d->pool.nmux++;
-	}
-	log_debug("pool: %zu sessions", d->pool.n);
-}
-
-/* The peer provider of d's first session (sftp.h). */
+/* The peer provider of d's first session (sftp.h).  multi.c asks
+ * again while a file is under way, so channels still opening join as
+ * they become ready; this never waits. */
 static size_t
 sftp_peers(void *ctx, struct sftp_session *s, uint64_t size,
     uint32_t rtt_us, struct sftp_session **out, size_t max)
 {
 	struct sftp_dest *d = ctx;
 	size_t want, n = 0, i;
+	uint32_t rtt;
 
 	(void)s;
+	(void)pool_collect(&d->pool, POOL_WAIT_NONE);
+	if (d->lazy && d->pool.n < 2 && d->pool.rtt_us == 0) {
+		/* The first ask: the probe's round trip decides. */
+		(void)pool_collect(&d->pool, POOL_WAIT_FIRST);
+	}
 	if (d->lazy) {
-		want = sftp_auto_channels(size, rtt_us);
-		log_debug2("pool: %llu bytes, rtt %u us: %zu channels",
-		    (unsigned long long)size, rtt_us, want);
+		/* The probe channel's open: one round trip with no SFTP
+		 * server work in it. */
+		rtt = d->pool.rtt_us != 0 ? d->pool.rtt_us : rtt_us;
+		want = sftp_auto_channels(size, rtt);
+		if (want > d->asked) {
+			log_debug2("pool: %llu bytes, rtt %u us: %zu "
+			    "channels", (unsigned long long)size, rtt, want);
+			d->asked = want;
+			pool_grow(&d->pool, d->x->o, &d->x->fopts, want);
+			(void)pool_collect(&d->pool, POOL_WAIT_NONE);
+		}
 		if (want < 2) {
 			return 0;
-		}
-		if (!d->grown && d->pool.n < want) {
-			d->grown = 1;
-			sftp_dest_grow(d, want);
 		}
 		max = max > want - 1 ? want - 1 : max;
 	}
@@ -316,13 +209,28 @@ sftp_dest_open(struct cli *x, struct sftp_dest *d, const struct operand *op,
     struct sftp_session **s)
 {
 	const struct scp_options *o = x->o;
+	uint64_t big;
 	int r, upload = d == &up_dest;
 
 	memset(d, 0, sizeof(*d));
 	d->x = x;
 	d->op = op;
-	if (sftp_auto_possible(x, upload)) {
-		r = sftp_dest_master(d);
+	if ((big = sftp_auto_possible(x, upload)) > 0) {
+		r = pool_open_master(&d->pool, o, &x->fopts, op->host,
+		    op->user, op->port);
+		d->lazy = r == 0 && d->pool.ctlpath != NULL;
+		/*
+		 * The probe channel starts now, while the first session
+		 * looks at the operands, and measures the round trip.  An
+		 * upload knows its biggest file: the channels it may need
+		 * start too, each going on only if that round trip asks
+		 * for it; the others start when a big file is found.
+		 */
+		if (d->lazy) {
+			pool_grow_auto(&d->pool, &x->fopts, big > 1 ?
+			    sftp_auto_channels(big, UINT32_MAX) : 2,
+			    SFTP_AUTO_MIN_RTT, SFTP_AUTO_RTT_STEP);
+		}
 	} else {
 		r = pool_open(&d->pool, o, &x->fopts, op->host, op->user,
 		    op->port, o->sftp_channels > 0 ? o->sftp_channels : 1,

@@ -198,8 +198,8 @@ if [ -x "$LINKEMU" ]; then
 	printf 'Host slow\n  ProxyCommand %s -d 10 -- /usr/sbin/sshd -i -f %s\n' \
 	    "$LINKEMU" "$SCPTEST_RUNDIR/sshd_ours" >"$TRASH/ssh_slow"
 	cat "$TRASH/ssh_multi" >>"$TRASH/ssh_slow"
-	test_expect_success 'automatic: a 64 MiB upload over a 20 ms link is
-    split, over loopback it is not; downloads only when asked' '
+	test_expect_success 'automatic: a 64 MiB file over a 20 ms link is
+    split both ways, over loopback it is not' '
 		mkfile big64 67108864 &&
 		own_trash && mkdir -p "$TRASH/tmp" &&
 		TMPDIR=$TRASH/tmp expect_rc 0 timeout -k 5 "$SCPTEST_TIMEOUT" \
@@ -213,7 +213,33 @@ if [ -x "$LINKEMU" ]; then
 		TMPDIR=$TRASH/tmp expect_rc 0 timeout -k 5 "$SCPTEST_TIMEOUT" \
 		    "$SCP" -v -F "$TRASH/ssh_slow" "slow:$TRASH/big64" ld/ \
 		    </dev/null &&
+		grep -E "multi: 67108864 bytes over [2-4] sessions" err &&
+		cmp big64 ld/big64 &&
+		rm -f ld/big64 &&
+		expect_rc 0 scp_multi -v "ours:$TRASH/big64" ld/ &&
 		! grep -F "multi:" err &&
+		cmp big64 ld/big64 &&
+		no_leftovers rd && no_leftovers ld
+	'
+
+	# The channels open in the background while the first session
+	# already copies; sshd refusing them (MaxSessions) must stay quiet.
+	printf 'Host slowmax2\n  ProxyCommand %s -d 10 -- /usr/sbin/sshd -i -f %s\n' \
+	    "$LINKEMU" "$TRASH/sshd_max2" >"$TRASH/ssh_slowmax2"
+	cat "$TRASH/ssh_multi" >>"$TRASH/ssh_slowmax2"
+	test_expect_success 'automatic with MaxSessions 2: split over 2, the
+    refused channels say nothing, both ways' '
+		own_trash && mkdir -p "$TRASH/tmp" &&
+		rm -f rd/a64 ld/big64 &&
+		TMPDIR=$TRASH/tmp expect_rc 0 timeout -k 5 "$SCPTEST_TIMEOUT" \
+		    "$SCP" -F "$TRASH/ssh_slowmax2" big64 \
+		    "slowmax2:$TRASH/rd/a64" </dev/null &&
+		! grep -v "^+ " err &&
+		cmp big64 rd/a64 &&
+		TMPDIR=$TRASH/tmp expect_rc 0 timeout -k 5 "$SCPTEST_TIMEOUT" \
+		    "$SCP" -v -F "$TRASH/ssh_slowmax2" \
+		    "slowmax2:$TRASH/big64" ld/ </dev/null &&
+		split_over 2 &&
 		cmp big64 ld/big64 &&
 		no_leftovers rd && no_leftovers ld
 	'

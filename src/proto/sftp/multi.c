@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../../fs/outfile.h"
@@ -108,6 +109,9 @@ struct multi {
 	int local_err;		/* errno of a local read/write failure */
 	uint64_t eof_at;	/* downloads: lowest EOF seen */
 	uint64_t hole;		/* lowest offset failed or not asked again */
+	const char *path;	/* what joining sessions OPEN, and how */
+	uint32_t pflags;
+	struct timespec asked;	/* the provider was last asked then */
 };
 
 /* Whether `s` may split a file of `size` bytes over other sessions. */
@@ -122,6 +126,36 @@ multi_possible(const struct sftp_session *s, uint64_t size)
 	    !o->resume && !o->inplace && o->bwlimit_kbits == 0;
 }
 
+/* Adds session `x` (from the provider) unless it is there already or
+ * unusable.  1 if added. */
+static int
+multi_adopt(struct multi *m, struct sftp_session *x)
+{
+	struct sftp_session *s = m->p[0].s;
+	size_t i;
+
+	/* A session that broke on an earlier file stays broken. */
+	if (x == NULL || x->dead || m->n >= MULTI_MAX) {
+		return 0;
+	}
+	for (i = 0; i < m->n; i++) {
+		if (m->p[i].s == x) {
+			return 0;
+		}
+	}
+	/*
+	 * Same server, same sftp-server: the first session's limits hold
+	 * for all, and a session opened moments ago need not wait for its
+	 * own limits reply before it joins.
+	 */
+	x->read_len = s->read_len;
+	x->write_len = s->write_len;
+	x->nreq = s->nreq;
+	memset(&m->p[m->n], 0, sizeof(m->p[m->n]));
+	m->p[m->n++].s = x;
+	return 1;
+}
+
 /* Asks the provider for extra sessions; fills m->p[1..], sets m->n. */
 static void
 multi_peers(struct multi *m, struct sftp_session *s, uint64_t size)
@@ -133,51 +167,85 @@ multi_peers(struct multi *m, struct sftp_session *s, uint64_t size)
 	m->fd = -1;
 	m->p[0].s = s;
 	m->n = 1;
+	(void)clock_gettime(CLOCK_MONOTONIC, &m->asked);
 	n = s->peers(s->peers_ctx, s, size, s->rtt_us, extra, MULTI_MAX - 1);
-	if (n > MULTI_MAX - 1) {
-		n = MULTI_MAX - 1;
+	for (i = 0; i < n && i < MULTI_MAX - 1; i++) {
+		(void)multi_adopt(m, extra[i]);
 	}
-	for (i = 0; i < n; i++) {
-		/* A session that broke on an earlier file stays broken. */
-		if (extra[i] == NULL || extra[i] == s || extra[i]->dead) {
-			continue;
-		}
-		/*
-		 * Same server, same sftp-server: the first session's
-		 * limits hold for all, and a session opened moments ago
-		 * need not wait for its own limits reply before it joins.
-		 */
-		extra[i]->read_len = s->read_len;
-		extra[i]->write_len = s->write_len;
-		extra[i]->nreq = s->nreq;
-		m->p[m->n++].s = extra[i];
+}
+
+/* Sends OPEN of m->path on `p` without waiting: it joins the transfer
+ * when its HANDLE arrives (multi_reply). */
+static void
+multi_join_one(struct multi *m, struct mpeer *p)
+{
+	int r;
+
+	sftp_req_owner(p->s, p);
+	r = sftp_send_open(p->s, m->path, m->pflags, NULL, &p->open_id);
+	sftp_req_owner(p->s, NULL);
+	if (r != 0) {
+		log_debug("multi: a session broke: %s", scp_strerror(r));
+		p->dead = 1;
+		return;
 	}
+	p->joining = 1;
 }
 
 /*
  * Sends OPEN of `path` on m->p[1..n) without waiting: each session
- * joins the transfer when its HANDLE arrives (multi_reply), so the
- * first one starts at once.
+ * joins the transfer when its HANDLE arrives, so the first one starts
+ * at once.
  */
 static void
 multi_join(struct multi *m, const char *path, uint32_t pflags)
 {
-	struct mpeer *p;
 	size_t i;
-	int r;
 
+	m->path = path;
+	m->pflags = pflags;
 	for (i = 1; i < m->n; i++) {
-		p = &m->p[i];
-		sftp_req_owner(p->s, p);
-		r = sftp_send_open(p->s, path, pflags, NULL, &p->open_id);
-		sftp_req_owner(p->s, NULL);
-		if (r != 0) {
-			log_debug("multi: session %zu: %s", i, scp_strerror(r));
-			p->dead = 1;
-			continue;
-		}
-		p->joining = 1;
+		multi_join_one(m, &m->p[i]);
 	}
+}
+
+/* Milliseconds between two asks of the provider while data is left. */
+#define MULTI_ASK_MS		10
+
+/*
+ * Asks the provider again: sessions still opening when the file
+ * started (the cli opens them in the background) join as they become
+ * ready.  Returns the poll timeout until the next ask, or -1.
+ */
+static int
+multi_more(struct multi *m)
+{
+	struct sftp_session *s = m->p[0].s;
+	struct sftp_session *extra[MULTI_MAX - 1];
+	struct timespec now;
+	int64_t ms;
+	size_t n, i;
+
+	if (m->failed || m->next >= m->size || m->n >= MULTI_MAX ||
+	    s->peers == NULL) {
+		return -1;
+	}
+	(void)clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = ((int64_t)now.tv_sec - (int64_t)m->asked.tv_sec) * 1000 +
+	    ((int64_t)now.tv_nsec - (int64_t)m->asked.tv_nsec) / 1000000;
+	if (ms >= 0 && ms < MULTI_ASK_MS) {
+		return (int)(MULTI_ASK_MS - ms);
+	}
+	m->asked = now;
+	n = s->peers(s->peers_ctx, s, m->size, s->rtt_us, extra,
+	    MULTI_MAX - 1);
+	for (i = 0; i < n && i < MULTI_MAX - 1; i++) {
+		if (multi_adopt(m, extra[i])) {
+			log_debug("multi: session %zu joins", m->n - 1);
+			multi_join_one(m, &m->p[m->n - 1]);
+		}
+	}
+	return MULTI_ASK_MS;
 }
 
 /* Takes the OPEN reply of joining session `p`.  A refusal leaves it
@@ -641,7 +709,7 @@ multi_run(struct multi *m)
 			break;
 		}
 		pending = 0;
-		timeout = -1;
+		timeout = multi_more(m);
 		for (i = 0; i < m->n; i++) {
 			p = &m->p[i];
 			pfd[i].fd = -1;
