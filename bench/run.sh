@@ -162,9 +162,9 @@ for _w in $WORKLOADS; do
 	run_workload "$_w"
 	case $_w in
 	big-up | big-down)
-		for _t in ours ours-O; do
+		for _t in ours ours-O openssh openssh-O; do
 			if in_list "$_t" "$TOOLS"; then
-				say "  $_t: memory probe (untimed)"
+				say "  $_t: memory and CPU probe (untimed)"
 				rss_probe "$_w" "$_t"
 			fi
 		done

@@ -5,7 +5,8 @@
 #
 # raw.tsv:	workload tool run status seconds user sys maxrss_kib
 # planned.tsv:	workload tool planned_runs
-# rss.tsv:	workload tool vmhwm_kib|FAIL   (our scp process alone)
+# rss.tsv:	workload tool vmhwm_kib|FAIL cpu_s|FAIL|-   (the scp process
+#		alone, one untimed probe run)
 #
 # A cell is the median of its runs; one run that failed, timed out or
 # produced a different copy makes the whole cell FAIL, so a fast wrong
@@ -47,6 +48,9 @@ FILENAME ~ /planned\.tsv$/ {
 
 FILENAME ~ /rss\.tsv$/ {
 	hwm[$1, $2] = $3
+	if (NF >= 4 && $4 != "-") {
+		pcpu[$1, $2] = $4
+	}
 	next
 }
 
@@ -257,8 +261,8 @@ END {
 		printf "\n### Memory and CPU, big file (median over the timed runs)\n\n"
 		printf "| workload | tool | peak RSS, scp + ssh tree (GNU time %%M) " \
 		    "| peak RSS, scp process alone (VmHWM) | user+sys CPU s " \
-		    "(scp + ssh) |\n"
-		printf "|---|---|---:|---:|---:|\n"
+		    "(scp + ssh) | user+sys CPU s, scp process alone |\n"
+		printf "|---|---|---:|---:|---:|---:|\n"
 		split("big-up big-down", R, " ")
 		split("ours ours-O openssh openssh-O", RT, " ")
 		for (i = 1; i <= 2; i++) {
@@ -268,7 +272,7 @@ END {
 					continue
 				}
 				if (k in bad) {
-					printf "| %s | %s | FAIL | FAIL | FAIL |\n", R[i],
+					printf "| %s | %s | FAIL | FAIL | FAIL | FAIL |\n", R[i],
 					    label[RT[j]]
 					continue
 				}
@@ -280,9 +284,11 @@ END {
 				} else if (h == "") {
 					h = "-"
 				}
-				printf "| %s | %s | %s | %s | %s |\n", R[i], label[RT[j]],
+				printf "| %s | %s | %s | %s | %s | %s |\n", R[i],
+				    label[RT[j]],
 				    mr == "" ? "-" : sprintf("%.1f MiB", mr / 1024), h,
-				    mc == "" ? "-" : sprintf("%.2f", mc)
+				    mc == "" ? "-" : sprintf("%.2f", mc),
+				    (k in pcpu) ? pcpu[k] : "-"
 				if (RT[j] ~ /^ours/) {
 					# the goal judges our scp process; the tree's
 					# %M stands in when the probe has nothing
@@ -322,6 +328,31 @@ END {
 	if (has_tool("ours-O")) {
 		for (i = 1; i <= nw; i++) {
 			goal_le(W[i], "ours-O", "openssh-O", 1.05)
+		}
+	}
+	# "our process's CPU time no higher than OpenSSH scp's for the same
+	# copy": each mode against the same OpenSSH mode, from the probes.
+	for (i = 1; i <= nw; i++) {
+		if (W[i] !~ /^big-/) {
+			continue
+		}
+		for (m = 1; m <= 2; m++) {
+			o = (m == 1) ? "ours" : "ours-O"
+			p = (m == 1) ? "openssh" : "openssh-O"
+			if (!has_tool(o) || !has_tool(p)) {
+				continue
+			}
+			a = ((W[i], o) in pcpu) ? pcpu[W[i], o] : ""
+			b = ((W[i], p) in pcpu) ? pcpu[W[i], p] : ""
+			if (a == "" || b == "" || a == "FAIL" || b == "FAIL" ||
+			    b + 0 <= 0) {
+				goal(sprintf("%s, %s: CPU of the scp process <= " \
+				    "%s's", W[i], label[o], label[p]), "n/a")
+				continue
+			}
+			goal(sprintf("%s, %s: CPU of the scp process %.2f s " \
+			    "<= %s's %.2f s", W[i], label[o], a, label[p], b),
+			    a + 0 <= b + 0 ? "PASS" : "FAIL")
 		}
 	}
 	if (has_wl("big-up") || has_wl("big-down")) {

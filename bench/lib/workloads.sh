@@ -228,14 +228,20 @@ run_workload () {
 
 # rss_probe WORKLOAD TOOL: an untimed extra run that samples the scp
 # process's own VmHWM (GNU time's %M covers scp plus its ssh child, the
-# larger of the two).  Appends "workload tool vmhwm_kib" to rss.tsv.
+# larger of the two) and its own user+sys CPU time from /proc/PID/stat
+# (GNU time's figure includes ssh, which does the crypto).  The last
+# sample is at most 20 ms before the exit, so the CPU time is short by
+# at most that much, the same for every tool.  Appends "workload tool
+# vmhwm_kib cpu_s" to rss.tsv.
 rss_probe () {
 	_cmd=$(tool_cmd "$2" "$1")
+	_tck=$(getconf CLK_TCK 2>/dev/null || echo 100)
 	clear_target "$1"
 	# $! is scp itself: the command is a simple one (no pipeline).
 	sh -c "exec $_cmd" </dev/null >/dev/null 2>"$W/logs/rss.$1.$2.err" &
 	_pid=$!
 	_hwm=
+	_cpu=
 	_k=0
 	# A zombie's status has no VmHWM line: that ends the loop.
 	while [ "$_k" -lt $((TIMEOUT * 50)) ]; do
@@ -245,6 +251,10 @@ rss_probe () {
 			break
 		fi
 		_hwm=$_v
+		# utime and stime: fields 14 and 15, counted after "(comm)".
+		_c=$(sed 's/.*) //' "/proc/$_pid/stat" 2>/dev/null |
+		    awk -v t="$_tck" '{ printf "%.3f", ($12 + $13) / t }')
+		[ -n "$_c" ] && _cpu=$_c
 		sleep 0.02
 		_k=$((_k + 1))
 	done
@@ -254,9 +264,10 @@ rss_probe () {
 	wait "$_pid"
 	_rc=$?
 	if [ "$_rc" = 0 ] && [ -n "$_hwm" ] && verify "$1"; then
-		printf '%s\t%s\t%s\n' "$1" "$2" "$_hwm" >>"$W/rss.tsv"
+		printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$_hwm" "${_cpu:--}" \
+		    >>"$W/rss.tsv"
 	else
-		printf '%s\t%s\t%s\n' "$1" "$2" FAIL >>"$W/rss.tsv"
+		printf '%s\t%s\t%s\t%s\n' "$1" "$2" FAIL FAIL >>"$W/rss.tsv"
 	fi
 	clear_target "$1"
 }
