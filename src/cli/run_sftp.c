@@ -27,7 +27,7 @@
 #define SFTP_AUTO_MIN_SIZE	(64ULL * 1024 * 1024)
 #define SFTP_AUTO_MIN_RTT	10000		/* microseconds */
 #define SFTP_AUTO_RTT_STEP	6000		/* microseconds */
-#define SFTP_AUTO_MAX_CHANNELS	4
+#define SFTP_AUTO_MAX_CHANNELS	POOL_MAX
 /* Each session should move at least this much of one file. */
 #define SFTP_AUTO_PER_SESSION	(16ULL * 1024 * 1024)
 
