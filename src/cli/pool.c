@@ -710,6 +710,12 @@ pool_gate_free(struct pool *p)
 	p->gate = NULL;
 }
 
+int
+pool_opening(const struct pool *p)
+{
+	return p->njob > 0;
+}
+
 size_t
 pool_collect(struct pool *p, int wait)
 {

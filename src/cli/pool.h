@@ -196,6 +196,9 @@ void pool_grow_auto(struct pool *p, const struct sftp_opts *fo, size_t cap,
 #define POOL_WAIT_ALL	2
 size_t pool_collect(struct pool *p, int wait);
 
+/* Whether channels are still opening in the background. */
+int pool_opening(const struct pool *p);
+
 /* Session i (0 <= i < p->n); session 0 is the master's. */
 struct sftp_session *pool_session(struct pool *p, size_t i);
 

@@ -160,7 +160,8 @@ sftp_auto_possible(const struct cli *x, int upload)
 
 /* The peer provider of d's first session (sftp.h).  multi.c asks
  * again while a file is under way, so channels still opening join as
- * they become ready; this never waits. */
+ * they become ready; this never waits.  Returning only `s` itself means
+ * "split, but no channel is ready yet". */
 static size_t
 sftp_peers(void *ctx, struct sftp_session *s, uint64_t size,
     uint32_t rtt_us, struct sftp_session **out, size_t max)
@@ -169,16 +170,13 @@ sftp_peers(void *ctx, struct sftp_session *s, uint64_t size,
 	size_t want, n = 0, i;
 	uint32_t rtt;
 
-	(void)s;
 	(void)pool_collect(&d->pool, POOL_WAIT_NONE);
-	if (d->lazy && d->pool.n < 2 && d->pool.rtt_us == 0) {
-		/* The first ask: the probe's round trip decides. */
-		(void)pool_collect(&d->pool, POOL_WAIT_FIRST);
-	}
 	if (d->lazy) {
-		/* The probe channel's open: one round trip with no SFTP
-		 * server work in it. */
-		rtt = d->pool.rtt_us != 0 ? d->pool.rtt_us : rtt_us;
+		/* The lower of the first session's limits query and the
+		 * probe channel's open: one delay of a loaded machine in
+		 * either must not pass for a long link. */
+		rtt = d->pool.rtt_us != 0 && d->pool.rtt_us < rtt_us ?
+		    d->pool.rtt_us : rtt_us;
 		want = sftp_auto_channels(size, rtt);
 		if (want > d->asked) {
 			log_debug2("pool: %llu bytes, rtt %u us: %zu "
@@ -194,6 +192,11 @@ sftp_peers(void *ctx, struct sftp_session *s, uint64_t size,
 	}
 	for (i = 1; i < d->pool.n && n < max; i++) {
 		out[n++] = pool_session(&d->pool, i);
+	}
+	if (n == 0 && d->lazy && max > 0 && pool_opening(&d->pool)) {
+		/* "Split, but none is ready yet": `s` itself (multi.c
+		 * starts alone and asks again). */
+		out[n++] = s;
 	}
 	return n;
 }
@@ -221,15 +224,18 @@ sftp_dest_open(struct cli *x, struct sftp_dest *d, const struct operand *op,
 		d->lazy = r == 0 && d->pool.ctlpath != NULL;
 		/*
 		 * The probe channel starts now, while the first session
-		 * looks at the operands, and measures the round trip.  An
-		 * upload knows its biggest file: the channels it may need
-		 * start too, each going on only if that round trip asks
-		 * for it; the others start when a big file is found.
+		 * looks at the operands, and measures the round trip; the
+		 * channels a big file may need start too, each going on
+		 * only if that round trip asks for it (an upload knows its
+		 * biggest file, a download or a tree may have any).  On a
+		 * long link they are ready when the first big file starts;
+		 * unused, they cost the server one idle sftp-server each.
 		 */
 		if (d->lazy) {
 			pool_grow_auto(&d->pool, &x->fopts, big > 1 ?
-			    sftp_auto_channels(big, UINT32_MAX) : 2,
-			    SFTP_AUTO_MIN_RTT, SFTP_AUTO_RTT_STEP);
+			    sftp_auto_channels(big, UINT32_MAX) :
+			    SFTP_AUTO_MAX_CHANNELS, SFTP_AUTO_MIN_RTT,
+			    SFTP_AUTO_RTT_STEP);
 		}
 	} else {
 		r = pool_open(&d->pool, o, &x->fopts, op->host, op->user,

@@ -116,6 +116,8 @@ struct multi {
 	int local_err;		/* errno of a local read/write failure */
 	uint64_t eof_at;	/* downloads: lowest EOF seen */
 	uint64_t hole;		/* lowest offset failed or not asked again */
+	int wanted;		/* the provider gave a session (maybe only
+				 * s itself: none ready yet) */
 	const char *path;	/* what joining sessions OPEN, and how */
 	uint32_t pflags;
 	struct timespec asked;	/* the provider was last asked then */
@@ -176,6 +178,8 @@ multi_peers(struct multi *m, struct sftp_session *s, uint64_t size)
 	m->n = 1;
 	(void)clock_gettime(CLOCK_MONOTONIC, &m->asked);
 	n = s->peers(s->peers_ctx, s, size, s->rtt_us, extra, MULTI_MAX - 1);
+	/* Only `s` itself: split, the others join when ready. */
+	m->wanted = n > 0;
 	for (i = 0; i < n && i < MULTI_MAX - 1; i++) {
 		(void)multi_adopt(m, extra[i]);
 	}
@@ -853,7 +857,7 @@ sftp_multi_upload(struct sftp_session *s, int fd, const char *lpath,
 		return SFTP_MULTI_DECLINED;
 	}
 	multi_peers(&m, s, size);
-	if (m.n < 2) {
+	if (!m.wanted) {
 		return SFTP_MULTI_DECLINED;
 	}
 	if ((r = sftp_rfile_open(&rf, s, rpath, a, fresh)) != 0) {
@@ -937,7 +941,7 @@ sftp_multi_download(struct sftp_session *s, const char *rpath,
 		return SFTP_MULTI_DECLINED;
 	}
 	multi_peers(&m, s, size);
-	if (m.n < 2) {
+	if (!m.wanted) {
 		return SFTP_MULTI_DECLINED;
 	}
 	/* The others' OPENs go first and are answered while the first
