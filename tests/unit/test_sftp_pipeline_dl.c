@@ -404,6 +404,153 @@ test_errors_in_order(void **state)
 	no_partials("out");
 }
 
+/*
+ * One directory of 750 files (several READDIR replies, with READDIRs
+ * kept in flight ahead of them) beside a few at the top: every name
+ * arrives once, byte-identical.
+ */
+static void
+test_big_listing(void **state)
+{
+	struct env *e = *state;
+	char a[64], b[64], err[4096];
+	int i;
+
+	assert_int_equal(mkdir("big", 0755), 0);
+	assert_int_equal(mkdir("big/many", 0755), 0);
+	put_file("big/a", 3, 1, 0644);
+	put_file("big/z", 70000, 2, 0644);
+	for (i = 0; i < 750; i++) {
+		snprintf(a, sizeof(a), "big/many/n%04d", i);
+		put_file(a, (size_t)(i % 7) * 100, (unsigned int)i, 0644);
+	}
+	start(e);
+	assert_int_equal(download_capture(e, "big", "out", err,
+	    sizeof(err)), 0);
+	assert_string_equal(err, "");
+	for (i = 0; i < 750; i++) {
+		snprintf(a, sizeof(a), "big/many/n%04d", i);
+		snprintf(b, sizeof(b), "out/many/n%04d", i);
+		if (!same_file(a, b)) {
+			fail_msg("%s differs", b);
+		}
+	}
+	assert_true(same_file("big/a", "out/a"));
+	assert_true(same_file("big/z", "out/z"));
+	assert_int_equal(system("test $(ls out/many | wc -l) -eq 750"), 0);
+	no_partials("out");
+}
+
+/*
+ * Plain operands (no pattern): their STAT, REALPATH and OPENDIR travel
+ * with the LSTAT (sftp_glob_source_pre) and the engine takes them: a
+ * file, a big file, "dir/." named after its REALPATH, a symlink to a
+ * directory, a missing name, a directory without -r, an unreadable
+ * directory and a target that cannot be made (the handle opened ahead
+ * is closed, the session stays in step for the next operand).
+ */
+static void
+test_plain_operands(void **state)
+{
+	struct env *e = *state;
+	char err[4096];
+
+	make_tree();
+	assert_int_equal(symlink("src/d2", "lnk"), 0);
+	assert_int_equal(mkdir("locked", 0755), 0);
+	put_file("locked/x", 10, 3, 0644);
+	assert_int_equal(chmod("locked", 0311), 0);
+	start(e);
+	assert_int_equal(mkdir("t", 0755), 0);
+	assert_int_equal(download_capture(e, "src/top", "t", err,
+	    sizeof(err)), 0);
+	assert_string_equal(err, "");
+	assert_true(same_file("src/top", "t/top"));
+	assert_int_equal(download_capture(e, "src/d1/f042", "t/big", err,
+	    sizeof(err)), 0);
+	assert_string_equal(err, "");
+	assert_true(same_file("src/d1/f042", "t/big"));
+	assert_int_equal(download_capture(e, "src/.", "t", err,
+	    sizeof(err)), 0);
+	assert_string_equal(err, "");
+	check_tree("t/src", NULL);
+	assert_int_equal(download_capture(e, "lnk", "t", err,
+	    sizeof(err)), 0);
+	assert_string_equal(err, "");
+	assert_true(same_file("src/d2/f005", "t/lnk/f005"));
+	assert_int_equal(download_capture(e, "nope", "t", err,
+	    sizeof(err)), 1);
+	assert_string_equal(err, "scp: nope: No such file or directory\n");
+	assert_int_equal(download_capture(e, "locked", "t", err,
+	    sizeof(err)), 1);
+	if (geteuid() == 0 || access("locked", R_OK) != 0) {
+		assert_non_null(strstr(err, "/locked\" failed\n"));
+		assert_non_null(strstr(err, "remote readdir \""));
+	}
+	assert_int_equal(download_capture(e, "src/d0", "no/such/dir", err,
+	    sizeof(err)), 1);
+	assert_string_equal(err, "scp: mkdir no/such/dir: No such file or "
+	    "directory\n");
+	e->o.recursive = 0;
+	assert_int_equal(download_capture(e, "src/d0", "t", err,
+	    sizeof(err)), 1);
+	assert_string_equal(err, "scp: download src/d0/: not a regular "
+	    "file\n");
+	/* Still in step after all that. */
+	assert_int_equal(download_capture(e, "src/d0/f001", "t/last", err,
+	    sizeof(err)), 0);
+	assert_string_equal(err, "");
+	assert_true(same_file("src/d0/f001", "t/last"));
+	assert_int_equal(chmod("locked", 0755), 0);
+}
+
+/*
+ * Patterns: the matches' attributes come from the listings (no STAT per
+ * match) and the last listing's CLOSE is collected with the engine's
+ * first replies.  Several listings ("src/d*" then each dN), symlinks to
+ * a file and to nowhere, an unreadable file among the matches: each
+ * named in order, the rest byte-identical, the session still in step.
+ */
+static void
+test_glob_attrs(void **state)
+{
+	struct env *e = *state;
+	char a[64], b[64], err[4096];
+	const char *p1, *p2;
+	int d, i;
+
+	make_tree();
+	assert_int_equal(symlink("f003", "src/d1/f00l"), 0);
+	assert_int_equal(symlink("nowhere", "src/d1/f00m"), 0);
+	assert_int_equal(chmod("src/d2/f001", 0), 0);
+	start(e);
+	assert_int_equal(mkdir("g", 0755), 0);
+	assert_int_equal(download_capture(e, "src/d*/f00?", "g", err,
+	    sizeof(err)), 1);
+	p1 = strstr(err, "scp: stat remote: No such file or directory\n");
+	p2 = strstr(err, "remote open \"src/d2/f001\": Permission denied\n");
+	if (p1 == NULL || p2 == NULL || p1 > p2) {
+		fail_msg("unexpected messages:\n%s", err);
+	}
+	/* d0 f000..f009 overwritten by d1's, then d2's (but f001). */
+	for (i = 0; i < 10; i++) {
+		d = i == 1 ? 1 : 2;
+		snprintf(a, sizeof(a), "src/d%d/f%03d", d, i);
+		snprintf(b, sizeof(b), "g/f%03d", i);
+		if (!same_file(a, b)) {
+			fail_msg("%s differs from %s", b, a);
+		}
+	}
+	assert_true(same_file("src/d1/f003", "g/f00l"));
+	assert_false(exists("g/f00m"));
+	no_partials("g");
+	assert_int_equal(download_capture(e, "src/d0/f01[0-2]", "g", err,
+	    sizeof(err)), 0);
+	assert_string_equal(err, "");
+	assert_true(same_file("src/d0/f012", "g/f012"));
+	assert_int_equal(chmod("src/d2/f001", 0644), 0);
+}
+
 int
 main(void)
 {
@@ -413,6 +560,12 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_glob, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_errors_in_order, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_big_listing, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_plain_operands, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_glob_attrs, setup,
 		    teardown),
 	};
 

@@ -891,6 +891,19 @@ sftp_do_realpath(struct sftp_session *s, const char *path, char **out)
 }
 
 int
+sftp_recv_realpath(struct sftp_session *s, uint32_t id, char **out)
+{
+	struct buf *b;
+	int r;
+
+	*out = NULL;
+	if ((r = wait_typed(s, id, SSH2_FXP_NAME, &b)) != 0) {
+		return r;
+	}
+	return take_name1(s, b, out);
+}
+
+int
 sftp_do_expand_path(struct sftp_session *s, const char *path, char **out)
 {
 	struct buf *b;
@@ -1027,8 +1040,33 @@ readdir_drain(struct sftp_session *s, uint32_t *ids)
 }
 
 int
+sftp_pend_collect(struct sftp_session *s, struct sftp_pend *p)
+{
+	struct buf *b;
+	uint8_t type;
+	size_t k;
+	int r = 0;
+
+	for (k = 0; k < p->n && r == 0; k++) {
+		if (!s->dead && (r = sftp_reply_wait(s, p->id[k], &type,
+		    &b)) == 0) {
+			buf_free(b);
+		}
+	}
+	p->n = 0;
+	return r;
+}
+
+int
 sftp_do_readdir(struct sftp_session *s, const char *path,
     struct sftp_dirent **entsp, size_t *np)
+{
+	return sftp_do_readdir_ex(s, path, entsp, np, NULL);
+}
+
+int
+sftp_do_readdir_ex(struct sftp_session *s, const char *path,
+    struct sftp_dirent **entsp, size_t *np, struct sftp_pend *pend)
 {
 	struct sftp_dirent *ents = NULL;
 	struct sftp_handle h;
@@ -1040,6 +1078,9 @@ sftp_do_readdir(struct sftp_session *s, const char *path,
 
 	*entsp = NULL;
 	*np = 0;
+	if (pend != NULL) {
+		pend->n = 0;
+	}
 	if ((r = sftp_req_begin(s, SSH2_FXP_OPENDIR, s, &id)) != 0) {
 		return r;
 	}
@@ -1099,10 +1140,25 @@ sftp_do_readdir(struct sftp_session *s, const char *path,
 			goto fail;
 		}
 	}
-	if ((r = readdir_drain(s, ids)) != 0) {
+	if (pend != NULL) {
+		/*
+		 * The READDIRs past the end and the CLOSE are left for the
+		 * caller to collect with its next requests' replies: no
+		 * round trip of their own.
+		 */
+		for (k = 0; k < READDIR_AHEAD; k++) {
+			if (ids[k] != 0) {
+				pend->id[pend->n++] = ids[k];
+				ids[k] = 0;
+			}
+		}
+		if ((r = sftp_send_close(s, &h, &id)) != 0) {
+			goto out;
+		}
+		pend->id[pend->n++] = id;
+	} else if ((r = readdir_drain(s, ids)) != 0) {
 		goto out;
-	}
-	if ((r = sftp_do_close(s, &h)) != 0 && r != SCP_E_PEER) {
+	} else if ((r = sftp_do_close(s, &h)) != 0 && r != SCP_E_PEER) {
 		goto out;
 	}
 	*entsp = ents;

@@ -853,20 +853,38 @@ match_name(struct sftp_session *s, const char *match, int *fatal)
  * The engine keeps a queue of jobs in walk order: small files, remote
  * directories to list, the end of a directory (its chmod), and "sync"
  * jobs run by the sequential code above once they reach the head (big
- * files, symlinks, top-level directories).  Jobs are started from the
+ * files, symlinks, top-level directories whose REALPATH the glob did not
+ * bring: dl_top_pre()).  Jobs are started from the
  * cursor onwards as room allows; any reply goes to its job (the request
  * owner); a job's messages are printed when it retires from the head, so
  * they come out in walk order whatever the order of the replies.
  *
  * Bounds: at most DL_MAX_JOBS jobs between head and cursor, READ bytes
- * reserved by files in flight at most s->nreq * s->read_len (requests are
- * written without reading replies in between: the DATA must fit the
- * buffers of the way back), DL_MAX_LISTING directories listed ahead of
+ * reserved by files in flight at most s->nreq * s->read_len and
+ * DL_MAX_BYTES (requests are written without reading replies in between:
+ * the DATA must fit the buffers of the way back), DL_MAX_REQS requests,
+ * DL_MAX_LISTING directories listed ahead of
  * the cursor, each with its listing held until the cursor reaches it.
  */
 
-#define DL_MAX_JOBS	256
+#define DL_MAX_JOBS	1024
 #define DL_MAX_LISTING	8
+/*
+ * Requests of files in flight: four for a small file (OPEN, READ, the
+ * EOF probe, CLOSE), so 500 small files go in one wave.  Their replies
+ * are tiny but for the DATA, which the byte budget bounds (the deadlock
+ * rule above SFTP_MAX_NREQ), as uppipe.c's WRITEs.
+ */
+#define DL_MAX_REQS	(4 * SFTP_MAX_NREQ)
+/* READ bytes held by small files in flight, whatever -X says. */
+#define DL_MAX_BYTES	(8 * 1024 * 1024)
+/*
+ * READDIRs in flight per directory (client.c's READDIR_AHEAD): the
+ * server answers a handle's requests in order and replies come back in
+ * arrival order (sftp_reply_any), so a listing of a few hundred names
+ * costs one round trip; the ones after the end say EOF and are dropped.
+ */
+#define DL_READDIR_AHEAD	3
 #define DL_PF_SCAN	1024	/* nodes looked at for directories to list */
 #define DL_MAX_BLK	4	/* READs of a small file (plus the probe) */
 /*
@@ -940,6 +958,8 @@ struct dl_job {
 	int nofollow;
 	int listing;		/* OPENDIR (1) or READDIR (2) outstanding */
 	int hopen;
+	int rdout;		/* READDIRs outstanding */
+	int pre_dir;		/* sftp_srcinfo's `dir`: 1 handle h open */
 	struct sftp_dirent *ents;
 	size_t nents, aents, seen, suspect;
 	/* DLJ_TOP */
@@ -957,6 +977,7 @@ struct dl_engine {
 	/* The glob matches of the operand, fed as the cursor needs. */
 	const struct strvec *g;
 	size_t gi;
+	struct sftp_srcinfo *pre;	/* what the glob learnt, or NULL */
 	const char *target;
 	int dst_is_dir, dfd;
 };
@@ -1061,7 +1082,7 @@ dl_room(const struct dl_engine *e, const struct dl_job *j)
 		return 1;
 	}
 	return e->bytes + size + 1 <= e->budget &&
-	    e->reqs + DL_MAX_BLK + 3 <= SFTP_MAX_NREQ;
+	    e->reqs + DL_MAX_BLK + 3 <= DL_MAX_REQS;
 }
 
 /* Sends OPEN; READs follow as soon as the HANDLE is here. */
@@ -1243,6 +1264,27 @@ out:
 	dl_done(e, j, failed);
 }
 
+/*
+ * The STAT of a glob match is known: not a regular file (the job fails),
+ * a big one (download_file() at the head), else it stays as it is, to be
+ * opened when there is room.
+ */
+static void
+dl_file_stated(struct dl_engine *e, struct dl_job *j)
+{
+	if ((j->a.flags & SSH2_FILEXFER_ATTR_PERMISSIONS) &&
+	    !S_ISREG(j->a.perm)) {
+		strvec_pushf(&j->msgs, "download %s: not a regular file",
+		    j->rpath);
+		dl_done(e, j, 1);
+		return;
+	}
+	if (!dl_small(e, &j->a)) {
+		j->state = DLS_SYNC;
+	}
+	e->ops++;
+}
+
 /* A reply to a small file's STAT, OPEN, READ or CLOSE. */
 static int
 dl_file_reply(struct dl_engine *e, struct dl_job *j, uint32_t id,
@@ -1267,20 +1309,11 @@ dl_file_reply(struct dl_engine *e, struct dl_job *j, uint32_t id,
 			return 0;
 		}
 		j->have_attrs = 1;
-		if ((j->a.flags & SSH2_FILEXFER_ATTR_PERMISSIONS) &&
-		    !S_ISREG(j->a.perm)) {
-			strvec_pushf(&j->msgs, "download %s: not a regular "
-			    "file", j->rpath);
-			dl_done(e, j, 1);
-			return 0;
-		}
-		if (!dl_small(e, &j->a)) {
-			j->state = DLS_SYNC;
-		} else {
-			j->state = DLS_PARKED;
+		j->state = DLS_PARKED;
+		dl_file_stated(e, j);
+		if (j->state == DLS_PARKED) {
 			e->nparked++;
 		}
-		e->ops++;
 		return 0;
 	}
 	if (j->state == DLS_OPEN) {
@@ -1426,84 +1459,6 @@ dl_take_names(struct sftp_session *s, struct dl_job *j, struct buf *b,
 	return buf_len(b) != 0 ? SCP_E_FORMAT : 0;
 }
 
-/*
- * Starts a directory: download_dir()'s checks and local mkdir, then
- * OPENDIR.  Failures are the job's messages.
- */
-static int
-dl_dir_start(struct dl_engine *e, struct dl_job *j)
-{
-	struct sftp_session *s = e->s;
-	struct dl_dir *d;
-	struct stat st;
-	uint32_t id;
-	mode_t mode = 0777, tmpmode;
-	int depth = j->dir != NULL ? j->dir->depth + 1 : 0;
-	int dfd, created = 0, r;
-
-	j->started = 1;
-	e->ops++;
-	if (depth >= SFTP_MAX_DEPTH) {
-		strvec_pushf(&j->msgs, "Maximum directory depth exceeded: "
-		    "%d levels", depth);
-		dl_done(e, j, 1);
-		return 0;
-	}
-	if (!sftp_attr_is_dir(&j->a)) {
-		strvec_pushf(&j->msgs, "\"%s\" is not a directory", j->rpath);
-		dl_done(e, j, 1);
-		return 0;
-	}
-	if (j->a.flags & SSH2_FILEXFER_ATTR_PERMISSIONS) {
-		mode = j->a.perm & 01777;
-	}
-	tmpmode = mode | S_IWUSR | S_IXUSR | S_IRUSR;
-	if (mkdirat(j->dirfd, j->lname, tmpmode) == 0) {
-		created = 1;
-	} else if (errno != EEXIST) {
-		strvec_pushf(&j->msgs, "mkdir %s: %s", j->ldisp,
-		    strerror(errno));
-		dl_done(e, j, 1);
-		return 0;
-	}
-	dfd = openat(j->dirfd, j->lname, O_RDONLY | O_DIRECTORY | O_NOCTTY |
-	    (j->nofollow ? O_NOFOLLOW : 0));
-	if (dfd == -1 || fstat(dfd, &st) == -1) {
-		strvec_pushf(&j->msgs, "open local \"%s\": %s", j->ldisp,
-		    errno == ELOOP ? strerror(ENOTDIR) : strerror(errno));
-		if (dfd != -1) {
-			close(dfd);
-		}
-		dl_done(e, j, 1);
-		return 0;
-	}
-	d = xcalloc(1, sizeof(*d));
-	d->parent = j->dir;
-	d->rpath = xstrdup(j->rpath);
-	d->ldisp = xstrdup(j->ldisp);
-	d->a = j->a;
-	d->dfd = dfd;
-	d->created = created;
-	d->depth = depth;
-	d->mode = mode;
-	d->tmpmode = tmpmode;
-	j->d = d;
-	if ((r = sftp_req_begin(s, SSH2_FXP_OPENDIR, j, &id)) != 0) {
-		return r;
-	}
-	if ((r = buf_put_cstring(s->wbuf, j->rpath)) != 0) {
-		return sftp_fail(s, r, "compose: %s", scp_strerror(r));
-	}
-	if ((r = sftp_req_send(s)) != 0) {
-		return r;
-	}
-	j->nout++;
-	j->listing = 1;
-	j->state = DLS_LIST;
-	e->nlisting++;
-	return 0;
-}
-
 static int
 dl_dir_send(struct dl_engine *e, struct dl_job *j, int close)
 {
@@ -1526,8 +1481,23 @@ dl_dir_send(struct dl_engine *e, struct dl_job *j, int close)
 	sftp_req_owner(s, NULL);
 	if (r == 0) {
 		j->nout++;
+		j->rdout += !close;
 	}
 	return r;
+}
+
+/* READDIRs until DL_READDIR_AHEAD are in flight. */
+static int
+dl_dir_readdirs(struct dl_engine *e, struct dl_job *j)
+{
+	int r;
+
+	while (j->rdout < DL_READDIR_AHEAD) {
+		if ((r = dl_dir_send(e, j, 0)) != 0) {
+			return r;
+		}
+	}
+	return 0;
 }
 
 /* The listing is over (`failed`: the message is in j->msgs). */
@@ -1555,6 +1525,112 @@ dl_dir_listed(struct dl_engine *e, struct dl_job *j, int failed)
 	return r;
 }
 
+/*
+ * A directory job that will not list after all: the handle the glob's
+ * OPENDIR gave is closed (its reply is dropped as the listing's CLOSE).
+ */
+static int
+dl_dir_drop_pre(struct dl_engine *e, struct dl_job *j)
+{
+	if (j->pre_dir != 1) {
+		return 0;
+	}
+	j->pre_dir = 0;
+	return dl_dir_send(e, j, 1);
+}
+
+/*
+ * Starts a directory: download_dir()'s checks and local mkdir, then
+ * OPENDIR.  Failures are the job's messages.
+ */
+static int
+dl_dir_start(struct dl_engine *e, struct dl_job *j)
+{
+	struct sftp_session *s = e->s;
+	struct dl_dir *d;
+	struct stat st;
+	uint32_t id;
+	mode_t mode = 0777, tmpmode;
+	int depth = j->dir != NULL ? j->dir->depth + 1 : 0;
+	int dfd, created = 0, r;
+
+	j->started = 1;
+	e->ops++;
+	if (depth >= SFTP_MAX_DEPTH) {
+		strvec_pushf(&j->msgs, "Maximum directory depth exceeded: "
+		    "%d levels", depth);
+		dl_done(e, j, 1);
+		return dl_dir_drop_pre(e, j);
+	}
+	if (!sftp_attr_is_dir(&j->a)) {
+		strvec_pushf(&j->msgs, "\"%s\" is not a directory", j->rpath);
+		dl_done(e, j, 1);
+		return dl_dir_drop_pre(e, j);
+	}
+	if (j->a.flags & SSH2_FILEXFER_ATTR_PERMISSIONS) {
+		mode = j->a.perm & 01777;
+	}
+	tmpmode = mode | S_IWUSR | S_IXUSR | S_IRUSR;
+	if (mkdirat(j->dirfd, j->lname, tmpmode) == 0) {
+		created = 1;
+	} else if (errno != EEXIST) {
+		strvec_pushf(&j->msgs, "mkdir %s: %s", j->ldisp,
+		    strerror(errno));
+		dl_done(e, j, 1);
+		return dl_dir_drop_pre(e, j);
+	}
+	dfd = openat(j->dirfd, j->lname, O_RDONLY | O_DIRECTORY | O_NOCTTY |
+	    (j->nofollow ? O_NOFOLLOW : 0));
+	if (dfd == -1 || fstat(dfd, &st) == -1) {
+		strvec_pushf(&j->msgs, "open local \"%s\": %s", j->ldisp,
+		    errno == ELOOP ? strerror(ENOTDIR) : strerror(errno));
+		if (dfd != -1) {
+			close(dfd);
+		}
+		dl_done(e, j, 1);
+		return dl_dir_drop_pre(e, j);
+	}
+	d = xcalloc(1, sizeof(*d));
+	d->parent = j->dir;
+	d->rpath = xstrdup(j->rpath);
+	d->ldisp = xstrdup(j->ldisp);
+	d->a = j->a;
+	d->dfd = dfd;
+	d->created = created;
+	d->depth = depth;
+	d->mode = mode;
+	d->tmpmode = tmpmode;
+	j->d = d;
+	if (j->pre_dir != 0) {
+		/* The OPENDIR went with the operand's LSTAT. */
+		j->state = DLS_LIST;
+		e->nlisting++;
+		if (j->pre_dir < 0) {
+			strvec_pushf(&j->msgs, "remote readdir \"%s\" failed",
+			    j->rpath);
+			return dl_dir_listed(e, j, 1);
+		}
+		j->pre_dir = 0;
+		j->hopen = 1;
+		j->listing = 2;
+		return dl_dir_readdirs(e, j);
+	}
+	if ((r = sftp_req_begin(s, SSH2_FXP_OPENDIR, j, &id)) != 0) {
+		return r;
+	}
+	if ((r = buf_put_cstring(s->wbuf, j->rpath)) != 0) {
+		return sftp_fail(s, r, "compose: %s", scp_strerror(r));
+	}
+	if ((r = sftp_req_send(s)) != 0) {
+		return r;
+	}
+	j->nout++;
+	j->listing = 1;
+	j->state = DLS_LIST;
+	e->nlisting++;
+	return 0;
+}
+
 static int
 dl_dir_reply(struct dl_engine *e, struct dl_job *j, uint32_t id,
     uint8_t type, struct buf *b)
@@ -1564,9 +1640,17 @@ dl_dir_reply(struct dl_engine *e, struct dl_job *j, uint32_t id,
 	int r;
 
 	j->nout--;
+	if (j->listing == 2) {
+		j->rdout--;
+	}
 	if (j->listing == 0 || (j->cid != 0 && id == j->cid)) {
-		/* CLOSE of the listing: sftp_do_readdir ignores errors. */
-		j->cid = 0;
+		/*
+		 * CLOSE of the listing (sftp_do_readdir ignores its errors),
+		 * or a READDIR sent ahead past the end (it says EOF).
+		 */
+		if (j->cid != 0 && id == j->cid) {
+			j->cid = 0;
+		}
 		buf_free(b);
 		return 0;
 	}
@@ -1581,7 +1665,7 @@ dl_dir_reply(struct dl_engine *e, struct dl_job *j, uint32_t id,
 		}
 		j->hopen = 1;
 		j->listing = 2;
-		return dl_dir_send(e, j, 0);
+		return dl_dir_readdirs(e, j);
 	}
 	if (type == SSH2_FXP_STATUS) {
 		r = sftp_take_status(s, type, b);
@@ -1620,7 +1704,7 @@ dl_dir_reply(struct dl_engine *e, struct dl_job *j, uint32_t id,
 	if (count == 0) {
 		return dl_dir_listed(e, j, 0);
 	}
-	return dl_dir_send(e, j, 0);
+	return dl_dir_readdirs(e, j);
 }
 
 /* The job for entry `ent` of directory `d` (download_entry()'s cases). */
@@ -1882,10 +1966,84 @@ dl_run_sync(struct dl_engine *e, struct dl_job *j)
 
 /* ---- the queue ---- */
 
+/*
+ * Whether a REALPATH answer looks canonical: absolute, no "." or ".."
+ * and no empty component.  Only then are the STAT and OPENDIR of the
+ * name as typed taken for those of `p` (an honest server's answers); a
+ * strange answer goes dl_run_top()'s way, which asks about it.
+ */
+static int
+dl_canon_plausible(const char *p)
+{
+	const char *c, *e;
+	size_t n;
+
+	if (*p != '/') {
+		return 0;
+	}
+	for (c = p + 1; *c != '\0'; c = *e == '\0' ? e : e + 1) {
+		e = strchr(c, '/');
+		if (e == NULL) {
+			e = c + strlen(c);
+		}
+		n = (size_t)(e - c);
+		if (n == 0 || (n == 1 && c[0] == '.') ||
+		    (n == 2 && c[0] == '.' && c[1] == '.')) {
+			return 0;
+		}
+	}
+	return 1;
+}
+
+/*
+ * A directory operand whose REALPATH, STAT and OPENDIR came with its
+ * glob: dl_run_top()'s DIR job without its round trips, or NULL when
+ * that needs more than the glob learnt (it runs as usual then).
+ */
+static struct dl_job *
+dl_top_pre(struct dl_engine *e, const char *m, const char *base,
+    struct sftp_srcinfo *pre)
+{
+	struct dl_job *c;
+	char *name = NULL, *ldisp;
+
+	if (pre->canon == NULL || !dl_canon_plausible(pre->canon) ||
+	    !pre->stat_ok || !sftp_attr_is_dir(&pre->a)) {
+		return NULL;
+	}
+	if (e->dst_is_dir) {
+		/* match_name(): "." and ".." are named after REALPATH. */
+		name = name_is_safe(base) ? xstrdup(base) :
+		    name_basename(pre->canon);
+		if (!name_is_safe(name)) {
+			free(name);
+			return NULL;
+		}
+	}
+	ldisp = name != NULL ? sftp_path_append(e->target, name) :
+	    xstrdup(e->target);
+	log_debug("Fetching %s to %s", m, ldisp);
+	c = dl_job_new(DLJ_DIR, pre->canon, name != NULL ? name : e->target,
+	    ldisp);
+	free(name);
+	free(ldisp);
+	c->a = pre->a;
+	c->have_attrs = 1;
+	c->dirfd = e->dst_is_dir ? e->dfd : AT_FDCWD;
+	c->nofollow = e->dst_is_dir;
+	c->pre_dir = pre->dir;
+	c->h = pre->h;
+	/* The job owns the handle now. */
+	pre->dir = 0;
+	return c;
+}
+
 /* The next glob match as a job at the tail. */
 static void
 dl_feed(struct dl_engine *e)
 {
+	struct sftp_srcinfo *pre = NULL;
+	const struct sftp_attr *known = NULL;
 	const char *m;
 	char *base = NULL, *ldisp;
 	struct dl_job *j;
@@ -1895,13 +2053,24 @@ dl_feed(struct dl_engine *e)
 	if (e->gi >= e->g->n) {
 		return;
 	}
+	if (e->pre != NULL && e->pre->plain && e->g->n == 1) {
+		pre = e->pre;
+		known = pre->stat_ok ? &pre->a : NULL;
+	} else if (e->pre != NULL && e->gi < e->pre->nattrs &&
+	    sftp_attr_is_reg(&e->pre->attrs[e->gi])) {
+		/* A regular file as the listing saw it: no STAT. */
+		known = &e->pre->attrs[e->gi];
+	}
 	m = e->g->v[e->gi++];
 	len = strlen(m);
 	top_dir = len > 0 && m[len - 1] == '/' && e->s->o->recursive;
 	if (e->dst_is_dir) {
 		base = name_basename(m);
 	}
-	if (top_dir || (base != NULL && !name_is_safe(base))) {
+	if (top_dir && pre != NULL &&
+	    (j = dl_top_pre(e, m, base != NULL ? base : "", pre)) != NULL) {
+		e->pf_dirty = 1;
+	} else if (top_dir || (base != NULL && !name_is_safe(base))) {
 		j = dl_job_new(DLJ_TOP, m, "", "");
 		j->top_dir = top_dir;
 	} else {
@@ -1913,6 +2082,12 @@ dl_feed(struct dl_engine *e)
 		free(ldisp);
 		j->dirfd = e->dst_is_dir ? e->dfd : AT_FDCWD;
 		j->ofl = e->dst_is_dir ? OUTFILE_NOFOLLOW : 0;
+		if (known != NULL) {
+			/* The glob learnt what STAT would say. */
+			j->a = *known;
+			j->have_attrs = 1;
+			dl_file_stated(e, j);
+		}
 	}
 	free(base);
 	dl_insert(e, NULL, j);
@@ -2169,7 +2344,7 @@ dl_dispatch(struct dl_engine *e, struct dl_job *j, uint32_t id,
  */
 static int
 download_pipelined(struct sftp_session *s, const struct strvec *g,
-    const char *target, int dst_is_dir, int dfd)
+    struct sftp_srcinfo *pre, const char *target, int dst_is_dir, int dfd)
 {
 	struct dl_engine e;
 	struct buf *b;
@@ -2183,10 +2358,14 @@ download_pipelined(struct sftp_session *s, const struct strvec *g,
 	memset(&e, 0, sizeof(e));
 	e.s = s;
 	e.g = g;
+	e.pre = pre;
 	e.target = target;
 	e.dst_is_dir = dst_is_dir;
 	e.dfd = dfd;
 	e.budget = (uint64_t)s->nreq * s->read_len;
+	if (e.budget > DL_MAX_BYTES) {
+		e.budget = DL_MAX_BYTES;
+	}
 	nb = s->nreq < DL_MAX_BLK ? s->nreq : DL_MAX_BLK;
 	e.small_max = (uint64_t)nb * s->read_len;
 	if (e.small_max > DL_SMALL_MAX) {
@@ -2207,6 +2386,15 @@ download_pipelined(struct sftp_session *s, const struct strvec *g,
 		}
 		if ((r = dl_retire(&e)) != 0 || (r = dl_start(&e)) != 0 ||
 		    (r = dl_prefetch(&e)) != 0) {
+			break;
+		}
+		if (pre != NULL && pre->pend.n != 0 &&
+		    (r = sftp_pend_collect(s, &pre->pend)) != 0) {
+			/*
+			 * The end of the glob's last listing, answered
+			 * before the requests just sent: no round trip of
+			 * its own.
+			 */
 			break;
 		}
 		if (e.head == NULL && e.gi >= g->n) {
@@ -2248,9 +2436,10 @@ sftp_download(struct sftp_session *s, const char *src, const char *target)
 	struct sftp_attr a;
 	struct rstack rs;
 	struct stat st;
+	struct sftp_srcinfo pre;
 	char *name = NULL, *canon = NULL, *ldisp = NULL;
 	size_t i, len;
-	int r, dst_is_dir, errs = 0, dfd = -1, fatal;
+	int r, dst_is_dir, errs = 0, dfd = -1, fatal, want;
 
 	if (s->dead) {
 		return SCP_E_CLOSED;
@@ -2260,8 +2449,15 @@ sftp_download(struct sftp_session *s, const char *src, const char *target)
 	}
 	strvec_init(&g);
 	memset(&rs, 0, sizeof(rs));
-	/* The limits reply came in with the glob's: no wait. */
-	if ((r = sftp_glob_source(s, src, &g)) != 0 ||
+	memset(&pre, 0, sizeof(pre));
+	/*
+	 * The limits reply came in with the glob's: no wait.  Without
+	 * --resume the operand's STAT, and with -r its REALPATH and
+	 * OPENDIR, go with the glob's LSTAT (the engine takes them).
+	 */
+	want = s->o->recursive ? SFTP_SRC_REALPATH | SFTP_SRC_OPENDIR : 0;
+	if ((r = s->o->resume ? sftp_glob_source(s, src, &g) :
+	    sftp_glob_source_pre(s, src, &g, want, &pre)) != 0 ||
 	    (r = sftp_limits(s)) != 0) {
 		if (r == 1) {
 			errs = 1;
@@ -2294,7 +2490,8 @@ sftp_download(struct sftp_session *s, const char *src, const char *target)
 	}
 	if (!s->o->resume) {
 		/* --resume keeps the sequential code below. */
-		r = download_pipelined(s, &g, target, dst_is_dir, dfd);
+		r = download_pipelined(s, &g, &pre, target, dst_is_dir,
+		    dfd);
 		if (r > 0) {
 			errs = 1;
 			r = 0;
@@ -2356,6 +2553,8 @@ out:
 	free(name);
 	free(ldisp);
 	free(canon);
+	/* A handle the engine did not take is closed here. */
+	sftp_srcinfo_release(s, &pre);
 	strvec_clear(&g);
 	if (io_cancelled()) {
 		return SCP_E_INTR;

@@ -231,13 +231,51 @@ struct globctx {
 	struct strvec *out;
 	size_t first;		/* index of our first result in out */
 	int toomany;
+	/*
+	 * With `info` (sftp_glob_source_pre): the STAT-like attributes of
+	 * each result in attrs[] (flags 0 unknown), and the end of the
+	 * last listing left in flight (pend) for the caller.
+	 */
+	struct sftp_srcinfo *info;
+	struct sftp_attr *attrs;
+	size_t aattrs;
+	struct sftp_pend pend;
 };
+
+/* Records what is known of the result just added (NULL: nothing). */
+static void
+glob_note(struct globctx *g, const struct sftp_attr *a)
+{
+	size_t i = g->out->n - 1 - g->first;
+
+	if (g->info == NULL) {
+		return;
+	}
+	if (i >= g->aattrs) {
+		g->aattrs = g->aattrs ? g->aattrs * 2 : 64;
+		g->attrs = xreallocarray(g->attrs, g->aattrs,
+		    sizeof(*g->attrs));
+	}
+	if (a != NULL) {
+		g->attrs[i] = *a;
+	} else {
+		memset(&g->attrs[i], 0, sizeof(g->attrs[i]));
+	}
+}
+
+/* Takes the end of the previous listing. */
+static int
+glob_collect(struct globctx *g)
+{
+	return sftp_pend_collect(g->s, &g->pend);
+}
 
 /* Adds `path` (known to exist, `a` its lstat attrs) with GLOB_MARK. */
 static int
 glob_add(struct globctx *g, const char *path, const struct sftp_attr *a)
 {
 	struct sftp_attr st;
+	const struct sftp_attr *known = a;
 	size_t len = strlen(path);
 	int isdir = sftp_attr_is_dir(a), r;
 
@@ -251,12 +289,14 @@ glob_add(struct globctx *g, const char *path, const struct sftp_attr *a)
 			return r;
 		}
 		isdir = r == 0 && sftp_attr_is_dir(&st);
+		known = r == 0 ? &st : NULL;
 	}
 	if (isdir && len > 0 && path[len - 1] != '/') {
 		strvec_pushf(g->out, "%s/", path);
 	} else {
 		strvec_push(g->out, path);
 	}
+	glob_note(g, known);
 	return 0;
 }
 
@@ -273,7 +313,8 @@ glob_rec(struct globctx *g, const char *prefix, const char *rest,
 	size_t nents = 0, i, clen, plen;
 	const char *comp, *next;
 	char *path, *dir, *cpy;
-	int r = 0;
+	struct sftp_pend pend;
+	int r = 0, rr;
 
 	path = xstrdup(prefix);
 	for (;;) {
@@ -316,7 +357,21 @@ glob_rec(struct globctx *g, const char *prefix, const char *rest,
 	}
 	/* A component with magic: list the directory so far. */
 	dir = *path == '\0' ? xstrdup(".") : xstrdup(path);
-	r = sftp_do_readdir(g->s, dir, &ents, &nents);
+	if (g->info != NULL) {
+		/*
+		 * Its end (READDIRs past it, CLOSE) is collected with the
+		 * next listing's replies, or by the caller with its own
+		 * requests' (no round trip of its own); the previous one's
+		 * is here by now.
+		 */
+		r = sftp_do_readdir_ex(g->s, dir, &ents, &nents, &pend);
+		if ((rr = glob_collect(g)) != 0) {
+			r = rr;
+		}
+		g->pend = pend;
+	} else {
+		r = sftp_do_readdir(g->s, dir, &ents, &nents);
+	}
 	free(dir);
 	if (r != 0) {
 		/* Unreadable directories just match nothing (no GLOB_ERR). */
@@ -350,9 +405,47 @@ cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int
-sftp_glob(struct sftp_session *s, const char *pattern, struct strvec *out,
-    int *nomatch)
+/* A result and what is known of it, sorted together. */
+struct glob_pair {
+	char *path;
+	struct sftp_attr a;
+};
+
+static int
+cmp_pair(const void *a, const void *b)
+{
+	return strcmp(((const struct glob_pair *)a)->path,
+	    ((const struct glob_pair *)b)->path);
+}
+
+/* Sorts the results from g->first on, and their attrs[] with them. */
+static void
+glob_sort(struct globctx *g)
+{
+	struct glob_pair *p;
+	size_t n = g->out->n - g->first, i;
+
+	if (g->info == NULL) {
+		qsort(g->out->v + g->first, n, sizeof(*g->out->v), cmp_str);
+		return;
+	}
+	p = xreallocarray(NULL, n, sizeof(*p));
+	for (i = 0; i < n; i++) {
+		p[i].path = g->out->v[g->first + i];
+		p[i].a = g->attrs[i];
+	}
+	qsort(p, n, sizeof(*p), cmp_pair);
+	for (i = 0; i < n; i++) {
+		g->out->v[g->first + i] = p[i].path;
+		g->attrs[i] = p[i].a;
+	}
+	free(p);
+}
+
+/* sftp_glob(); with `info`, its attrs[] and pend are filled. */
+static int
+glob_run(struct sftp_session *s, const char *pattern, struct strvec *out,
+    int *nomatch, struct sftp_srcinfo *info)
 {
 	struct globctx g;
 	int r;
@@ -362,12 +455,14 @@ sftp_glob(struct sftp_session *s, const char *pattern, struct strvec *out,
 	g.s = s;
 	g.out = out;
 	g.first = out->n;
+	g.info = info;
 	if ((r = glob_rec(&g, "", pattern, NULL)) != 0) {
-		return r;
+		goto out;
 	}
 	if (g.toomany) {
 		log_error("%s: too many glob matches", pattern);
-		return SCP_E_TOOBIG;
+		r = SCP_E_TOOBIG;
+		goto out;
 	}
 	if (out->n == g.first) {
 		char *u = sftp_glob_unescape(pattern);
@@ -375,23 +470,140 @@ sftp_glob(struct sftp_session *s, const char *pattern, struct strvec *out,
 		strvec_push(out, u);
 		free(u);
 		*nomatch = 1;
+		goto out;
+	}
+	glob_sort(&g);
+	if (info != NULL) {
+		info->attrs = g.attrs;
+		info->nattrs = out->n - g.first;
+		g.attrs = NULL;
+	}
+out:
+	if (info != NULL && r == 0) {
+		info->pend = g.pend;
+	} else if (r == 0) {
+		r = glob_collect(&g);
+	} else {
+		(void)glob_collect(&g);
+	}
+	free(g.attrs);
+	return r;
+}
+
+int
+sftp_glob(struct sftp_session *s, const char *pattern, struct strvec *out,
+    int *nomatch)
+{
+	return glob_run(s, pattern, out, nomatch, NULL);
+}
+
+/*
+ * sftp_glob_source() of a plain operand `path` (prepared, nothing for
+ * the glob to expand): its LSTAT, STAT and what `want` asks go out
+ * together (one round trip instead of up to four), then what glob_rec(),
+ * glob_add() and the no-match STAT would have done with the answers.
+ * Fatal codes return at once (the session is dead).
+ */
+static int
+glob_source_plain(struct sftp_session *s, const char *src, const char *path,
+    struct strvec *out, int want, struct sftp_srcinfo *info)
+{
+	struct sftp_attr la;
+	size_t len = strlen(path);
+	uint32_t lid, sid, rid = 0, oid = 0;
+	int r, rl, rs, isdir;
+
+	if ((r = sftp_send_stat(s, path, 1, &lid)) != 0 ||
+	    (r = sftp_send_stat(s, path, 0, &sid)) != 0 ||
+	    ((want & SFTP_SRC_REALPATH) && (r = sftp_send_path(s,
+	    SSH2_FXP_REALPATH, path, NULL, &rid)) != 0) ||
+	    ((want & SFTP_SRC_OPENDIR) && (r = sftp_send_path(s,
+	    SSH2_FXP_OPENDIR, path, NULL, &oid)) != 0)) {
+		return r;
+	}
+	/* The server answers in order: no reply is kept waiting long. */
+	if ((rl = sftp_recv_attrs(s, lid, &la)) != 0 && rl != SCP_E_PEER) {
+		return rl;
+	}
+	if ((rs = sftp_recv_attrs(s, sid, &info->a)) != 0 &&
+	    rs != SCP_E_PEER) {
+		return rs;
+	}
+	if (rid != 0 && (r = sftp_recv_realpath(s, rid, &info->canon)) != 0 &&
+	    r != SCP_E_PEER) {
+		return r;
+	}
+	if (oid != 0) {
+		if ((r = sftp_recv_handle(s, oid, &info->h)) != 0 &&
+		    r != SCP_E_PEER) {
+			return r;
+		}
+		info->dir = r == 0 ? 1 : -1;
+	}
+	info->plain = 1;
+	info->stat_ok = rs == 0;
+	if (rl == 0) {
+		/* glob_add(): a symlink to a directory is marked too. */
+		isdir = sftp_attr_is_dir(&la) || (sftp_attr_is_lnk(&la) &&
+		    rs == 0 && sftp_attr_is_dir(&info->a));
+		if (isdir && len > 0 && path[len - 1] != '/') {
+			strvec_pushf(out, "%s/", path);
+		} else {
+			strvec_push(out, path);
+		}
 		return 0;
 	}
-	qsort(out->v + g.first, out->n - g.first, sizeof(*out->v), cmp_str);
+	/* No match: the literal name, if it exists (sftp_glob_source). */
+	strvec_push(out, path);
+	if (rs != 0) {
+		log_error("%s: %s", src, strerror(ENOENT));
+		return 1;
+	}
 	return 0;
+}
+
+void
+sftp_srcinfo_release(struct sftp_session *s, struct sftp_srcinfo *info)
+{
+	free(info->canon);
+	info->canon = NULL;
+	free(info->attrs);
+	info->attrs = NULL;
+	info->nattrs = 0;
+	(void)sftp_pend_collect(s, &info->pend);
+	/* Errors closing a directory are ignored (sftp_do_readdir). */
+	if (info->dir == 1 && !s->dead) {
+		(void)sftp_do_close(s, &info->h);
+	}
+	info->dir = 0;
 }
 
 int
 sftp_glob_source(struct sftp_session *s, const char *src, struct strvec *out)
 {
+	return sftp_glob_source_pre(s, src, out, 0, NULL);
+}
+
+int
+sftp_glob_source_pre(struct sftp_session *s, const char *src,
+    struct strvec *out, int want, struct sftp_srcinfo *info)
+{
 	struct sftp_attr a;
 	char *path = NULL;
 	int r, nomatch;
 
+	if (info != NULL) {
+		memset(info, 0, sizeof(*info));
+	}
 	if ((r = sftp_prepare_path(s, src, &path)) != 0) {
 		return r == SCP_E_PEER ? 1 : r;
 	}
-	r = sftp_glob(s, path, out, &nomatch);
+	if (info != NULL && strpbrk(path, "*?[\\") == NULL) {
+		r = glob_source_plain(s, src, path, out, want, info);
+		free(path);
+		return r;
+	}
+	r = glob_run(s, path, out, &nomatch, info);
 	free(path);
 	if (r != 0) {
 		return r == SCP_E_TOOBIG ? 1 : r;

@@ -413,6 +413,8 @@ int sftp_do_rename(struct sftp_session *s, const char *oldp,
     const char *newp);
 /* REALPATH or expand-path@openssh.com; *out is new (caller frees). */
 int sftp_do_realpath(struct sftp_session *s, const char *path, char **out);
+/* The reply to a REALPATH sent with sftp_send_path(); as above. */
+int sftp_recv_realpath(struct sftp_session *s, uint32_t id, char **out);
 int sftp_do_expand_path(struct sftp_session *s, const char *path,
     char **out);
 /*
@@ -422,6 +424,29 @@ int sftp_do_expand_path(struct sftp_session *s, const char *path,
  */
 int sftp_do_readdir(struct sftp_session *s, const char *path,
     struct sftp_dirent **ents, size_t *n);
+/*
+ * Requests whose replies nobody needs but somebody must take: a
+ * listing's READDIRs past its end and its CLOSE.
+ */
+#define SFTP_PEND_MAX	4
+struct sftp_pend {
+	uint32_t id[SFTP_PEND_MAX];
+	size_t n;
+};
+/*
+ * Takes and drops the replies of `p` (waiting for them; error STATUS
+ * ignored, as a listing's CLOSE is).  0, or a negative code when the
+ * session broke.  p->n is 0 afterwards.
+ */
+int sftp_pend_collect(struct sftp_session *s, struct sftp_pend *p);
+/*
+ * The same, but when the listing succeeded its READDIRs past the end
+ * and its CLOSE are only sent, their ids left in *pend for
+ * sftp_pend_collect() once other requests travel with them (pend->n is
+ * 0 when there is nothing to collect).
+ */
+int sftp_do_readdir_ex(struct sftp_session *s, const char *path,
+    struct sftp_dirent **ents, size_t *n, struct sftp_pend *pend);
 void sftp_dirents_free(struct sftp_dirent *ents, size_t n);
 
 /* Appends `name` to `dir` with one '/' between (OpenSSH path_append). */
@@ -471,6 +496,51 @@ int sftp_glob(struct sftp_session *s, const char *pattern,
  */
 int sftp_glob_source(struct sftp_session *s, const char *src,
     struct strvec *out);
+
+/*
+ * What the lookup of a plain source operand (no pattern character, no
+ * backslash, no ~user) learnt with the requests sent along with its
+ * LSTAT, so that a download needs no further round trip to start.
+ * `plain` 0: none of it is known.  With SFTP_SRC_REALPATH `canon` is its
+ * REALPATH (NULL if that failed); with SFTP_SRC_OPENDIR `dir` is 1 when
+ * the OPENDIR gave handle `h` (the caller owns it and must CLOSE it), -1
+ * when it failed (not a directory, unreadable), 0 when not sent.
+ */
+struct sftp_srcinfo {
+	int plain;
+	int stat_ok;		/* `a` holds the operand's STAT */
+	struct sftp_attr a;
+	char *canon;
+	int dir;
+	struct sftp_handle h;
+	/*
+	 * For a pattern: what the listings said of the matches appended
+	 * to `out` (attrs[i] for the i-th), as STAT would (the target of
+	 * a symlink); flags 0 when unknown.  nattrs may be 0.
+	 */
+	struct sftp_attr *attrs;
+	size_t nattrs;
+	/*
+	 * The end of the last listing, sent but not collected: the caller
+	 * takes it (sftp_pend_collect) once its next requests are sent, or
+	 * sftp_srcinfo_release() does.
+	 */
+	struct sftp_pend pend;
+};
+#define SFTP_SRC_REALPATH	0x1
+#define SFTP_SRC_OPENDIR	0x2
+
+/*
+ * sftp_glob_source(), and for a plain operand its STAT and what `want`
+ * asks sent in the same round trip as its LSTAT, the results in *info
+ * (also filled when 1 is returned).  Release *info with
+ * sftp_srcinfo_release() whatever the return.
+ */
+int sftp_glob_source_pre(struct sftp_session *s, const char *src,
+    struct strvec *out, int want, struct sftp_srcinfo *info);
+/* Frees what *info holds, takes its `pend` and CLOSEs a handle still
+ * owned (waiting for those replies). */
+void sftp_srcinfo_release(struct sftp_session *s, struct sftp_srcinfo *info);
 
 /* ---- upload.c: writing a remote file (shared with crossload) ---- */
 
