@@ -47,8 +47,8 @@
 #define MULTI_FLOOR		(8ULL * 1024 * 1024)
 /*
  * Bytes one session keeps in flight (asked or sent, not yet answered),
- * both ways: half of ssh's channel window (2 MiB, PROTOCOL.md section
- * 7).  Not more: the ssh that sends reads its channel's descriptor
+ * both ways: three quarters of ssh's channel window (2 MiB, PROTOCOL.md
+ * section 7).  Not more: the ssh that sends reads its channel's descriptor
  * whenever the window has room, 32 KiB at a time, into a buffer it
  * regrows (a copy of all of it) on every read; with several channels
  * its output to the network is often full, so that buffer grew to the
@@ -58,7 +58,7 @@
  * share of the window (run_sftp.c).  Also few enough bytes asked and
  * not yet answered that chunks go to whichever session runs dry.
  */
-#define MULTI_INFLIGHT		(1024U * 1024)
+#define MULTI_INFLIGHT		(1536U * 1024)
 
 /*
  * Chunks: what is left divided by twice the sessions, within these
