@@ -541,13 +541,17 @@ pool_job_run(void *arg)
 {
 	struct pool_job *j = arg;
 	struct sftp_session *s = NULL;
+	int zero = 0;
 
 	if (!pool_gate_pass(j)) {
 		close(j->peer);
 		j->unwanted = 1;
 	} else if (pool_mux_session(j, j->peer) == 0) {
 		pool_gate_open(j, j->rtt_us);
-		if (sftp_session_open(&s, j->fd, j->fd, j->fo) != 0) {
+		/* 0 -> 1 unless pool_job_finish() stopped us (2). */
+		if (__atomic_compare_exchange_n(&j->sftp, &zero, 1, 0,
+		    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE) &&
+		    sftp_session_open(&s, j->fd, j->fd, j->fo) != 0) {
 			s = NULL;
 		}
 	} else {
@@ -611,9 +615,16 @@ static void
 pool_job_finish(struct pool *p, struct pool_job *j, int stop)
 {
 	struct pool_member *m;
+	int zero = 0;
 
-	if (stop && !__atomic_load_n(&j->done, __ATOMIC_ACQUIRE)) {
-		/* Wakes a thread blocked on either socket. */
+	/*
+	 * Wakes a thread still talking to the master (quietly).  One
+	 * already speaking SFTP is let finish: its VERSION is at most a
+	 * round trip away, and cutting it would print "Connection closed"
+	 * after a copy that went well.
+	 */
+	if (stop && __atomic_compare_exchange_n(&j->sftp, &zero, 2, 0,
+	    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
 		shutdown(j->fd, SHUT_RDWR);
 		shutdown(j->ctl, SHUT_RDWR);
 	}
@@ -695,6 +706,13 @@ pool_grow_auto(struct pool *p, const struct sftp_opts *fo, size_t cap,
 		}
 		p->job[p->njob++] = j;
 	}
+	if (p->njob == 0) {
+		/* No probe to open it: nobody may wait on it. */
+		pthread_cond_destroy(&g->cv);
+		pthread_mutex_destroy(&g->mu);
+		free(g);
+		p->gate = NULL;
+	}
 }
 
 /* Frees the gate once no job can wait on it. */
@@ -708,6 +726,25 @@ pool_gate_free(struct pool *p)
 	pthread_mutex_destroy(&p->gate->mu);
 	free(p->gate);
 	p->gate = NULL;
+}
+
+uint32_t
+pool_probe_rtt(struct pool *p)
+{
+	struct pool_gate *g = p->gate;
+	uint32_t rtt;
+
+	if (p->rtt_us != 0 || g == NULL) {
+		return p->rtt_us;
+	}
+	/* The probe opens the gate however its channel went. */
+	pthread_mutex_lock(&g->mu);
+	while (!g->known) {
+		pthread_cond_wait(&g->cv, &g->mu);
+	}
+	rtt = g->rtt_us;
+	pthread_mutex_unlock(&g->mu);
+	return rtt;
 }
 
 int

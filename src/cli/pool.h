@@ -70,6 +70,8 @@ struct pool_job {
 	size_t rank;		/* sessions the pool has with this one */
 	int probe;		/* its round trip opens the gate */
 	int unwanted;		/* the gate said no: not a refusal */
+	int sftp;		/* (atomic) 1: speaking SFTP; 2: stopped
+				 * before that (pool_job_finish) */
 	struct sftp_session *sess;	/* the thread's result, or NULL */
 	uint32_t rtt_us;	/* NEW_SESSION -> SESSION_OPENED */
 	int started;		/* the thread exists */
@@ -195,6 +197,13 @@ void pool_grow_auto(struct pool *p, const struct sftp_opts *fo, size_t cap,
 #define POOL_WAIT_FIRST	1
 #define POOL_WAIT_ALL	2
 size_t pool_collect(struct pool *p, int wait);
+
+/*
+ * The round trip the probe channel measured (pool_grow_auto), waiting
+ * until it knows (one round trip after it started); 0 when there is no
+ * probe or it failed.
+ */
+uint32_t pool_probe_rtt(struct pool *p);
 
 /* Whether channels are still opening in the background. */
 int pool_opening(const struct pool *p);

@@ -168,15 +168,15 @@ sftp_peers(void *ctx, struct sftp_session *s, uint64_t size,
 {
 	struct sftp_dest *d = ctx;
 	size_t want, n = 0, i;
-	uint32_t rtt;
+	uint32_t rtt, probe;
 
 	(void)pool_collect(&d->pool, POOL_WAIT_NONE);
 	if (d->lazy) {
 		/* The lower of the first session's limits query and the
 		 * probe channel's open: one delay of a loaded machine in
 		 * either must not pass for a long link. */
-		rtt = d->pool.rtt_us != 0 && d->pool.rtt_us < rtt_us ?
-		    d->pool.rtt_us : rtt_us;
+		probe = pool_probe_rtt(&d->pool);
+		rtt = probe != 0 && probe < rtt_us ? probe : rtt_us;
 		want = sftp_auto_channels(size, rtt);
 		if (want > d->asked) {
 			log_debug2("pool: %llu bytes, rtt %u us: %zu "

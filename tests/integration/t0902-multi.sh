@@ -237,6 +237,23 @@ if [ -x "$LINKEMU" ]; then
 		no_leftovers rd && no_leftovers ld
 	'
 
+	test_expect_success 'automatic: a copy over before the background
+    channels opened ends them quietly, both ways' '
+		own_trash && mkdir -p "$TRASH/tmp" &&
+		mkfile tiny 1000 &&
+		TMPDIR=$TRASH/tmp expect_rc 0 timeout -k 5 "$SCPTEST_TIMEOUT" \
+		    "$SCP" -F "$TRASH/ssh_slow" "slow:$TRASH/tiny" ld/tiny \
+		    </dev/null &&
+		! grep -v "^+ " err &&
+		cmp tiny ld/tiny &&
+		TMPDIR=$TRASH/tmp expect_rc 0 timeout -k 5 "$SCPTEST_TIMEOUT" \
+		    "$SCP" -F "$TRASH/ssh_slow" tiny big64 "slow:$TRASH/rd/" \
+		    </dev/null &&
+		! grep -v "^+ " err &&
+		cmp tiny rd/tiny && cmp big64 rd/big64 &&
+		no_leftovers rd && no_leftovers ld
+	'
+
 	# The channels open in the background while the first session
 	# already copies; sshd refusing them (MaxSessions) must stay quiet.
 	printf 'Host slowmax2\n  ProxyCommand %s -d 10 -- /usr/sbin/sshd -i -f %s\n' \
