@@ -339,15 +339,56 @@ sftp_req_begin(struct sftp_session *s, uint8_t type, const void *owner,
 }
 
 /* A write to the server failed: the session is over. */
+/*
+ * Whether the reply stream has ended: what is readable without blocking
+ * is read and dropped (the session is dead anyway) until EOF shows or
+ * nothing more is ready.  Bounded: a peer still sending is not closed.
+ */
+static int
+peer_closed(struct sftp_session *s)
+{
+	struct pollfd pfd;
+	uint8_t junk[4096];
+	ssize_t n;
+	int i;
+
+	for (i = 0; i < 256; i++) {
+		pfd.fd = s->rfd;
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		if (poll(&pfd, 1, 0) != 1) {
+			return 0;
+		}
+		if ((n = read(s->rfd, junk, sizeof(junk))) == 0) {
+			return 1;
+		}
+		if (n < 0) {
+			return errno == ECONNRESET;
+		}
+	}
+	return 0;
+}
+
 static int
 send_failed(struct sftp_session *s)
 {
-	if (errno == EINTR) {
+	int e = errno;
+
+	if (e == EINTR) {
 		s->dead = 1;
 		return SCP_E_INTR;
 	}
+	/*
+	 * Requests go out without waiting for earlier replies, so a server
+	 * that sent half a reply and exited is usually noticed by a write:
+	 * say what the reader would have said, as OpenSSH's client (which
+	 * was waiting for that reply) does.
+	 */
+	if ((e == EPIPE || e == ECONNRESET) && peer_closed(s)) {
+		return sftp_fail(s, SCP_E_CLOSED, "Connection closed");
+	}
 	return sftp_fail(s, SCP_E_CLOSED, "Couldn't send packet: %s",
-	    strerror(errno));
+	    strerror(e));
 }
 
 int
