@@ -224,18 +224,18 @@ sftp_dest_open(struct cli *x, struct sftp_dest *d, const struct operand *op,
 		d->lazy = r == 0 && d->pool.ctlpath != NULL;
 		/*
 		 * The probe channel starts now, while the first session
-		 * looks at the operands, and measures the round trip; the
-		 * channels a big file may need start too, each going on
-		 * only if that round trip asks for it (an upload knows its
-		 * biggest file, a download or a tree may have any).  On a
-		 * long link they are ready when the first big file starts;
-		 * unused, they cost the server one idle sftp-server each.
+		 * looks at the operands, and measures the round trip.  An
+		 * upload knows its biggest file: the channels it may need
+		 * start too, each going on only if that round trip asks
+		 * for it, and are ready when the file starts.  A download
+		 * or a tree may hold no big file: its channels start when
+		 * one is found (opening nine for 300 small files over a
+		 * 50 ms link cost 0.15 s), and join while it is copied.
 		 */
 		if (d->lazy) {
 			pool_grow_auto(&d->pool, &x->fopts, big > 1 ?
-			    sftp_auto_channels(big, UINT32_MAX) :
-			    SFTP_AUTO_MAX_CHANNELS, SFTP_AUTO_MIN_RTT,
-			    SFTP_AUTO_RTT_STEP);
+			    sftp_auto_channels(big, UINT32_MAX) : 2,
+			    SFTP_AUTO_MIN_RTT, SFTP_AUTO_RTT_STEP);
 		}
 	} else {
 		r = pool_open(&d->pool, o, &x->fopts, op->host, op->user,
