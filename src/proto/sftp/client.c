@@ -174,6 +174,20 @@ limits_apply(struct sftp_session *s, const uint64_t lim[4])
 	} else if (lim[3] != 0 && lim[3] < SFTP_DEFAULT_NREQ) {
 		s->nreq = (uint32_t)lim[3];
 	}
+	/* rtt_us is a clean measure only once limits@openssh.com came. */
+	if (s->o->nrequests == 0 && lim[1] != 0 &&
+	    s->rtt_us < SFTP_SHORT_RTT_US) {
+		uint32_t blk = s->read_len > s->write_len ? s->read_len :
+		    s->write_len;
+		uint32_t cap = SFTP_SHORT_INFLIGHT / blk;
+
+		if (cap < 2) {
+			cap = 2;
+		}
+		if (s->nreq > cap) {
+			s->nreq = cap;
+		}
+	}
 	s->max_handles = lim[3] > UINT32_MAX ? UINT32_MAX : (uint32_t)lim[3];
 	bwlimit_init(&s->bw_in, s->o->bwlimit_kbits, s->read_len);
 	bwlimit_init(&s->bw_out, s->o->bwlimit_kbits, s->write_len);

@@ -104,6 +104,19 @@ struct strvec;
  * any link needs.
  */
 #define SFTP_MAX_NREQ		1024
+/*
+ * On a round trip below SFTP_SHORT_RTT_US (loopback, a LAN) block
+ * requests in flight are capped at SFTP_SHORT_INFLIGHT bytes: a few
+ * blocks keep such a pipe full, and more only queue in ssh's and sshd's
+ * channel buffers, which they compact with memmove on every read (1 GiB
+ * on loopback: 4.1-4.9 s with 64 blocks of 255 KiB in flight, 2.2-2.6 s
+ * with 4).  Longer links keep SFTP_DEFAULT_NREQ to fill the window.
+ * Loopback measures 2-7 ms when the machine is busy at session start;
+ * at 10 ms one channel still moves 1 MiB per round trip (100 MB/s), and
+ * a big file is split over several channels there (multi.c).
+ */
+#define SFTP_SHORT_RTT_US	10000
+#define SFTP_SHORT_INFLIGHT	(1024 * 1024)
 /* Requests up to SFTP_OBUF_SMALL bytes are batched, SFTP_OBUF_MAX at
  * most; replies are read ahead SFTP_IBUF_LEN bytes at a time. */
 #define SFTP_OBUF_SMALL		16384
