@@ -166,6 +166,67 @@ pool_role_name(enum pool_role role)
 }
 
 /*
+ * Our directories still on disk.  A fatal error (exit 255 from
+ * run_sftp.c or cli_fatal) leaves by exit() without closing its pool:
+ * an atexit() handler removes them then.
+ */
+#define POOL_DIRS_MAX	8
+static char *pool_dirs[POOL_DIRS_MAX];
+
+/* Removes what is in `dir` (the socket, a dying master's temporary
+ * one), then `dir`.  Only our own mkdtemp directory is ever emptied. */
+static void
+pool_empty_dir(const char *dir)
+{
+	struct dirent *de;
+	DIR *d;
+
+	if ((d = opendir(dir)) != NULL) {
+		while ((de = readdir(d)) != NULL) {
+			if (strcmp(de->d_name, ".") == 0 ||
+			    strcmp(de->d_name, "..") == 0) {
+				continue;
+			}
+			unlinkat(dirfd(d), de->d_name, 0);
+		}
+		closedir(d);
+	}
+	if (rmdir(dir) == -1) {
+		log_debug("pool: rmdir %s: %s", dir, strerror(errno));
+	}
+}
+
+static void
+pool_atexit(void)
+{
+	size_t i;
+
+	for (i = 0; i < POOL_DIRS_MAX; i++) {
+		if (pool_dirs[i] != NULL) {
+			pool_empty_dir(pool_dirs[i]);
+			pool_dirs[i] = NULL;
+		}
+	}
+}
+
+static void
+pool_register_dir(char *dir)
+{
+	static int registered;
+	size_t i;
+
+	if (!registered) {
+		registered = atexit(pool_atexit) == 0;
+	}
+	for (i = 0; i < POOL_DIRS_MAX; i++) {
+		if (pool_dirs[i] == NULL) {
+			pool_dirs[i] = dir;
+			return;
+		}
+	}
+}
+
+/*
  * The private directory for the control socket: under $TMPDIR when that
  * is short enough for a socket path (108 bytes, and ssh adds a 17-byte
  * suffix while binding), else /tmp.  mkdtemp makes it 0700.
@@ -188,6 +249,7 @@ pool_make_dir(struct pool *p)
 	}
 	p->dir = dir;
 	p->ctlpath = xasprintf("%s/%s", dir, POOL_SOCKET_NAME);
+	pool_register_dir(dir);
 	return 0;
 }
 
@@ -196,24 +258,16 @@ pool_make_dir(struct pool *p)
 static void
 pool_remove_dir(struct pool *p)
 {
-	struct dirent *de;
-	DIR *d;
+	size_t i;
 
 	if (p->dir == NULL) {
 		return;
 	}
-	if ((d = opendir(p->dir)) != NULL) {
-		while ((de = readdir(d)) != NULL) {
-			if (strcmp(de->d_name, ".") == 0 ||
-			    strcmp(de->d_name, "..") == 0) {
-				continue;
-			}
-			unlinkat(dirfd(d), de->d_name, 0);
+	pool_empty_dir(p->dir);
+	for (i = 0; i < POOL_DIRS_MAX; i++) {
+		if (pool_dirs[i] == p->dir) {
+			pool_dirs[i] = NULL;
 		}
-		closedir(d);
-	}
-	if (rmdir(p->dir) == -1) {
-		log_debug("pool: rmdir %s: %s", p->dir, strerror(errno));
 	}
 	free(p->dir);
 	free(p->ctlpath);
