@@ -97,12 +97,14 @@ int sftp_can_copy_data(const struct sftp_session *s);
 
 /*
  * Several sessions for one big file (multi.c, docs/design-speed.md).
- * A provider of extra sessions to the same server, asked once per
- * regular file of `size` bytes that a transfer may split: it stores up
- * to `max` usable sessions (still owned by the provider, opened lazily
- * if it likes; `rtt_us` is the first session's measured round trip) in
- * out[] and returns how many; 0 means "copy on `s` alone".  Not asked
- * with --resume, --inplace or -l.
+ * A provider of extra sessions to the same server, asked when a regular
+ * file of `size` bytes that a transfer may split starts, and again every
+ * 10 ms while it is copied (channels still opening join then): it
+ * stores up to `max` usable sessions (still owned by the provider;
+ * `rtt_us` is the first session's measured round trip) in out[] and
+ * returns how many.  0 means "copy on `s` alone"; `s` itself alone
+ * means "split, but no other session is ready yet".  Not asked with
+ * --resume, --inplace or -l.
  */
 typedef size_t sftp_peers_fn(void *ctx, struct sftp_session *s,
     uint64_t size, uint32_t rtt_us, struct sftp_session **out, size_t max);
