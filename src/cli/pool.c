@@ -833,12 +833,37 @@ pool_collect(struct pool *p, int wait)
 	return k;
 }
 
+/*
+ * Starts member 0 (the master, or a plain ssh for -D) and speaks SFTP
+ * INIT on it.  0, or the session's error with the member reaped and the
+ * socket directory removed.
+ */
+static int
+pool_first(struct pool *p, const struct scp_options *o,
+    const struct sftp_opts *fo, const char *host, const char *user,
+    int port)
+{
+	struct pool_member *m;
+	int r;
+
+	m = pool_start(p, o, o->sftp_direct != NULL ? POOL_DIRECT :
+	    POOL_MASTER, host, user, port);
+	r = sftp_session_open(&m->sess, m->child.fd, m->child.fd, fo);
+	if (r != 0) {
+		m->sess = NULL;
+		pool_discard(m);
+		pool_remove_dir(p);
+		return r;
+	}
+	p->m[p->n++] = m;
+	return 0;
+}
+
 int
 pool_open(struct pool *p, const struct scp_options *o,
     const struct sftp_opts *fo, const char *host, const char *user,
     int port, int channels, int connections)
 {
-	struct pool_member *first;
 	size_t want_mux, want_conn, i;
 	enum pool_role role;
 	int r;
@@ -864,17 +889,9 @@ pool_open(struct pool *p, const struct scp_options *o,
 		want_mux = 0;
 	}
 
-	role = o->sftp_direct != NULL ? POOL_DIRECT : POOL_MASTER;
-	first = pool_start(p, o, role, host, user, port);
-	r = sftp_session_open(&first->sess, first->child.fd,
-	    first->child.fd, fo);
-	if (r != 0) {
-		first->sess = NULL;
-		pool_discard(first);
-		pool_remove_dir(p);
+	if ((r = pool_first(p, o, fo, host, user, port)) != 0) {
 		return r;
 	}
-	p->m[p->n++] = first;
 
 	if (want_mux > 0 && !pool_socket_ready(p)) {
 		log_debug("pool: no control socket, no mux channels");
@@ -910,25 +927,12 @@ pool_open_master(struct pool *p, const struct scp_options *o,
     const struct sftp_opts *fo, const char *host, const char *user,
     int port)
 {
-	struct pool_member *m;
-	int r;
-
 	memset(p, 0, sizeof(*p));
 	/* Without a directory the argv is the plain one (pool_argv). */
 	if (o->sftp_direct == NULL) {
 		(void)pool_make_dir(p);
 	}
-	m = pool_start(p, o, o->sftp_direct != NULL ? POOL_DIRECT :
-	    POOL_MASTER, host, user, port);
-	r = sftp_session_open(&m->sess, m->child.fd, m->child.fd, fo);
-	if (r != 0) {
-		m->sess = NULL;
-		pool_discard(m);
-		pool_remove_dir(p);
-		return r;
-	}
-	p->m[p->n++] = m;
-	return 0;
+	return pool_first(p, o, fo, host, user, port);
 }
 
 struct sftp_session *

@@ -573,6 +573,23 @@ sftp_send_open(struct sftp_session *s, const char *path, uint32_t pflags,
 }
 
 int
+sftp_send_read(struct sftp_session *s, const void *owner,
+    const struct sftp_handle *h, uint64_t off, uint32_t len, uint32_t *id)
+{
+	int r;
+
+	if ((r = sftp_req_begin(s, SSH2_FXP_READ, owner, id)) != 0) {
+		return r;
+	}
+	if ((r = buf_put_string(s->wbuf, h->h, h->len)) != 0 ||
+	    (r = buf_put_u64(s->wbuf, off)) != 0 ||
+	    (r = buf_put_u32(s->wbuf, len)) != 0) {
+		return sftp_fail(s, r, "compose read: %s", scp_strerror(r));
+	}
+	return sftp_req_send(s);
+}
+
+int
 sftp_recv_handle(struct sftp_session *s, uint32_t id, struct sftp_handle *h)
 {
 	struct buf *b;

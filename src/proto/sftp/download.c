@@ -42,15 +42,7 @@ send_read(struct sftp_session *s, struct rdstate *st,
 	uint32_t id;
 	int r;
 
-	if ((r = sftp_req_begin(s, SSH2_FXP_READ, st, &id)) != 0) {
-		return r;
-	}
-	if ((r = buf_put_string(s->wbuf, h->h, h->len)) != 0 ||
-	    (r = buf_put_u64(s->wbuf, off)) != 0 ||
-	    (r = buf_put_u32(s->wbuf, len)) != 0) {
-		return sftp_fail(s, r, "compose read: %s", scp_strerror(r));
-	}
-	if ((r = sftp_req_send(s)) != 0) {
+	if ((r = sftp_send_read(s, st, h, off, len, &id)) != 0) {
 		return r;
 	}
 	if (st->n == st->alloc) {
@@ -280,16 +272,8 @@ sftp_read_block(struct sftp_session *s, const struct sftp_handle *h,
 	while (*got < len) {
 		want = len - *got > s->read_len ? s->read_len :
 		    (uint32_t)(len - *got);
-		if ((r = sftp_req_begin(s, SSH2_FXP_READ, s, &id)) != 0) {
-			return r;
-		}
-		if ((r = buf_put_string(s->wbuf, h->h, h->len)) != 0 ||
-		    (r = buf_put_u64(s->wbuf, off + *got)) != 0 ||
-		    (r = buf_put_u32(s->wbuf, want)) != 0) {
-			return sftp_fail(s, r, "compose read: %s",
-			    scp_strerror(r));
-		}
-		if ((r = sftp_req_send(s)) != 0 ||
+		if ((r = sftp_send_read(s, s, h, off + *got, want,
+		    &id)) != 0 ||
 		    (r = sftp_reply_wait(s, id, &type, &b)) != 0) {
 			return r;
 		}
@@ -1134,17 +1118,8 @@ dl_file_reads(struct dl_engine *e, struct dl_job *j)
 			len = j->size - off < s->read_len ?
 			    (uint32_t)(j->size - off) : s->read_len;
 		}
-		if ((r = sftp_req_begin(s, SSH2_FXP_READ, j,
+		if ((r = sftp_send_read(s, j, &j->h, off, len,
 		    &j->ids[k])) != 0) {
-			return r;
-		}
-		if ((r = buf_put_string(s->wbuf, j->h.h, j->h.len)) != 0 ||
-		    (r = buf_put_u64(s->wbuf, off)) != 0 ||
-		    (r = buf_put_u32(s->wbuf, len)) != 0) {
-			return sftp_fail(s, r, "compose read: %s",
-			    scp_strerror(r));
-		}
-		if ((r = sftp_req_send(s)) != 0) {
 			return r;
 		}
 		j->nout++;

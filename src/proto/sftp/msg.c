@@ -672,9 +672,16 @@ oldest_reply(const struct sftp_session *s, const void *owner, int any,
 	return best;
 }
 
-int
-sftp_reply_next(struct sftp_session *s, const void *owner, uint32_t *id,
-    uint8_t *type, struct buf **body)
+/*
+ * The next reply for `owner`: buffered ones first in arrival order, then
+ * messages as they are read, other owners' filed for them.  `wait`: read
+ * until one comes (an owner with nothing outstanding is an internal
+ * error); else only what sits whole in the read-ahead, *body NULL when
+ * nothing of `owner`'s is there.
+ */
+static int
+reply_for(struct sftp_session *s, const void *owner, int wait,
+    uint32_t *id, uint8_t *type, struct buf **body)
 {
 	size_t got = 0, have;
 	ssize_t i;
@@ -685,11 +692,11 @@ sftp_reply_next(struct sftp_session *s, const void *owner, uint32_t *id,
 		reply_take(s, (size_t)i, id, type, body);
 		return 0;
 	}
-	if (have == 0) {
+	if (wait && have == 0) {
 		return sftp_fail(s, SCP_E_FORMAT,
 		    "internal error: no outstanding request");
 	}
-	for (;;) {
+	while (have > 0 && (wait || sftp_msg_buffered(s))) {
 		if ((r = reply_receive(s, &got)) != 0) {
 			return r;
 		}
@@ -698,6 +705,14 @@ sftp_reply_next(struct sftp_session *s, const void *owner, uint32_t *id,
 			return 0;
 		}
 	}
+	return 0;
+}
+
+int
+sftp_reply_next(struct sftp_session *s, const void *owner, uint32_t *id,
+    uint8_t *type, struct buf **body)
+{
+	return reply_for(s, owner, 1, id, type, body);
 }
 
 int
@@ -841,23 +856,5 @@ int
 sftp_reply_ready(struct sftp_session *s, const void *owner, uint32_t *id,
     uint8_t *type, struct buf **body)
 {
-	size_t got = 0, have;
-	ssize_t i;
-	int r;
-
-	*body = NULL;
-	if ((i = oldest_reply(s, owner, 0, &have)) >= 0) {
-		reply_take(s, (size_t)i, id, type, body);
-		return 0;
-	}
-	while (have > 0 && sftp_msg_buffered(s)) {
-		if ((r = reply_receive(s, &got)) != 0) {
-			return r;
-		}
-		if (s->reqs[got].owner == owner) {
-			reply_take(s, got, id, type, body);
-			return 0;
-		}
-	}
-	return 0;
+	return reply_for(s, owner, 0, id, type, body);
 }

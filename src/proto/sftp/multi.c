@@ -362,15 +362,7 @@ multi_send_read(struct mpeer *p, uint64_t off, uint32_t len)
 	uint32_t id;
 	int r;
 
-	if ((r = sftp_req_begin(s, SSH2_FXP_READ, p, &id)) != 0) {
-		return r;
-	}
-	if ((r = buf_put_string(s->wbuf, p->h.h, p->h.len)) != 0 ||
-	    (r = buf_put_u64(s->wbuf, off)) != 0 ||
-	    (r = buf_put_u32(s->wbuf, len)) != 0) {
-		return sftp_fail(s, r, "compose read: %s", scp_strerror(r));
-	}
-	if ((r = sftp_req_send(s)) != 0) {
+	if ((r = sftp_send_read(s, p, &p->h, off, len, &id)) != 0) {
 		return r;
 	}
 	multi_track(p, id, off, len);

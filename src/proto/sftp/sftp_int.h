@@ -378,6 +378,13 @@ int sftp_send_close(struct sftp_session *s, const struct sftp_handle *h,
     uint32_t *id);
 int sftp_recv_status(struct sftp_session *s, uint32_t id);
 /*
+ * Sends READ of `len` bytes at `off` on `h`, registered for `owner` (the
+ * engines dispatch DATA replies by owner), its id in *id.  0 or a
+ * negative code (message printed).
+ */
+int sftp_send_read(struct sftp_session *s, const void *owner,
+    const struct sftp_handle *h, uint64_t off, uint32_t len, uint32_t *id);
+/*
  * The same checks on a reply already taken (sftp_reply_any): `b` is
  * consumed.  0, SCP_E_PEER (s->last_status set) or fatal.
  */
