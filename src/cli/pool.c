@@ -782,23 +782,25 @@ pool_gate_free(struct pool *p)
 	p->gate = NULL;
 }
 
-uint32_t
-pool_probe_rtt(struct pool *p)
+int
+pool_probe_rtt(struct pool *p, int wait, uint32_t *rtt_us)
 {
 	struct pool_gate *g = p->gate;
-	uint32_t rtt;
+	int known;
 
+	*rtt_us = p->rtt_us;
 	if (p->rtt_us != 0 || g == NULL) {
-		return p->rtt_us;
+		return 1;
 	}
 	/* The probe opens the gate however its channel went. */
 	pthread_mutex_lock(&g->mu);
-	while (!g->known) {
+	while (wait && !g->known) {
 		pthread_cond_wait(&g->cv, &g->mu);
 	}
-	rtt = g->rtt_us;
+	known = g->known;
+	*rtt_us = g->rtt_us;
 	pthread_mutex_unlock(&g->mu);
-	return rtt;
+	return known;
 }
 
 int
@@ -835,20 +837,24 @@ pool_collect(struct pool *p, int wait)
 
 /*
  * Starts member 0 (the master, or a plain ssh for -D) and speaks SFTP
- * INIT on it.  0, or the session's error with the member reaped and the
- * socket directory removed.
+ * INIT on it; `lazy`: without waiting for VERSION (sftp_session_start).
+ * 0, or the session's error with the member reaped and the socket
+ * directory removed.
  */
 static int
 pool_first(struct pool *p, const struct scp_options *o,
     const struct sftp_opts *fo, const char *host, const char *user,
-    int port)
+    int port, int lazy)
 {
 	struct pool_member *m;
 	int r;
 
 	m = pool_start(p, o, o->sftp_direct != NULL ? POOL_DIRECT :
 	    POOL_MASTER, host, user, port);
-	r = sftp_session_open(&m->sess, m->child.fd, m->child.fd, fo);
+	/* `lazy`: the first requests follow INIT without waiting for
+	 * VERSION.  Else the master is up (its socket there) on return. */
+	r = lazy ? sftp_session_start(&m->sess, m->child.fd, m->child.fd,
+	    fo) : sftp_session_open(&m->sess, m->child.fd, m->child.fd, fo);
 	if (r != 0) {
 		m->sess = NULL;
 		pool_discard(m);
@@ -889,7 +895,10 @@ pool_open(struct pool *p, const struct scp_options *o,
 		want_mux = 0;
 	}
 
-	if ((r = pool_first(p, o, fo, host, user, port)) != 0) {
+	/* Alone, it need not wait for VERSION: nothing else needs the
+	 * master up. */
+	if ((r = pool_first(p, o, fo, host, user, port,
+	    want_mux == 0 && want_conn == 0)) != 0) {
 		return r;
 	}
 
@@ -932,7 +941,7 @@ pool_open_master(struct pool *p, const struct scp_options *o,
 	if (o->sftp_direct == NULL) {
 		(void)pool_make_dir(p);
 	}
-	return pool_first(p, o, fo, host, user, port);
+	return pool_first(p, o, fo, host, user, port, 1);
 }
 
 struct sftp_session *

@@ -147,7 +147,8 @@ void pool_argv(struct strvec *out, const struct scp_options *o,
  * Without -D, channels > 1 makes the first ssh a ControlMaster; with
  * channels == 1 it is started exactly as run_sftp.c does.  With -D,
  * channels + connections local servers are started.  The total is
- * capped at POOL_MAX.  `fo` is kept by pointer by every session.
+ * capped at POOL_MAX.  `fo` is kept by pointer by every session.  A
+ * pool of one returns once INIT is written (sftp_session_start()).
  *
  * Returns 0 with p->n >= 1 (fewer sessions than asked is not an error:
  * p->refused says how many were not opened), or a negative SCP_E_* code
@@ -163,7 +164,9 @@ int pool_open(struct pool *p, const struct scp_options *o,
 /*
  * The first session only, its ssh our private ControlMaster (a pool of
  * one that pool_grow() may extend).  Without a private directory the
- * ssh is the plain one and the pool cannot grow.  Returns as pool_open.
+ * ssh is the plain one and the pool cannot grow.  Returns as pool_open,
+ * once INIT is written (sftp_session_start()): the master's socket is
+ * there only after sftp_session_version().
  */
 int pool_open_master(struct pool *p, const struct scp_options *o,
     const struct sftp_opts *fo, const char *host, const char *user,
@@ -199,11 +202,13 @@ void pool_grow_auto(struct pool *p, const struct sftp_opts *fo, size_t cap,
 size_t pool_collect(struct pool *p, int wait);
 
 /*
- * The round trip the probe channel measured (pool_grow_auto), waiting
- * until it knows (one round trip after it started); 0 when there is no
- * probe or it failed.
+ * The round trip the probe channel measured (pool_grow_auto) in *rtt_us:
+ * 0 when there is no probe or it failed.  `wait`: until the probe knows
+ * (one round trip after it started); else returns at once.  Returns 1
+ * when *rtt_us is set, 0 when the probe is still under way (only
+ * without `wait`).
  */
-uint32_t pool_probe_rtt(struct pool *p);
+int pool_probe_rtt(struct pool *p, int wait, uint32_t *rtt_us);
 
 /* Whether channels are still opening in the background. */
 int pool_opening(const struct pool *p);

@@ -42,6 +42,7 @@ struct sftp_dest {
 	const struct operand *op;
 	struct pool pool;
 	int lazy;
+	int probed;		/* the probe channel was started */
 	size_t asked;		/* most sessions the policy asked for */
 };
 
@@ -172,10 +173,31 @@ sftp_peers(void *ctx, struct sftp_session *s, uint64_t size,
 
 	(void)pool_collect(&d->pool, POOL_WAIT_NONE);
 	if (d->lazy) {
+		if (sftp_auto_channels(size, rtt_us) < 2) {
+			return 0;
+		}
+		/*
+		 * The first file worth splitting: the probe starts now,
+		 * with the channels the session's own round trip asks for,
+		 * each going on only if the probe's agrees.
+		 */
+		if (!d->probed) {
+			d->probed = 1;
+			pool_grow_auto(&d->pool, &d->x->fopts,
+			    sftp_auto_channels(size, rtt_us),
+			    SFTP_AUTO_MIN_RTT, SFTP_AUTO_RTT_STEP);
+		}
+		/* Not measured yet: split, none ready (asked again). */
+		if (!pool_probe_rtt(&d->pool, 0, &probe)) {
+			if (max == 0) {
+				return 0;
+			}
+			out[0] = s;
+			return 1;
+		}
 		/* The lower of the first session's limits query and the
 		 * probe channel's open: one delay of a loaded machine in
 		 * either must not pass for a long link. */
-		probe = pool_probe_rtt(&d->pool);
 		rtt = probe != 0 && probe < rtt_us ? probe : rtt_us;
 		want = sftp_auto_channels(size, rtt);
 		if (want > d->asked) {
@@ -223,18 +245,22 @@ sftp_dest_open(struct cli *x, struct sftp_dest *d, const struct operand *op,
 		    op->user, op->port);
 		d->lazy = r == 0 && d->pool.ctlpath != NULL;
 		/*
-		 * The probe channel starts now, while the first session
-		 * looks at the operands, and measures the round trip.  An
-		 * upload knows its biggest file: the channels it may need
-		 * start too, each going on only if that round trip asks
-		 * for it, and are ready when the file starts.  A download
-		 * or a tree may hold no big file: its channels start when
-		 * one is found (opening nine for 300 small files over a
-		 * 50 ms link cost 0.15 s), and join while it is copied.
+		 * An upload that knows its biggest file starts the probe
+		 * channel now, while the first session looks at the
+		 * operands, with the channels that file may need, each
+		 * going on only if the probe's round trip asks for it:
+		 * they are ready when the file starts.  A download or a
+		 * tree may hold no big file: the probe and its channels
+		 * start when one is found (sftp_peers) and join while it
+		 * is copied.  Opening nine for 300 small files over a
+		 * 50 ms link cost 0.15 s; the probe alone, 0.03-0.06 s.
 		 */
-		if (d->lazy) {
-			pool_grow_auto(&d->pool, &x->fopts, big > 1 ?
-			    sftp_auto_channels(big, UINT32_MAX) : 2,
+		if (d->lazy && big > 1 &&
+		    sftp_session_version(pool_session(&d->pool, 0)) == 0) {
+			/* (The master's socket is there once VERSION is.) */
+			d->probed = 1;
+			pool_grow_auto(&d->pool, &x->fopts,
+			    sftp_auto_channels(big, UINT32_MAX),
 			    SFTP_AUTO_MIN_RTT, SFTP_AUTO_RTT_STEP);
 		}
 	} else {
@@ -295,9 +321,12 @@ sftp_cli_upload(struct cli *x, const char *src, const struct operand *targ)
 
 	sftp_up_connect(x, targ);
 	r = sftp_upload(x->upsess, src, targ->path, x->o->noperands > 2);
-	if (r == SCP_E_SYS) {
+	if (r == SCP_E_SYS || (r < 0 && r != SCP_E_INTR &&
+	    sftp_session_broken_early(x->upsess))) {
 		/* OpenSSH fatal()s here (failed MKDIR of a multi-source
-		 * target, ~user without expand-path; message printed):
+		 * target, ~user without expand-path; message printed), and
+		 * when the session fails before it is set up (VERSION or
+		 * the limits reply, which we do not wait for at connect):
 		 * PROTOCOL.md section 1 "Exit status", exit 255. */
 		x->upsess = NULL;
 		sftp_setup_failed();
@@ -381,6 +410,12 @@ sftp_cli_relay(struct cli *x, const struct operand *src,
 	}
 	r = sftp_crossload(from, src->path, x->upsess, targ->path,
 	    x->o->noperands > 2);
+	if (r < 0 && r != SCP_E_INTR &&
+	    sftp_session_broken_early(x->upsess)) {
+		sftp_session_free(from);
+		sftp_reap(x, &c, r);
+		sftp_setup_failed();
+	}
 	sftp_count(x, r, 1);
 	sftp_session_free(from);
 	sftp_reap(x, &c, r);

@@ -199,6 +199,111 @@ test_limits(void **state)
 	buf_free(b);
 }
 
+/* An ATTRS reply to request `id` with a size only. */
+static void
+put_attrs_reply(int fd, struct buf *b, uint32_t id, uint64_t size)
+{
+	buf_put_u8(b, SSH2_FXP_ATTRS);
+	buf_put_u32(b, id);
+	buf_put_u32(b, SSH2_FILEXFER_ATTR_SIZE);
+	buf_put_u64(b, size);
+	put_msg(fd, b);
+}
+
+/*
+ * sftp_session_start(): requests follow INIT before VERSION is read;
+ * VERSION and then the limits reply are taken by whichever wait comes
+ * first; a server gone before VERSION is a set-up failure.
+ */
+static void
+test_session_start(void **state)
+{
+	struct sftp_session *s = NULL;
+	struct buf *b = buf_new(4096);
+	struct sftp_attr a;
+	uint8_t got[256];
+	uint32_t id;
+	ssize_t n;
+	int sv[2];
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	assert_int_equal(sftp_session_start(&s, sv[0], sv[0], &opts), 0);
+	assert_true(s->version_pending);
+	/* Nothing answered yet, and the STAT goes out all the same. */
+	assert_int_equal(sftp_send_stat(s, "x", 0, &id), 0);
+	assert_int_equal(id, 1);
+	assert_int_equal(sftp_flush(s), 0);
+	n = read(sv[1], got, sizeof(got));
+	assert_int_equal(n, 9 + 4 + 1 + 4 + 4 + 1);
+	assert_int_equal(got[4], SSH2_FXP_INIT);
+	assert_int_equal(got[9 + 4], SSH2_FXP_STAT);
+
+	buf_put_u8(b, SSH2_FXP_VERSION);
+	buf_put_u32(b, 3);
+	buf_put_cstring(b, "limits@openssh.com");
+	buf_put_cstring(b, "1");
+	put_msg(sv[1], b);
+	put_attrs_reply(sv[1], b, 1, 77);
+	assert_int_equal(sftp_recv_attrs(s, id, &a), 0);
+	assert_int_equal(a.size, 77);
+	assert_false(s->version_pending);
+	assert_true(s->exts & SFTP_EXT_LIMITS);
+	/* The query went out when VERSION came: id 2, not counted as
+	 * anyone's request. */
+	assert_int_equal(s->limits_id, 2);
+	assert_int_equal(sftp_req_count(s, NULL), 0);
+	n = read(sv[1], got, sizeof(got));
+	assert_true(n > 9);
+	assert_int_equal(got[4], SSH2_FXP_EXTENDED);
+
+	/* Its reply is taken by the next wait, before the STAT's. */
+	buf_put_u8(b, SSH2_FXP_EXTENDED_REPLY);
+	buf_put_u32(b, 2);
+	buf_put_u64(b, 262144);
+	buf_put_u64(b, 65536);
+	buf_put_u64(b, 65536);
+	buf_put_u64(b, 100);
+	put_msg(sv[1], b);
+	put_attrs_reply(sv[1], b, 3, 78);
+	assert_int_equal(sftp_send_stat(s, "y", 0, &id), 0);
+	assert_int_equal(id, 3);
+	assert_int_equal(sftp_recv_attrs(s, id, &a), 0);
+	assert_int_equal(a.size, 78);
+	assert_int_equal(s->limits_id, 0);
+	assert_int_equal(s->read_len, 65536);
+	assert_int_equal(s->max_handles, 100);
+	assert_int_equal(sftp_limits(s), 0);
+	assert_false(sftp_session_broken_early(s));
+	close_session(s, sv);
+
+	/* The server is gone before VERSION: the first wait fails, and it
+	 * was the set-up that failed. */
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	assert_int_equal(sftp_session_start(&s, sv[0], sv[0], &opts), 0);
+	assert_int_equal(sftp_send_stat(s, "x", 0, &id), 0);
+	close(sv[1]);
+	sv[1] = -1;
+	assert_true(sftp_recv_attrs(s, id, &a) < 0);
+	assert_true(s->dead);
+	assert_true(sftp_session_broken_early(s));
+	assert_false(sftp_has_ext(s, SFTP_EXT_LIMITS));
+	sftp_session_free(s);
+	close(sv[0]);
+
+	/* Not a VERSION: OpenSSH's message, set-up failure. */
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	assert_int_equal(sftp_session_start(&s, sv[0], sv[0], &opts), 0);
+	buf_put_u8(b, SSH2_FXP_STATUS);
+	buf_put_u32(b, 1);
+	buf_put_u32(b, 0);
+	put_msg(sv[1], b);
+	assert_int_equal(sftp_session_version(s), SCP_E_FORMAT);
+	assert_true(sftp_session_broken_early(s));
+	close_session(s, sv);
+	buf_free(b);
+}
+
 /* Prepares a reply; the STAT below always gets id 1. */
 static int
 stat_with_reply(struct buf *reply)
@@ -595,6 +700,7 @@ main(void)
 		cmocka_unit_test(test_framing),
 		cmocka_unit_test(test_version),
 		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_session_start),
 		cmocka_unit_test(test_bad_replies),
 		cmocka_unit_test(test_handle_reply),
 		cmocka_unit_test(test_out_of_order),

@@ -193,18 +193,13 @@ limits_apply(struct sftp_session *s, const uint64_t lim[4])
 	bwlimit_init(&s->bw_out, s->o->bwlimit_kbits, s->write_len);
 }
 
-int
-sftp_session_open(struct sftp_session **out, int rfd, int wfd,
-    const struct sftp_opts *o)
+/* A new session on rfd/wfd, nothing sent yet; NULL when out of memory
+ * (message printed). */
+static struct sftp_session *
+session_new(int rfd, int wfd, const struct sftp_opts *o)
 {
 	struct sftp_session *s;
-	struct buf *b = NULL;
-	uint64_t lim[4] = { 0, 0, 0, 0 };
-	uint8_t init[9] = { 0, 0, 0, 5, SSH2_FXP_INIT, 0, 0, 0, 3 };
-	struct timespec t0, t1;
-	int r;
 
-	*out = NULL;
 	s = xcalloc(1, sizeof(*s));
 	s->rfd = rfd;
 	s->wfd = wfd;
@@ -215,64 +210,141 @@ sftp_session_open(struct sftp_session **out, int rfd, int wfd,
 	if ((s->wbuf = buf_new(SFTP_MAX_MSG + 4)) == NULL) {
 		free(s);
 		log_error("out of memory");
-		return SCP_E_NOMEM;
+		return NULL;
 	}
 	bwlimit_init(&s->bw_in, 0, SFTP_DEFAULT_BLOCK);
 	bwlimit_init(&s->bw_out, 0, SFTP_DEFAULT_BLOCK);
+	return s;
+}
+
+/* Writes INIT and notes when (the round trip's start). */
+static int
+session_init(struct sftp_session *s)
+{
+	uint8_t init[9] = { 0, 0, 0, 5, SSH2_FXP_INIT, 0, 0, 0, 3 };
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &s->init_t0);
+	if (io_write_full(s->wfd, init, sizeof(init)) != 0) {
+		if (errno == EINTR) {
+			return SCP_E_INTR;
+		}
+		/* An ssh that exited at once (it could not connect): what
+		 * the read of VERSION would have said had it come first. */
+		if (errno == EPIPE || errno == ECONNRESET) {
+			log_error("Connection closed");
+		} else {
+			log_error("Couldn't send packet: %s",
+			    strerror(errno));
+		}
+		return SCP_E_CLOSED;
+	}
+	return 0;
+}
+
+/* The batch and read-ahead buffers (requests are batched from here). */
+static int
+session_buffers(struct sftp_session *s)
+{
+	if (s->obuf == NULL) {
+		s->obuf = buf_new(SFTP_OBUF_MAX);
+	}
+	if (s->ibuf == NULL) {
+		s->ibuf = xmalloc(SFTP_IBUF_LEN);
+	}
+	if (s->obuf == NULL) {
+		log_error("out of memory");
+		return SCP_E_NOMEM;
+	}
+	return 0;
+}
+
+int
+sftp_version_take(struct sftp_session *s, struct buf *b,
+    const struct timespec *t1)
+{
+	uint64_t lim[4] = { 0, 0, 0, 0 };
+	int r;
 
 	/*
 	 * The multi-session policy's estimate of the link's round trip
 	 * (docs/design-speed.md): INIT->VERSION, which also counts ssh's
 	 * own connection set-up when INIT was queued before ssh had
 	 * connected, so the limits query, one clean round trip, replaces
-	 * it when the server offers it (sftp_limits()).
+	 * it when the server offers it (sftp_limits_take()).
 	 */
-	(void)clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (io_write_full(wfd, init, sizeof(init)) != 0) {
-		r = errno == EINTR ? SCP_E_INTR : SCP_E_CLOSED;
-		if (r != SCP_E_INTR) {
-			log_error("Couldn't send packet: %s", strerror(errno));
-		}
-		goto fail;
-	}
-	if ((r = sftp_msg_read(rfd, &b)) != 0) {
-		goto fail;
-	}
-	(void)clock_gettime(CLOCK_MONOTONIC, &t1);
-	s->rtt_us = rtt_micros(&t0, &t1);
+	s->rtt_us = rtt_micros(&s->init_t0, t1);
 	r = parse_version(s, b);
 	buf_free(b);
 	if (r != 0) {
-		goto fail;
+		/* (Still pending: a set-up failure.) */
+		return r;
 	}
-	/* From here on requests are batched and replies read ahead. */
-	s->obuf = buf_new(SFTP_OBUF_MAX);
-	s->ibuf = xmalloc(SFTP_IBUF_LEN);
-	if (s->obuf == NULL) {
-		log_error("out of memory");
-		r = SCP_E_NOMEM;
-		goto fail;
-	}
+	s->version_pending = 0;
 	limits_apply(s, lim);
 	/*
-	 * limits@openssh.com goes out now but is collected by
-	 * sftp_limits() when a transfer needs the block sizes: its reply
-	 * then travels with the first real request's (the target's STAT),
-	 * one round trip less on a long link.  Written at once (not
-	 * batched) and its reply timed on arrival (msg.c), so its round
-	 * trip is a clean measure of the link.
+	 * limits@openssh.com goes out now and its reply is taken when it
+	 * arrives, whoever waits then (msg.c): it travels with the first
+	 * real requests' replies, one round trip less on a long link.
+	 * Written at once (not batched) and timed from here to its
+	 * arrival, a clean measure of the link.
 	 */
 	if (s->exts & SFTP_EXT_LIMITS) {
 		if ((r = sftp_req_begin(s, SSH2_FXP_EXTENDED, s,
 		    &s->limits_id)) != 0 ||
 		    (r = buf_put_cstring(s->wbuf, "limits@openssh.com")) != 0 ||
 		    (r = sftp_req_send(s)) != 0) {
-			goto fail;
+			return r < 0 ? r : SCP_E_FATAL;
 		}
 		(void)clock_gettime(CLOCK_MONOTONIC, &s->limits_t0);
 		if ((r = sftp_flush(s)) != 0) {
-			goto fail;
+			return r;
 		}
+	}
+	return 0;
+}
+
+int
+sftp_limits_take(struct sftp_session *s, uint8_t type, struct buf *b,
+    const struct timespec *t1)
+{
+	uint64_t lim[4] = { 0, 0, 0, 0 };
+	int r;
+
+	s->limits_id = 0;
+	if ((r = take_limits(s, type, b, lim)) != 0) {
+		return r;
+	}
+	s->rtt_us = rtt_micros(&s->limits_t0, t1);
+	limits_apply(s, lim);
+	log_debug3("SFTP read %u write %u requests %u rtt %u us",
+	    s->read_len, s->write_len, s->nreq, s->rtt_us);
+	return 0;
+}
+
+int
+sftp_session_open(struct sftp_session **out, int rfd, int wfd,
+    const struct sftp_opts *o)
+{
+	struct sftp_session *s;
+	struct buf *b = NULL;
+	struct timespec t1;
+	int r;
+
+	*out = NULL;
+	if ((s = session_new(rfd, wfd, o)) == NULL) {
+		return SCP_E_NOMEM;
+	}
+	if ((r = session_init(s)) != 0 ||
+	    (r = sftp_msg_read(rfd, &b)) != 0) {
+		goto fail;
+	}
+	(void)clock_gettime(CLOCK_MONOTONIC, &t1);
+	if ((r = session_buffers(s)) != 0) {
+		buf_free(b);
+		goto fail;
+	}
+	if ((r = sftp_version_take(s, b, &t1)) != 0) {
+		goto fail;
 	}
 	*out = s;
 	return 0;
@@ -282,36 +354,67 @@ fail:
 }
 
 int
+sftp_session_start(struct sftp_session **out, int rfd, int wfd,
+    const struct sftp_opts *o)
+{
+	struct sftp_session *s;
+	int r;
+
+	*out = NULL;
+	if ((s = session_new(rfd, wfd, o)) == NULL) {
+		return SCP_E_NOMEM;
+	}
+	if ((r = session_buffers(s)) != 0 || (r = session_init(s)) != 0) {
+		sftp_session_free(s);
+		return r;
+	}
+	/* Requests may follow INIT at once: the server takes them in
+	 * order, after INIT (OpenSSH's sftp-server does). */
+	s->version_pending = 1;
+	*out = s;
+	return 0;
+}
+
+int
+sftp_session_version(struct sftp_session *s)
+{
+	int r;
+
+	while (s->version_pending) {
+		if ((r = sftp_reply_pump(s)) != 0) {
+			return r;
+		}
+	}
+	return s->dead ? SCP_E_FATAL : 0;
+}
+
+int
+sftp_has_ext(struct sftp_session *s, unsigned int ext)
+{
+	/* A session that died first offers nothing (its next request
+	 * fails anyway). */
+	(void)sftp_session_version(s);
+	return (s->exts & ext) != 0;
+}
+
+int
 sftp_session_broken_early(const struct sftp_session *s)
 {
-	return s->dead && s->limits_id != 0;
+	return s->dead && (s->version_pending || s->limits_id != 0);
 }
 
 int
 sftp_limits(struct sftp_session *s)
 {
-	uint64_t lim[4] = { 0, 0, 0, 0 };
-	struct buf *b = NULL;
-	uint8_t type;
-	uint32_t id = s->limits_id;
 	int r;
 
-	if (id == 0) {
-		return s->dead ? SCP_E_CLOSED : 0;
+	/* Until VERSION, whether the query goes out is not known. */
+	while (s->version_pending || s->limits_id != 0) {
+		if ((r = sftp_reply_pump(s)) != 0) {
+			return r;
+		}
 	}
-	/* limits_id stays set while we wait: msg.c times the arrival. */
-	if ((r = sftp_reply_wait(s, id, &type, &b)) != 0) {
-		return r;
-	}
-	s->limits_id = 0;
-	if ((r = take_limits(s, type, b, lim)) != 0) {
-		return r;
-	}
-	s->rtt_us = rtt_micros(&s->limits_t0, &s->limits_t1);
-	limits_apply(s, lim);
-	log_debug3("SFTP read %u write %u requests %u rtt %u us",
-	    s->read_len, s->write_len, s->nreq, s->rtt_us);
-	return 0;
+	return s->dead ? SCP_E_CLOSED : 0;
 }
 
 void
@@ -851,7 +954,7 @@ sftp_do_rename(struct sftp_session *s, const char *oldp, const char *newp)
 	uint32_t id;
 	int r;
 
-	if (!(s->exts & SFTP_EXT_POSIX_RENAME)) {
+	if (!sftp_has_ext(s, SFTP_EXT_POSIX_RENAME)) {
 		/*
 		 * Plain RENAME refuses to replace an existing name
 		 * (filexfer-02 section 6.5): remove it first.  Not atomic.

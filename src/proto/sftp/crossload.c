@@ -114,7 +114,7 @@ crossload_file(struct sftp_session *from, const char *spath,
 		sftp_meter_start(from, spath, size);
 	}
 	r = 1;
-	if (from == to && (from->exts & SFTP_EXT_COPY_DATA)) {
+	if (from == to && sftp_has_ext(from, SFTP_EXT_COPY_DATA)) {
 		r = copy_data(from, &h, &rf.h);
 		if (r == 0) {
 			/* The server read to its EOF; trust the STAT size
@@ -312,9 +312,9 @@ out:
 }
 
 int
-sftp_can_copy_data(const struct sftp_session *s)
+sftp_can_copy_data(struct sftp_session *s)
 {
-	return (s->exts & SFTP_EXT_COPY_DATA) != 0;
+	return sftp_has_ext(s, SFTP_EXT_COPY_DATA);
 }
 
 int

@@ -472,6 +472,9 @@ download_file(struct sftp_session *s, const char *rpath,
 	    (mode_t)(a.perm & 0777) : 0666;
 	size = (a.flags & SSH2_FILEXFER_ATTR_SIZE) ? a.size : 0;
 	/* A big file may be split over several sessions (multi.c). */
+	if ((r = sftp_limits(s)) != 0) {
+		return r;
+	}
 	if ((r = sftp_multi_download(s, rpath, &a, dirfd, lname, ldisp,
 	    ofl)) != SFTP_MULTI_DECLINED) {
 		return r;
@@ -955,6 +958,7 @@ struct dl_engine {
 	struct dl_job *head, *tail, *cursor;
 	size_t npassed, nlisting, nparked, reqs, maxjobs;
 	uint64_t bytes, budget, small_max;
+	int limited;		/* bounds set from the limits (dl_limits) */
 	unsigned long ops;	/* changes: a loop with none must wait */
 	int pf_dirty;
 	int errs;
@@ -2068,6 +2072,54 @@ dl_feed(struct dl_engine *e)
 	dl_insert(e, NULL, j);
 }
 
+/*
+ * The engine's bounds from the session's limits.  They are taken before
+ * the first file starts (its blocks are counted in read_len); listings
+ * need none and go on while the limits reply is on its way.  Before,
+ * the defaults only sort listed files into small and big.
+ */
+static void
+dl_bounds(struct dl_engine *e)
+{
+	struct sftp_session *s = e->s;
+	uint32_t nb;
+
+	e->budget = (uint64_t)s->nreq * s->read_len;
+	if (e->budget > DL_MAX_BYTES) {
+		e->budget = DL_MAX_BYTES;
+	}
+	nb = s->nreq < DL_MAX_BLK ? s->nreq : DL_MAX_BLK;
+	e->small_max = (uint64_t)nb * s->read_len;
+	if (e->small_max > DL_SMALL_MAX) {
+		e->small_max = DL_SMALL_MAX;
+	}
+	/* One handle per file in flight, plus listings and a big file. */
+	if (s->max_handles != 0 && s->max_handles < DL_MAX_JOBS +
+	    DL_MAX_LISTING + 2) {
+		e->maxjobs = s->max_handles > DL_MAX_LISTING + 3 ?
+		    s->max_handles - DL_MAX_LISTING - 2 : 1;
+	} else {
+		e->maxjobs = DL_MAX_JOBS;
+	}
+}
+
+/* dl_bounds() again once the limits are here (waits for them). */
+static int
+dl_limits(struct dl_engine *e)
+{
+	int r;
+
+	if (e->limited) {
+		return 0;
+	}
+	if ((r = sftp_limits(e->s)) != 0) {
+		return r;
+	}
+	e->limited = 1;
+	dl_bounds(e);
+	return 0;
+}
+
 /* Starts what room allows: parked files first, then from the cursor. */
 static int
 dl_start(struct dl_engine *e)
@@ -2108,6 +2160,12 @@ dl_start(struct dl_engine *e)
 		case DLJ_FILE:
 			if (j->state != DLS_NEW) {
 				break;
+			}
+			if ((r = dl_limits(e)) != 0) {
+				return r;
+			}
+			if (e->npassed >= e->maxjobs) {
+				return 0;
 			}
 			j->started = 1;
 			if (!j->have_attrs) {
@@ -2326,7 +2384,7 @@ download_pipelined(struct sftp_session *s, const struct strvec *g,
 	const void *owner;
 	struct dl_job *j;
 	unsigned long ops;
-	uint32_t id, nb;
+	uint32_t id;
 	uint8_t type;
 	int r;
 
@@ -2337,22 +2395,8 @@ download_pipelined(struct sftp_session *s, const struct strvec *g,
 	e.target = target;
 	e.dst_is_dir = dst_is_dir;
 	e.dfd = dfd;
-	e.budget = (uint64_t)s->nreq * s->read_len;
-	if (e.budget > DL_MAX_BYTES) {
-		e.budget = DL_MAX_BYTES;
-	}
-	nb = s->nreq < DL_MAX_BLK ? s->nreq : DL_MAX_BLK;
-	e.small_max = (uint64_t)nb * s->read_len;
-	if (e.small_max > DL_SMALL_MAX) {
-		e.small_max = DL_SMALL_MAX;
-	}
-	e.maxjobs = DL_MAX_JOBS;
-	/* One handle per file in flight, plus listings and a big file. */
-	if (s->max_handles != 0 && s->max_handles < DL_MAX_JOBS +
-	    DL_MAX_LISTING + 2) {
-		e.maxjobs = s->max_handles > DL_MAX_LISTING + 3 ?
-		    s->max_handles - DL_MAX_LISTING - 2 : 1;
-	}
+	/* From the defaults until the limits are known (dl_limits). */
+	dl_bounds(&e);
 	for (;;) {
 		ops = e.ops;
 		if (io_cancelled()) {
@@ -2426,14 +2470,15 @@ sftp_download(struct sftp_session *s, const char *src, const char *target)
 	memset(&rs, 0, sizeof(rs));
 	memset(&pre, 0, sizeof(pre));
 	/*
-	 * The limits reply came in with the glob's: no wait.  Without
-	 * --resume the operand's STAT, and with -r its REALPATH and
-	 * OPENDIR, go with the glob's LSTAT (the engine takes them).
+	 * Without --resume the operand's STAT, and with -r its REALPATH
+	 * and OPENDIR, go with the glob's LSTAT (the engine takes them),
+	 * and the limits are waited for only when the first file starts
+	 * (dl_limits): a tree's listings go on meanwhile.
 	 */
 	want = s->o->recursive ? SFTP_SRC_REALPATH | SFTP_SRC_OPENDIR : 0;
 	if ((r = s->o->resume ? sftp_glob_source(s, src, &g) :
 	    sftp_glob_source_pre(s, src, &g, want, &pre)) != 0 ||
-	    (r = sftp_limits(s)) != 0) {
+	    (s->o->resume && (r = sftp_limits(s)) != 0)) {
 		if (r == 1) {
 			errs = 1;
 			r = 0;

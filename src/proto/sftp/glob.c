@@ -208,7 +208,7 @@ sftp_prepare_path(struct sftp_session *s, const char *path, char **out)
 		return 0;
 	}
 	free(p);
-	if (!(s->exts & SFTP_EXT_EXPAND_PATH)) {
+	if (!sftp_has_ext(s, SFTP_EXT_EXPAND_PATH)) {
 		log_error("server expand-path extension is required "
 		    "for ~user paths in SFTP mode");
 		return SCP_E_PEER;

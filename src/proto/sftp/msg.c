@@ -404,7 +404,35 @@ sftp_flush(struct sftp_session *s)
 		return send_failed(s);
 	}
 	buf_reset(s->obuf);
+	s->nflush++;
 	return 0;
+}
+
+/*
+ * Whether the batch should go out now although it is not full: on a
+ * long link (a round trip of SFTP_SHORT_RTT_US or more; the walk of 500
+ * files took 80 ms, most of a 50 ms link's round trip lost) once its
+ * oldest request has waited SFTP_OBUF_HOLD_US.  Short links keep the
+ * batches whole: there a write(2) per few requests costs more than the
+ * wait.
+ */
+static int
+obuf_held(struct sftp_session *s)
+{
+	struct timespec now;
+	int64_t us;
+
+	if (s->rtt_us < SFTP_SHORT_RTT_US) {
+		return 0;
+	}
+	(void)clock_gettime(CLOCK_MONOTONIC, &now);
+	if (buf_len(s->obuf) == buf_len(s->wbuf)) {
+		s->obuf_t0 = now;
+		return 0;
+	}
+	us = ((int64_t)now.tv_sec - (int64_t)s->obuf_t0.tv_sec) * 1000000 +
+	    ((int64_t)now.tv_nsec - (int64_t)s->obuf_t0.tv_nsec) / 1000;
+	return us >= SFTP_OBUF_HOLD_US;
 }
 
 int
@@ -437,7 +465,7 @@ sftp_req_send(struct sftp_session *s)
 			return sftp_fail(s, r, "compose request: %s",
 			    scp_strerror(r));
 		}
-		return 0;
+		return obuf_held(s) ? sftp_flush(s) : 0;
 	}
 	if ((r = sftp_flush(s)) != 0) {
 		return r;
@@ -513,7 +541,8 @@ sftp_req_count(const struct sftp_session *s, const void *owner)
 	size_t i, n = 0;
 
 	for (i = 0; i < s->nreqs; i++) {
-		if (owner == NULL || s->reqs[i].owner == owner) {
+		if (s->reqs[i].id != s->limits_id &&
+		    (owner == NULL || s->reqs[i].owner == owner)) {
 			n++;
 		}
 	}
@@ -526,7 +555,8 @@ sftp_req_forget(struct sftp_session *s, const void *owner)
 	size_t i = 0;
 
 	while (i < s->nreqs) {
-		if (owner == NULL || s->reqs[i].owner == owner) {
+		if (s->reqs[i].id != s->limits_id &&
+		    (owner == NULL || s->reqs[i].owner == owner)) {
 			req_remove(s, i);
 		} else {
 			i++;
@@ -564,13 +594,17 @@ reply_fits(uint8_t qt, uint8_t rt)
 }
 
 /*
- * Reads one message and files it under its request.  Returns the index
- * of that request in the table.
+ * Reads one message and files it under its request: 0 with the index
+ * of that request in the table.  The session's own messages are taken
+ * here, whoever is waiting: VERSION, when sftp_session_start() did not
+ * wait for it, and the limits@openssh.com reply (client.c).  For those
+ * it returns 1 and files nothing.  Else a negative code, session dead.
  */
 static int
 reply_receive(struct sftp_session *s, size_t *idx)
 {
 	struct buf *b = NULL;
+	struct timespec t1;
 	uint8_t type;
 	uint32_t id;
 	ssize_t i;
@@ -582,6 +616,14 @@ reply_receive(struct sftp_session *s, size_t *idx)
 	if ((r = sess_msg_read(s, &b)) != 0) {
 		s->dead = 1;
 		return r;
+	}
+	(void)clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (s->version_pending) {
+		if ((r = sftp_version_take(s, b, &t1)) != 0) {
+			s->dead = 1;
+			return r;
+		}
+		return 1;
 	}
 	bwlimit_account(&s->bw_in, buf_len(b) + 4);
 	if ((r = buf_get_u8(b, &type)) != 0 ||
@@ -599,14 +641,29 @@ reply_receive(struct sftp_session *s, size_t *idx)
 		    "Unexpected reply type %u to request type %u (id %u)",
 		    type, s->reqs[i].type, id);
 	}
+	if (id == s->limits_id) {
+		req_remove(s, (size_t)i);
+		if ((r = sftp_limits_take(s, type, b, &t1)) != 0) {
+			s->dead = 1;
+			return r;
+		}
+		return 1;
+	}
 	s->reqs[i].reply = b;
 	s->reqs[i].rtype = type;
 	s->reqs[i].rseq = ++s->rseq;
-	if (id == s->limits_id) {
-		(void)clock_gettime(CLOCK_MONOTONIC, &s->limits_t1);
-	}
 	*idx = (size_t)i;
 	return 0;
+}
+
+int
+sftp_reply_pump(struct sftp_session *s)
+{
+	size_t got;
+	int r;
+
+	r = reply_receive(s, &got);
+	return r < 0 ? r : 0;
 }
 
 static void
@@ -636,7 +693,7 @@ sftp_reply_wait(struct sftp_session *s, uint32_t id, uint8_t *type,
 		    "internal error: waiting for unknown request %u", id);
 	}
 	while (s->reqs[i].reply == NULL) {
-		if ((r = reply_receive(s, &got)) != 0) {
+		if ((r = reply_receive(s, &got)) < 0) {
 			return r;
 		}
 		if ((i = req_find(s, id)) < 0) {
@@ -660,7 +717,9 @@ oldest_reply(const struct sftp_session *s, const void *owner, int any,
 
 	*have = 0;
 	for (i = 0; i < s->nreqs; i++) {
-		if (!any && s->reqs[i].owner != owner) {
+		/* The session's own, taken by reply_receive(). */
+		if (s->reqs[i].id == s->limits_id ||
+		    (!any && s->reqs[i].owner != owner)) {
 			continue;
 		}
 		(*have)++;
@@ -697,8 +756,13 @@ reply_for(struct sftp_session *s, const void *owner, int wait,
 		    "internal error: no outstanding request");
 	}
 	while (have > 0 && (wait || sftp_msg_buffered(s))) {
-		if ((r = reply_receive(s, &got)) != 0) {
+		if ((r = reply_receive(s, &got)) < 0) {
 			return r;
+		}
+		if (r > 0) {
+			/* The session's own (its request is gone). */
+			(void)oldest_reply(s, owner, 0, &have);
+			continue;
 		}
 		if (s->reqs[got].owner == owner) {
 			reply_take(s, got, id, type, body);
@@ -728,11 +792,14 @@ sftp_reply_any(struct sftp_session *s, const void **owner, uint32_t *id,
 		return sftp_fail(s, SCP_E_FORMAT,
 		    "internal error: no outstanding request");
 	}
-	if ((i = oldest_reply(s, NULL, 1, &have)) < 0) {
-		if ((r = reply_receive(s, &got)) != 0) {
+	while ((i = oldest_reply(s, NULL, 1, &have)) < 0) {
+		if (have == 0) {
+			return sftp_fail(s, SCP_E_FORMAT,
+			    "internal error: no outstanding request");
+		}
+		if ((r = reply_receive(s, &got)) < 0) {
 			return r;
 		}
-		i = (ssize_t)got;
 	}
 	*owner = s->reqs[i].owner;
 	reply_take(s, (size_t)i, id, type, body);

@@ -52,6 +52,20 @@ struct sftp_session;
 int sftp_session_open(struct sftp_session **out, int rfd, int wfd,
     const struct sftp_opts *o);
 
+/*
+ * As sftp_session_open() but returns once INIT is written: requests may
+ * follow at once, and VERSION is read before the first reply (a round
+ * trip less).  A server that fails before VERSION shows on the first
+ * wait, and sftp_session_broken_early() says so.  Extensions are known
+ * only after sftp_session_version().
+ */
+int sftp_session_start(struct sftp_session **out, int rfd, int wfd,
+    const struct sftp_opts *o);
+
+/* Waits for VERSION if it has not been read.  0 or a negative SCP_E_*
+ * (message printed, session dead). */
+int sftp_session_version(struct sftp_session *s);
+
 /* Frees the session; does not close the descriptors.  NULL-safe. */
 void sftp_session_free(struct sftp_session *s);
 
@@ -93,7 +107,7 @@ int sftp_crossload(struct sftp_session *from, const char *src,
  * 1 if `s` offers copy-data: sftp_crossload(s, .., s, ..) then has the
  * server copy within itself instead of relaying the bytes through us.
  */
-int sftp_can_copy_data(const struct sftp_session *s);
+int sftp_can_copy_data(struct sftp_session *s);
 
 /*
  * Several sessions for one big file (multi.c, docs/design-speed.md).
@@ -120,9 +134,9 @@ void sftp_session_set_peers(struct sftp_session *s, sftp_peers_fn *fn,
 uint32_t sftp_session_rtt(const struct sftp_session *s);
 
 /*
- * Whether `s` died before its first exchange after VERSION completed
- * (the limits@openssh.com reply, collected lazily, never arrived): a
- * set-up failure, fatal (exit 255) as when it happened inside
+ * Whether `s` died before VERSION or before its first exchange after it
+ * completed (the limits@openssh.com reply, taken lazily, never arrived):
+ * a set-up failure, fatal (exit 255) as when it happened inside
  * sftp_session_open().
  */
 int sftp_session_broken_early(const struct sftp_session *s);

@@ -120,6 +120,7 @@ struct strvec;
 /* Requests up to SFTP_OBUF_SMALL bytes are batched, SFTP_OBUF_MAX at
  * most; replies are read ahead SFTP_IBUF_LEN bytes at a time. */
 #define SFTP_OBUF_SMALL		16384
+#define SFTP_OBUF_HOLD_US	1000
 #define SFTP_OBUF_MAX		(64 * 1024)
 #define SFTP_IBUF_LEN		(64 * 1024)
 #define SFTP_MAX_HANDLE		256
@@ -178,9 +179,14 @@ struct sftp_session {
 	/*
 	 * Small requests are batched here and written when it fills or
 	 * before we wait for a reply (msg.c), so a thousand files' OPENs
-	 * and CLOSEs cost a few write(2)s, not one each.
+	 * and CLOSEs cost a few write(2)s, not one each.  On a long link
+	 * they also go out once the oldest has waited SFTP_OBUF_HOLD_US
+	 * (obuf_t0: when it was queued), so that the server works on the
+	 * first files while we still walk the tree.
 	 */
 	struct buf *obuf;
+	struct timespec obuf_t0;
+	uint64_t nflush;		/* writes of obuf so far */
 	/* Read-ahead of the reply stream: ibuf[ioff..ilen). */
 	uint8_t *ibuf;
 	size_t ioff, ilen;
@@ -218,7 +224,11 @@ struct sftp_session {
 	 * it was written and when its reply arrived (msg.c stamps it).
 	 */
 	uint32_t limits_id;
-	struct timespec limits_t0, limits_t1;
+	struct timespec limits_t0;
+	/* sftp_session_start() did not wait for VERSION: the first message
+	 * read is VERSION (msg.c).  INIT was written at init_t0. */
+	int version_pending;
+	struct timespec init_t0;
 	sftp_peers_fn *peers;
 	void *peers_ctx;
 	/* Size of ibuf once sftp_read_ready() grew it, else 0
@@ -415,13 +425,33 @@ int sftp_do_statvfs(struct sftp_session *s, const char *path,
 int sftp_send_statvfs(struct sftp_session *s, const char *path,
     uint32_t *id);
 /*
- * Collects the limits@openssh.com reply sftp_session_open() left in
- * flight and applies it (block sizes, requests in flight, handle cap,
- * round trip).  Every transfer calls it before it needs those; it waits
- * only if the reply has not arrived with an earlier one.  No-op when
- * nothing is pending.  0 or a negative SCP_E_* (message printed).
+ * Waits until VERSION and the limits@openssh.com reply that follows it
+ * (block sizes, requests in flight, handle cap, round trip) have been
+ * taken; they are taken whenever they arrive, whoever waits then.  Every
+ * transfer calls it before it needs those; it waits only if they have
+ * not arrived with earlier replies.  0 or a negative SCP_E_* (message
+ * printed).
  */
 int sftp_limits(struct sftp_session *s);
+
+/*
+ * The session's own messages, for msg.c's reader: VERSION (b is the
+ * whole message, freed; t1 when it arrived): parses it and sends the
+ * limits query.  The limits reply (type and body after the id, freed):
+ * applies it.  0 or a negative SCP_E_* (message printed).
+ */
+int sftp_version_take(struct sftp_session *s, struct buf *b,
+    const struct timespec *t1);
+int sftp_limits_take(struct sftp_session *s, uint8_t type, struct buf *b,
+    const struct timespec *t1);
+
+/* Whether the server offers extension `ext` (SFTP_EXT_*), waiting for
+ * VERSION if it has not been read. */
+int sftp_has_ext(struct sftp_session *s, unsigned int ext);
+
+/* Reads one message and files it (or takes it, if it is the session's
+ * own).  0 or a negative SCP_E_*, session dead. */
+int sftp_reply_pump(struct sftp_session *s);
 
 int sftp_recv_statvfs(struct sftp_session *s, uint32_t id,
     uint64_t *avail);

@@ -422,7 +422,7 @@ sftp_rfile_finish(struct sftp_rfile *rf, int ok, uint64_t size)
 	 * before CLOSE and the rename into place.
 	 */
 	if (ok && s->o->fsync) {
-		if (s->exts & SFTP_EXT_FSYNC) {
+		if (sftp_has_ext(s, SFTP_EXT_FSYNC)) {
 			if ((r = sftp_send_fsync(s, &rf->h, &fid)) != 0) {
 				goto out;
 			}
@@ -640,7 +640,7 @@ sftp_upload_room(struct sftp_session *s, const char *rpath, uint64_t size)
 	uint64_t avail;
 	int r;
 
-	if (!(s->exts & SFTP_EXT_STATVFS) || size == 0) {
+	if (!sftp_has_ext(s, SFTP_EXT_STATVFS) || size == 0) {
 		return 0;
 	}
 	if ((slash = strrchr(rpath, '/')) == NULL) {
@@ -872,7 +872,7 @@ dir_send(struct sftp_session *s, const char *rpath,
 	int r;
 
 	memset(pre, 0, sizeof(*pre));
-	pre->vfs = (s->exts & SFTP_EXT_STATVFS) && !s->o->inplace &&
+	pre->vfs = sftp_has_ext(s, SFTP_EXT_STATVFS) && !s->o->inplace &&
 	    !s->o->resume;
 	if ((r = sftp_send_path(s, SSH2_FXP_MKDIR, rpath, a,
 	    &pre->mid)) != 0 ||
@@ -957,7 +957,7 @@ dir_send_tree(struct sftp_session *s, const char *dst,
 	free(pre->tmp);		/* of a guess that was not needed */
 	memset(pre, 0, sizeof(pre[0]));
 	pre->tree = 1;
-	pre->vfs = (s->exts & SFTP_EXT_STATVFS) != 0;
+	pre->vfs = sftp_has_ext(s, SFTP_EXT_STATVFS);
 	pre->tmp = slash == NULL ? xasprintf(".%s.scp-dir", dst) :
 	    xasprintf("%.*s.%s.scp-dir", (int)(slash - dst + 1), dst,
 	    slash + 1);
@@ -1238,12 +1238,12 @@ resume_tree(struct sftp_session *s, const char *dst, struct dirpre *pre)
 
 /* Whether a new directory operand is built as a temporary tree. */
 static int
-tree_ok(const struct sftp_session *s)
+tree_ok(struct sftp_session *s)
 {
 	/* --inplace asks for no temporary names; --resume continues the
 	 * partial files of an earlier copy in place. */
 	return !s->o->inplace && !s->o->resume &&
-	    (s->exts & SFTP_EXT_POSIX_RENAME);
+	    sftp_has_ext(s, SFTP_EXT_POSIX_RENAME);
 }
 
 /*
@@ -1390,7 +1390,7 @@ sftp_upload(struct sftp_session *s, const char *src, const char *target,
 			goto out;
 		}
 		if (!pre.sent && s->o->resume && !s->o->inplace &&
-		    (s->exts & SFTP_EXT_POSIX_RENAME) &&
+		    sftp_has_ext(s, SFTP_EXT_POSIX_RENAME) &&
 		    (r = resume_tree(s, dst, &pre)) != 0) {
 			free(msg);
 			goto out;

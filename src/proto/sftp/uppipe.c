@@ -117,6 +117,8 @@ struct sftp_upq {
 	size_t nhandles;	/* FILE jobs between OPEN and CLOSE */
 	int errs;		/* failed jobs since the last flush */
 	int op_errs;		/* failed jobs since the last OPEND */
+	uint64_t seen_flush;	/* s->nflush when replies were last looked
+				 * for during the walk (upq_early) */
 	uint8_t *blk;
 };
 
@@ -399,7 +401,7 @@ file_send_data(struct sftp_session *s, struct sftp_upq *q, struct ujob *j)
 		j->nout++;
 	}
 	if (!j->local_failed && s->o->fsync) {
-		if (s->exts & SFTP_EXT_FSYNC) {
+		if (sftp_has_ext(s, SFTP_EXT_FSYNC)) {
 			if ((r = sftp_send_fsync(s, &j->h,
 			    &j->id_fsync)) != 0) {
 				goto out;
@@ -545,7 +547,7 @@ file_closed(struct sftp_session *s, struct ujob *j)
 		j->state = US_DONE;
 		return 0;
 	}
-	if (!(s->exts & SFTP_EXT_POSIX_RENAME)) {
+	if (!sftp_has_ext(s, SFTP_EXT_POSIX_RENAME)) {
 		/* REMOVE + RENAME, not atomic anyway: the plain path. */
 		r = sftp_do_rename(s, j->tmppath, j->rpath);
 		if (r != 0 && r != SCP_E_PEER) {
@@ -805,8 +807,33 @@ upq_abort(struct sftp_session *s, struct sftp_upq *q, int r)
 }
 
 /*
+ * Whether a reply can be taken without waiting while the walk goes on
+ * (upq_pump with room left).  On a long link the first files' HANDLEs
+ * come back while later ones are still being opened here (the batch
+ * goes out every SFTP_OBUF_HOLD_US, msg.c): their data should follow at
+ * once, not after the walk.  The descriptor is looked at once per write
+ * of the batch, not once per file; short links keep the walk undisturbed.
+ */
+static int
+upq_early(struct sftp_session *s, struct sftp_upq *q)
+{
+	if (s->rtt_us < SFTP_SHORT_RTT_US) {
+		return 0;
+	}
+	if (sftp_msg_buffered(s)) {
+		return 1;
+	}
+	if (q->seen_flush == s->nflush) {
+		return 0;
+	}
+	q->seen_flush = s->nflush;
+	/* < 0: the session died, which the caller's loop reports. */
+	return sftp_read_ready(s) != 0;
+}
+
+/*
  * Advances the queue until there is room for one more job (`drain`
- * zero) or it is empty.  0, or <0 when the session broke or we were
+ * zero) or it is empty; replies already here are taken too (upq_early).  0, or <0 when the session broke or we were
  * interrupted (queue dropped).
  */
 static int
@@ -834,7 +861,8 @@ upq_pump(struct sftp_session *s, struct sftp_upq *q, int drain)
 				return upq_abort(s, q, SCP_E_INTR);
 			}
 		}
-		if (q->head == NULL || (!drain && upq_room(s, q))) {
+		if (q->head == NULL || (!drain && upq_room(s, q) &&
+		    !upq_early(s, q))) {
 			return 0;
 		}
 		for (j = q->head; j != NULL && q->ndata > 0 &&
