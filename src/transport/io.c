@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -81,7 +82,7 @@ io_wait(int fd, short events)
 }
 
 ssize_t
-io_read_some(int fd, void *p, size_t n)
+io_readv_some(int fd, const struct iovec *iov, int cnt)
 {
 	ssize_t r;
 
@@ -90,7 +91,8 @@ io_read_some(int fd, void *p, size_t n)
 		if (io_timeout > 0 && io_wait(fd, POLLIN) == -1) {
 			return -1;
 		}
-		r = read(fd, p, n);
+		r = cnt == 1 ? read(fd, iov[0].iov_base, iov[0].iov_len) :
+		    readv(fd, iov, cnt);
 		if (r >= 0) {
 			return r;
 		}
@@ -108,6 +110,16 @@ io_read_some(int fd, void *p, size_t n)
 		}
 		return -1;
 	}
+}
+
+ssize_t
+io_read_some(int fd, void *p, size_t n)
+{
+	struct iovec v;
+
+	v.iov_base = p;
+	v.iov_len = n;
+	return io_readv_some(fd, &v, 1);
 }
 
 ssize_t

@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <stddef.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 /* `flag` must stay valid for the life of the process; NULL disables. */
 void io_set_cancel(volatile sig_atomic_t *flag);
@@ -33,6 +34,12 @@ ssize_t io_read_full(int fd, void *p, size_t n);
  * -1 with errno on error.
  */
 ssize_t io_read_some(int fd, void *p, size_t n);
+
+/*
+ * io_read_some over several buffers (readv): fills them in order with
+ * what one read returns.  -1 with errno on error.
+ */
+ssize_t io_readv_some(int fd, const struct iovec *iov, int cnt);
 
 /* Writes all `n` bytes.  Returns 0, or -1 with errno (EPIPE if the
  * reader is gone: SIGPIPE must be ignored by the program). */

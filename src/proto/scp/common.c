@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "../../transport/io.h"
@@ -24,7 +25,7 @@ scp_conn_init(struct scp_conn *c, int rfd, int wfd,
 	c->rfd = rfd;
 	c->wfd = wfd;
 	c->o = o;
-	bwlimit_init(&c->bw, o->bwlimit_kbits, SCP_BLOCK);
+	bwlimit_init(&c->bw, o->bwlimit_kbits, SCP_BW_BUFLEN);
 }
 
 void
@@ -63,6 +64,80 @@ scp_send(struct scp_conn *c, const void *p, size_t n)
 		return SCP_E_CLOSED;
 	}
 	return 0;
+}
+
+/*
+ * A record or reply arrives in one write, and the peer sends nothing
+ * more until we answer it: one read here takes the whole line where a
+ * read per byte (OpenSSH's way) costs a system call per byte.
+ */
+int
+scp_recv_byte(struct scp_conn *c, unsigned char *ch)
+{
+	ssize_t r;
+
+	if (c->roff == c->rlen) {
+		c->roff = c->rlen = 0;
+		if ((r = io_read_some(c->rfd, c->rbuf, sizeof(c->rbuf))) <= 0) {
+			return (int)r;
+		}
+		c->rlen = (size_t)r;
+	}
+	*ch = c->rbuf[c->roff++];
+	return 1;
+}
+
+ssize_t
+scp_recv_some(struct scp_conn *c, void *p, size_t n, int ahead)
+{
+	struct iovec v[2];
+	size_t have = c->rlen - c->roff;
+	ssize_t r;
+
+	if (n == 0) {
+		return 0;
+	}
+	if (have == 0 && !ahead) {
+		return io_read_some(c->rfd, p, n);
+	}
+	if (have == 0) {
+		/* What follows the data lands in the read-ahead. */
+		v[0].iov_base = p;
+		v[0].iov_len = n;
+		v[1].iov_base = c->rbuf;
+		v[1].iov_len = sizeof(c->rbuf);
+		if ((r = io_readv_some(c->rfd, v, 2)) <= 0) {
+			return r;
+		}
+		c->roff = 0;
+		c->rlen = (size_t)r > n ? (size_t)r - n : 0;
+		return r > (ssize_t)n ? (ssize_t)n : r;
+	}
+	if (have > n) {
+		have = n;
+	}
+	memcpy(p, c->rbuf + c->roff, have);
+	c->roff += have;
+	return (ssize_t)have;
+}
+
+ssize_t
+scp_recv_full(struct scp_conn *c, void *p, size_t n, int ahead)
+{
+	unsigned char *d = p;
+	size_t done = 0;
+	ssize_t r;
+
+	while (done < n) {
+		if ((r = scp_recv_some(c, d + done, n - done, ahead)) < 0) {
+			return -1;
+		}
+		if (r == 0) {
+			break;
+		}
+		done += (size_t)r;
+	}
+	return (ssize_t)done;
 }
 
 int
@@ -112,12 +187,12 @@ int
 scp_response(struct scp_conn *c, int *warned)
 {
 	char msg[SCP_LINE_MAX];
-	unsigned char ch;
+	unsigned char ch, b;
 	size_t n = 0;
 	int saved;
 
 	*warned = 0;
-	if (c->broken || io_read_full(c->rfd, &ch, 1) != 1) {
+	if (c->broken || scp_recv_byte(c, &ch) != 1) {
 		goto lost;
 	}
 	if (ch == 0) {
@@ -128,9 +203,10 @@ scp_response(struct scp_conn *c, int *warned)
 	}
 	/* A message runs to the newline or to the line limit. */
 	while (n < sizeof(msg) - 1) {
-		if (io_read_full(c->rfd, &msg[n], 1) != 1) {
+		if (scp_recv_byte(c, &b) != 1) {
 			goto lost;
 		}
+		msg[n] = (char)b;
 		if (msg[n] == '\n') {
 			break;
 		}

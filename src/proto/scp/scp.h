@@ -28,6 +28,9 @@ struct scp_opts {
 	uint64_t bwlimit_kbits;	/* -l, 0 = unlimited */
 };
 
+/* Read-ahead for record lines and replies (see scp_recv_byte). */
+#define SCP_READAHEAD		4096
+
 struct scp_conn {
 	int rfd;		/* read records/data from the peer */
 	int wfd;		/* write records/data to the peer */
@@ -35,6 +38,13 @@ struct scp_conn {
 	int errs;		/* errors reported so far (exit status) */
 	int broken;		/* connection lost or out of sync: stop */
 	struct bwlimit bw;
+	/*
+	 * Bytes read from rfd but not yet consumed, rbuf[roff..rlen).
+	 * Every read of rfd goes through these, so nothing read ahead
+	 * is lost to the next record or to file data.
+	 */
+	unsigned char rbuf[SCP_READAHEAD];
+	size_t roff, rlen;
 };
 
 /* Binds a connection to descriptors and options (kept by pointer). */

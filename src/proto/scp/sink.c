@@ -77,23 +77,24 @@ sink_note(struct sink *s, const char *np, int err)
 }
 
 /*
- * Reads one record line byte by byte (a file's data follows it on the
- * same stream).  1 with the line in s->line (newline kept), 0 at a clean
- * end of stream, negative on a fatal error (reported).
+ * Reads one record line (a file's data follows it on the same stream:
+ * scp_recv_byte keeps whatever came after the newline for the data
+ * loop).  1 with the line in s->line (newline kept), 0 at a clean end of
+ * stream, negative on a fatal error (reported).
  */
 static int
 sink_read_line(struct sink *s)
 {
 	size_t n = 0;
-	ssize_t got;
-	char ch;
+	int got;
+	unsigned char ch;
 
 	/*
 	 * End of stream before a record is the normal end; a read error
 	 * (interrupt, --timeout, reset) is not, or a silent peer would look
 	 * like a finished copy.
 	 */
-	if ((got = io_read_full(s->c->rfd, &ch, 1)) == 0) {
+	if ((got = scp_recv_byte(s->c, &ch)) == 0) {
 		return 0;
 	}
 	if (got < 0) {
@@ -105,13 +106,13 @@ sink_read_line(struct sink *s)
 	if (ch == '\n') {
 		return sink_screwup(s, "unexpected <newline>");
 	}
-	s->line[n++] = ch;
+	s->line[n++] = (char)ch;
 	do {
-		if (io_read_full(s->c->rfd, &ch, 1) != 1) {
+		if (scp_recv_byte(s->c, &ch) != 1) {
 			s->c->broken = 1;
 			return sink_screwup(s, "lost connection");
 		}
-		s->line[n++] = ch;
+		s->line[n++] = (char)ch;
 	} while (n < sizeof(s->line) - 1 && ch != '\n');
 	s->line[n] = '\0';
 	return 1;
@@ -223,7 +224,7 @@ sink_file(struct sink *s, const struct sink_dest *dst, const char *name,
 	}
 	for (off = 0; off < size; off += amt) {
 		amt = size - off < blk ? (size_t)(size - off) : blk;
-		n = io_read_full(c->rfd, s->data, amt);
+		n = scp_recv_full(c, s->data, amt, off + amt == size);
 		if (n < 0 || (size_t)n != amt) {
 			/* Keep what arrived, for a later --resume. */
 			if (n > 0 && !wrerr) {

@@ -63,6 +63,31 @@ source_last(const char *name)
 }
 
 /*
+ * Reads the file's next `amt` bytes into buf.  After a read error or a
+ * short read (*haderr set) the rest of the data is zeros.
+ */
+static void
+source_fill(int fd, char *buf, size_t amt, int *haderr)
+{
+	ssize_t nr;
+
+	if (*haderr) {
+		memset(buf, 0, amt);
+		return;
+	}
+	nr = io_read_full(fd, buf, amt);
+	if (nr < 0) {
+		*haderr = errno;
+		nr = 0;
+	} else if ((size_t)nr < amt) {
+		*haderr = -1;
+	}
+	if ((size_t)nr < amt) {
+		memset(buf + nr, 0, amt - (size_t)nr);
+	}
+}
+
+/*
  * Sends one regular file.  Once the C record is accepted exactly `size`
  * bytes follow whatever happens to the file: on a read error or a file
  * that shrank, zeros keep the stream in sync and a \1 error replaces the
@@ -75,9 +100,8 @@ source_file(struct scp_conn *c, const char *name, int fd,
 	const char *last = source_last(name), *why = NULL;
 	char *rec = NULL, *buf = NULL;
 	uint64_t size = (uint64_t)st->st_size, off;
-	size_t blk, amt;
-	ssize_t nr;
-	int r, skip, haderr = 0, saved;
+	size_t blk, amt, n;
+	int r, skip, haderr = 0, saved, sent_status = 0;
 
 	if (c->o->preserve) {
 		if ((r = source_times(c, st, &skip)) != 0 || skip) {
@@ -94,30 +118,42 @@ source_file(struct scp_conn *c, const char *name, int fd,
 	}
 	r = scp_send(c, rec, strlen(rec));
 	free(rec);
-	if (r != 0 || (r = scp_response(c, &skip)) != 0 || skip) {
+	if (r != 0) {
 		return r;
 	}
-
+	/*
+	 * The first block is read while the C record travels: the sink's
+	 * reply takes a round trip through ssh and sshd, and the read need
+	 * not add to it.  One byte more for the status (below).
+	 */
 	blk = scp_blocksize(fd);
-	buf = xmalloc(blk);
+	buf = xmalloc(blk + 1);
+	amt = size < blk ? (size_t)size : blk;
+	if (amt > 0) {
+		source_fill(fd, buf, amt, &haderr);
+	}
+	if ((r = scp_response(c, &skip)) != 0 || skip) {
+		free(buf);
+		return r;
+	}
 	if (c->o->progress) {
 		progress_start(last, size);
 	}
 	for (off = 0; off < size; off += amt) {
 		amt = size - off < blk ? (size_t)(size - off) : blk;
-		if (!haderr) {
-			nr = io_read_full(fd, buf, amt);
-			if (nr < 0) {
-				haderr = errno;
-				nr = 0;
-			} else if ((size_t)nr < amt) {
-				haderr = -1;
-			}
-			if ((size_t)nr < amt) {
-				memset(buf + nr, 0, amt - (size_t)nr);
-			}
+		if (off > 0) {
+			source_fill(fd, buf, amt, &haderr);
 		}
-		if ((r = scp_send(c, buf, amt)) != 0) {
+		n = amt;
+		if (off + amt == size && haderr == 0) {
+			/*
+			 * The \0 status rides with the last block: one write
+			 * and one SSH packet less per file.
+			 */
+			buf[n++] = '\0';
+			sent_status = 1;
+		}
+		if ((r = scp_send(c, buf, n)) != 0) {
 			/*
 			 * Say which file did not arrive (OpenSSH prints
 			 * "name: Broken pipe" here); the sink keeps the
@@ -131,15 +167,12 @@ source_file(struct scp_conn *c, const char *name, int fd,
 			goto out;
 		}
 		bwlimit_account(&c->bw, amt);
-		if (haderr) {
-			memset(buf, 0, blk);
-		}
 		if (c->o->progress) {
 			progress_update(off + amt);
 		}
 	}
 	if (haderr == 0) {
-		r = scp_ack(c);
+		r = sent_status ? 0 : scp_ack(c);
 	} else {
 		why = haderr > 0 ? strerror(haderr) :
 		    "file changed size while being read";
