@@ -697,7 +697,8 @@ void sftp_upload_target_forget(struct sftp_session *s);
  * target cannot exist, SFTP_UPQ_DIRECT when moreover it is inside a
  * temporary tree that sftp_upq_publish() renames into place once whole
  * (the file is then written under its own name: no temp name, no
- * rename); `failmsg` is printed after its errors if it fails.
+ * rename); `failmsg` is printed after its errors if it fails; `known`
+ * is the stat(2) of `lpath` the caller just made, or NULL.
  * sftp_upq_publish: rename the temporary tree `tmp` to `dst` once all
  * queued before has retired.
  * sftp_upq_setstat: a directory's attributes, after everything queued.
@@ -711,7 +712,8 @@ struct upq_dir *sftp_upq_mkdir(struct sftp_session *s, const char *rpath,
     const struct sftp_attr *a, struct upq_dir *parent, int *rc);
 void sftp_upq_dir_release(struct upq_dir *d);
 int sftp_upq_file(struct sftp_session *s, const char *lpath,
-    const char *rpath, int fresh, struct upq_dir *dir, const char *failmsg);
+    const char *rpath, const struct stat *known, int fresh,
+    struct upq_dir *dir, const char *failmsg);
 int sftp_upq_setstat(struct sftp_session *s, const char *rpath,
     const struct sftp_attr *a, struct upq_dir *dir);
 int sftp_upq_publish(struct sftp_session *s, const char *tmp,

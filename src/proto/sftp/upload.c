@@ -1118,7 +1118,8 @@ upload_dir(struct sftp_session *s, const char *lpath, const char *rpath,
 		} else if (S_ISREG(est.st_mode)) {
 			fmsg = xasprintf("upload \"%s\" to \"%s\" failed",
 			    lsub, rsub);
-			r = sftp_upq_file(s, lsub, rsub, created, dir, fmsg);
+			r = sftp_upq_file(s, lsub, rsub, &est, created, dir,
+			    fmsg);
 			free(fmsg);
 		} else {
 			/* Reported, but not an error (OpenSSH's logit). */
@@ -1420,7 +1421,7 @@ sftp_upload(struct sftp_session *s, const char *src, const char *target,
 		}
 	} else {
 		msg = xasprintf("failed to upload file %s to %s", src, target);
-		r = sftp_upq_file(s, src, dst, 0, NULL, msg);
+		r = sftp_upq_file(s, src, dst, NULL, 0, NULL, msg);
 		free(msg);
 		msg = NULL;
 	}

@@ -974,16 +974,23 @@ small_max(const struct sftp_session *s)
 
 int
 sftp_upq_file(struct sftp_session *s, const char *lpath, const char *rpath,
-    int fresh, struct upq_dir *dir, const char *failmsg)
+    const struct stat *known, int fresh, struct upq_dir *dir,
+    const char *failmsg)
 {
 	struct sftp_upq *q = upq_get(s);
 	struct ujob *j;
 	struct stat st;
-	int fd, r, st_ok, st_errno;
+	int fd, r, st_ok, st_errno = 0;
 
-	/* stat first: never open a FIFO or device (it may block). */
-	st_ok = stat(lpath, &st) == 0;
-	st_errno = errno;
+	/* stat first: never open a FIFO or device (it may block).  The
+	 * walk's own stat serves (one syscall per file less). */
+	if (known != NULL) {
+		st = *known;
+		st_ok = 1;
+	} else {
+		st_ok = stat(lpath, &st) == 0;
+		st_errno = errno;
+	}
 	if (st_ok && S_ISREG(st.st_mode) &&
 	    ((uint64_t)st.st_size > small_max(s) || s->o->resume)) {
 		j = job_new(s, UJ_SYNCFILE);
