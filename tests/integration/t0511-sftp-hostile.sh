@@ -70,6 +70,25 @@ test_expect_success 'fake server sanity: good file and -r tree (-D and -S)' '
 	test "$(cat b0/tree/subdir/good)" = xxxxx
 '
 
+# The connection's session writes its first requests right behind INIT
+# (docs/protocol-sftp.md "Sizes"); OpenSSH's client waits for VERSION.
+test_expect_success_ours 'first requests follow INIT before VERSION (-D and -S)' '
+	rm -rf b1 && mkdir b1 &&
+	SCPTEST_SFTP_LOG=$TRASH/early.log && export SCPTEST_SFTP_LOG &&
+	viaD early-requests host:dir/file b1/target &&
+	test "$(cat early.log)" = early && rm -f early.log &&
+	test "$(cat b1/target)" = xxxxx &&
+	viaS early-requests -r host:dir b1/tree &&
+	test "$(cat early.log)" = early && rm -f early.log &&
+	test "$(cat b1/tree/subdir/good)" = xxxxx &&
+	viaD early-requests b1/target host:dir/up &&
+	test "$(cat early.log)" = early && rm -f early.log &&
+	viaD early-requests -X channels=2 host:dir/file b1/target3 &&
+	test "$(cat early.log)" = late &&
+	test "$(cat b1/target3)" = xxxxx &&
+	unset SCPTEST_SFTP_LOG
+'
+
 for via in viaD viaS; do
 
 test_expect_success_ours "$via: READDIR names ../evil, a/b, ., .., absolute (-r)" '
