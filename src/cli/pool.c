@@ -754,6 +754,7 @@ pool_grow_auto(struct pool *p, const struct sftp_opts *fo, size_t cap,
 	g->min_rtt = min_rtt;
 	g->step = step;
 	p->gate = g;
+	log_debug("pool: probe channel, up to %zu sessions", cap);
 	while (p->n + p->njob < cap) {
 		if ((j = pool_job_start(p, fo, g, p->njob == 0)) == NULL) {
 			break;

@@ -237,6 +237,31 @@ if [ -x "$LINKEMU" ]; then
 		no_leftovers rd && no_leftovers ld
 	'
 
+	# The probe channel costs a round trip and a server process: a
+	# download or a tree starts it only for a file worth splitting.
+	test_expect_success 'automatic: small files over a 20 ms link start
+    no probe channel, a 64 MiB download does' '
+		own_trash && mkdir -p "$TRASH/tmp" ptree/d &&
+		mkfile ptree/d/a 1000 && mkfile ptree/b 2000 &&
+		rm -rf ld/ptree rd/ptree &&
+		TMPDIR=$TRASH/tmp expect_rc 0 timeout -k 5 "$SCPTEST_TIMEOUT" \
+		    "$SCP" -v -r -F "$TRASH/ssh_slow" "slow:$TRASH/ptree" ld/ \
+		    </dev/null &&
+		! grep -F "pool: probe" err &&
+		diff -r ptree ld/ptree &&
+		TMPDIR=$TRASH/tmp expect_rc 0 timeout -k 5 "$SCPTEST_TIMEOUT" \
+		    "$SCP" -v -r -F "$TRASH/ssh_slow" ptree "slow:$TRASH/rd/" \
+		    </dev/null &&
+		! grep -F "pool: probe" err &&
+		diff -r ptree rd/ptree &&
+		TMPDIR=$TRASH/tmp expect_rc 0 timeout -k 5 "$SCPTEST_TIMEOUT" \
+		    "$SCP" -v -F "$TRASH/ssh_slow" "slow:$TRASH/big64" ld/p64 \
+		    </dev/null &&
+		grep -F "pool: probe" err &&
+		cmp big64 ld/p64 && rm -f ld/p64 &&
+		no_leftovers rd && no_leftovers ld
+	'
+
 	test_expect_success 'automatic: a copy over before the background
     channels opened ends them quietly, both ways' '
 		own_trash && mkdir -p "$TRASH/tmp" &&
