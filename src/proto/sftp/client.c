@@ -173,6 +173,8 @@ limits_apply(struct sftp_session *s, const uint64_t lim[4])
 		    s->o->nrequests;
 	} else if (lim[3] != 0 && lim[3] < SFTP_DEFAULT_NREQ) {
 		s->nreq = (uint32_t)lim[3];
+	} else {
+		s->nreq = SFTP_DEFAULT_NREQ;
 	}
 	/* rtt_us is a clean measure only once limits@openssh.com came. */
 	if (s->o->nrequests == 0 && lim[1] != 0 &&
@@ -280,17 +282,20 @@ sftp_version_take(struct sftp_session *s, struct buf *b,
 		return r;
 	}
 	s->version_pending = 0;
-	limits_apply(s, lim);
+	if (!s->limits_blind) {
+		limits_apply(s, lim);
+	}
 	/*
-	 * limits@openssh.com goes out now and its reply is taken when it
-	 * arrives, whoever waits then (msg.c): it travels with the first
-	 * real requests' replies, one round trip less on a long link.
-	 * Written at once (not batched) and timed from here to its
+	 * limits@openssh.com goes out now (or again, timed, after the
+	 * blind one of sftp_session_start()) and its reply is taken when
+	 * it arrives, whoever waits then (msg.c): it travels with the
+	 * first real requests' replies, one round trip less on a long
+	 * link.  Written at once (not batched) and timed from here to its
 	 * arrival, a clean measure of the link.
 	 */
 	if (s->exts & SFTP_EXT_LIMITS) {
 		if ((r = sftp_req_begin(s, SSH2_FXP_EXTENDED, s,
-		    &s->limits_id)) != 0 ||
+		    s->limits_blind ? &s->rtt_id : &s->limits_id)) != 0 ||
 		    (r = buf_put_cstring(s->wbuf, "limits@openssh.com")) != 0 ||
 		    (r = sftp_req_send(s)) != 0) {
 			return r < 0 ? r : SCP_E_FATAL;
@@ -304,18 +309,43 @@ sftp_version_take(struct sftp_session *s, struct buf *b,
 }
 
 int
-sftp_limits_take(struct sftp_session *s, uint8_t type, struct buf *b,
-    const struct timespec *t1)
+sftp_limits_take(struct sftp_session *s, uint32_t id, uint8_t type,
+    struct buf *b, const struct timespec *t1)
 {
 	uint64_t lim[4] = { 0, 0, 0, 0 };
+	/* The blind query's round trip counts ssh's login. */
+	int timed = id == s->rtt_id || !s->limits_blind;
 	int r;
 
-	s->limits_id = 0;
+	if (id == s->rtt_id) {
+		s->rtt_id = 0;
+	} else {
+		s->limits_id = 0;
+	}
 	if ((r = take_limits(s, type, b, lim)) != 0) {
 		return r;
 	}
-	s->rtt_us = rtt_micros(&s->limits_t0, t1);
-	limits_apply(s, lim);
+	if (timed) {
+		s->rtt_us = rtt_micros(&s->limits_t0, t1);
+	}
+	if (s->limits_got) {
+		/*
+		 * The second reply (blind, then timed) only times the link
+		 * and may change how many requests are kept in flight: the
+		 * sizes of the first are in use (buffers were sized by
+		 * them), whatever a server says the second time.
+		 */
+		uint32_t rl = s->read_len, wl = s->write_len;
+		uint32_t mh = s->max_handles;
+
+		limits_apply(s, lim);
+		s->read_len = rl;
+		s->write_len = wl;
+		s->max_handles = mh;
+	} else {
+		limits_apply(s, lim);
+		s->limits_got = 1;
+	}
 	log_debug3("SFTP read %u write %u requests %u rtt %u us",
 	    s->read_len, s->write_len, s->nreq, s->rtt_us);
 	return 0;
@@ -368,9 +398,24 @@ sftp_session_start(struct sftp_session **out, int rfd, int wfd,
 		sftp_session_free(s);
 		return r;
 	}
-	/* Requests may follow INIT at once: the server takes them in
-	 * order, after INIT (OpenSSH's sftp-server does). */
+	/*
+	 * Requests may follow INIT at once: the server takes them in
+	 * order, after INIT (OpenSSH's sftp-server does).  The first is
+	 * limits@openssh.com, asked blind (a server without it answers
+	 * SSH_FX_OP_UNSUPPORTED, and the defaults stay): the sizes come
+	 * back with VERSION, so an upload's walk need not wait a round
+	 * trip for them.  Its round trip counts ssh's login; VERSION sends
+	 * a second query to time the link (sftp_version_take()).
+	 */
 	s->version_pending = 1;
+	if ((r = sftp_req_begin(s, SSH2_FXP_EXTENDED, s,
+	    &s->limits_id)) != 0 ||
+	    (r = buf_put_cstring(s->wbuf, "limits@openssh.com")) != 0 ||
+	    (r = sftp_req_send(s)) != 0) {
+		sftp_session_free(s);
+		return r < 0 ? r : SCP_E_FATAL;
+	}
+	s->limits_blind = 1;
 	*out = s;
 	return 0;
 }
@@ -400,21 +445,44 @@ sftp_has_ext(struct sftp_session *s, unsigned int ext)
 int
 sftp_session_broken_early(const struct sftp_session *s)
 {
-	return s->dead && (s->version_pending || s->limits_id != 0);
+	return s->dead && (s->version_pending || s->limits_id != 0 ||
+	    s->rtt_id != 0);
 }
 
-int
-sftp_limits(struct sftp_session *s)
+/* Reads until VERSION and the limits reply (`timed`: and the round trip
+ * sample) have been taken. */
+static int
+limits_wait(struct sftp_session *s, int timed)
 {
 	int r;
 
-	/* Until VERSION, whether the query goes out is not known. */
-	while (s->version_pending || s->limits_id != 0) {
+	/* Until VERSION, whether a query goes out is not known. */
+	while (s->version_pending || s->limits_id != 0 ||
+	    (timed && s->rtt_id != 0)) {
 		if ((r = sftp_reply_pump(s)) != 0) {
 			return r;
 		}
 	}
 	return s->dead ? SCP_E_CLOSED : 0;
+}
+
+int
+sftp_limits(struct sftp_session *s)
+{
+	return limits_wait(s, 1);
+}
+
+int
+sftp_limits_sizes(struct sftp_session *s)
+{
+	return limits_wait(s, 0);
+}
+
+int
+sftp_ext_likely(struct sftp_session *s, unsigned int ext)
+{
+	/* Before VERSION: what every OpenSSH since 5.x offers. */
+	return s->version_pending || (s->exts & ext) != 0;
 }
 
 void

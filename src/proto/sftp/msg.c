@@ -514,6 +514,14 @@ sftp_req_send_data(struct sftp_session *s, const void *data, size_t n)
 	return 0;
 }
 
+/* Whether request `id` is the session's own (a limits query), which
+ * reply_receive() takes and nobody else waits for. */
+static int
+own_req(const struct sftp_session *s, uint32_t id)
+{
+	return id != 0 && (id == s->limits_id || id == s->rtt_id);
+}
+
 static ssize_t
 req_find(const struct sftp_session *s, uint32_t id)
 {
@@ -541,7 +549,7 @@ sftp_req_count(const struct sftp_session *s, const void *owner)
 	size_t i, n = 0;
 
 	for (i = 0; i < s->nreqs; i++) {
-		if (s->reqs[i].id != s->limits_id &&
+		if (!own_req(s, s->reqs[i].id) &&
 		    (owner == NULL || s->reqs[i].owner == owner)) {
 			n++;
 		}
@@ -555,7 +563,7 @@ sftp_req_forget(struct sftp_session *s, const void *owner)
 	size_t i = 0;
 
 	while (i < s->nreqs) {
-		if (s->reqs[i].id != s->limits_id &&
+		if (!own_req(s, s->reqs[i].id) &&
 		    (owner == NULL || s->reqs[i].owner == owner)) {
 			req_remove(s, i);
 		} else {
@@ -641,9 +649,9 @@ reply_receive(struct sftp_session *s, size_t *idx)
 		    "Unexpected reply type %u to request type %u (id %u)",
 		    type, s->reqs[i].type, id);
 	}
-	if (id == s->limits_id) {
+	if (own_req(s, id)) {
 		req_remove(s, (size_t)i);
-		if ((r = sftp_limits_take(s, type, b, &t1)) != 0) {
+		if ((r = sftp_limits_take(s, id, type, b, &t1)) != 0) {
 			s->dead = 1;
 			return r;
 		}
@@ -718,7 +726,7 @@ oldest_reply(const struct sftp_session *s, const void *owner, int any,
 	*have = 0;
 	for (i = 0; i < s->nreqs; i++) {
 		/* The session's own, taken by reply_receive(). */
-		if (s->reqs[i].id == s->limits_id ||
+		if (own_req(s, s->reqs[i].id) ||
 		    (!any && s->reqs[i].owner != owner)) {
 			continue;
 		}

@@ -225,6 +225,12 @@ struct sftp_session {
 	 */
 	uint32_t limits_id;
 	struct timespec limits_t0;
+	/* sftp_session_start() asked limits blind with INIT (limits_id):
+	 * the query VERSION sends (rtt_id, 0 once taken) is the one timed
+	 * from limits_t0. */
+	int limits_blind;
+	uint32_t rtt_id;
+	int limits_got;		/* a limits reply was applied */
 	/* sftp_session_start() did not wait for VERSION: the first message
 	 * read is VERSION (msg.c).  INIT was written at init_t0. */
 	int version_pending;
@@ -433,6 +439,18 @@ int sftp_send_statvfs(struct sftp_session *s, const char *path,
  * printed).
  */
 int sftp_limits(struct sftp_session *s);
+/* The same without the round trip: only the sizes (an upload's walk;
+ * every big file's split decision calls sftp_limits()). */
+int sftp_limits_sizes(struct sftp_session *s);
+
+/*
+ * sftp_has_ext() without waiting: before VERSION, 1 (a guess).  Only
+ * for requests that are harmless when the guess was wrong: an extended
+ * request the server does not know is answered with a STATUS
+ * (SSH_FX_OP_UNSUPPORTED), and a temporary tree is published by
+ * sftp_do_rename(), which falls back to a plain RENAME.
+ */
+int sftp_ext_likely(struct sftp_session *s, unsigned int ext);
 
 /*
  * The session's own messages, for msg.c's reader: VERSION (b is the
@@ -442,8 +460,8 @@ int sftp_limits(struct sftp_session *s);
  */
 int sftp_version_take(struct sftp_session *s, struct buf *b,
     const struct timespec *t1);
-int sftp_limits_take(struct sftp_session *s, uint8_t type, struct buf *b,
-    const struct timespec *t1);
+int sftp_limits_take(struct sftp_session *s, uint32_t id, uint8_t type,
+    struct buf *b, const struct timespec *t1);
 
 /* Whether the server offers extension `ext` (SFTP_EXT_*), waiting for
  * VERSION if it has not been read. */

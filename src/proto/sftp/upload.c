@@ -720,7 +720,12 @@ sftp_upload_file_sync(struct sftp_session *s, const char *lpath,
 		close(fd);
 		return r;
 	}
-	/* A big file may be split over several sessions (multi.c). */
+	/* A big file may be split over several sessions (multi.c), as
+	 * the link's round trip says. */
+	if ((r = sftp_limits(s)) != 0) {
+		close(fd);
+		return r;
+	}
 	if ((r = sftp_multi_upload(s, fd, lpath, rpath, &a,
 	    fresh)) != SFTP_MULTI_DECLINED) {
 		return r;
@@ -872,7 +877,7 @@ dir_send(struct sftp_session *s, const char *rpath,
 	int r;
 
 	memset(pre, 0, sizeof(*pre));
-	pre->vfs = sftp_has_ext(s, SFTP_EXT_STATVFS) && !s->o->inplace &&
+	pre->vfs = sftp_ext_likely(s, SFTP_EXT_STATVFS) && !s->o->inplace &&
 	    !s->o->resume;
 	if ((r = sftp_send_path(s, SSH2_FXP_MKDIR, rpath, a,
 	    &pre->mid)) != 0 ||
@@ -957,7 +962,7 @@ dir_send_tree(struct sftp_session *s, const char *dst,
 	free(pre->tmp);		/* of a guess that was not needed */
 	memset(pre, 0, sizeof(pre[0]));
 	pre->tree = 1;
-	pre->vfs = sftp_has_ext(s, SFTP_EXT_STATVFS);
+	pre->vfs = sftp_ext_likely(s, SFTP_EXT_STATVFS);
 	pre->tmp = slash == NULL ? xasprintf(".%s.scp-dir", dst) :
 	    xasprintf("%.*s.%s.scp-dir", (int)(slash - dst + 1), dst,
 	    slash + 1);
@@ -1244,7 +1249,7 @@ tree_ok(struct sftp_session *s)
 	/* --inplace asks for no temporary names; --resume continues the
 	 * partial files of an earlier copy in place. */
 	return !s->o->inplace && !s->o->resume &&
-	    sftp_has_ext(s, SFTP_EXT_POSIX_RENAME);
+	    sftp_ext_likely(s, SFTP_EXT_POSIX_RENAME);
 }
 
 /*
@@ -1295,7 +1300,7 @@ upload_target(struct sftp_session *s, const char *target, char **tgt,
 	r = sftp_recv_attrs(s, id, &ta);
 	if (r == 0 || r == SCP_E_PEER) {
 		/* Its reply came in before the STAT's: no wait. */
-		int lr = sftp_limits(s);
+		int lr = sftp_limits_sizes(s);
 
 		r = lr != 0 ? lr : r;
 	}
