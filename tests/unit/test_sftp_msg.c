@@ -161,6 +161,31 @@ test_version(void **state)
 	buf_free(b);
 }
 
+/* VERSION 3 offering limits@openssh.com only. */
+static void
+put_version_limits(int fd, struct buf *b)
+{
+	buf_put_u8(b, SSH2_FXP_VERSION);
+	buf_put_u32(b, 3);
+	buf_put_cstring(b, "limits@openssh.com");
+	buf_put_cstring(b, "1");
+	put_msg(fd, b);
+}
+
+/* A limits@openssh.com reply to request `id` (max-packet 262144). */
+static void
+put_limits_reply(int fd, struct buf *b, uint32_t id, uint64_t rd,
+    uint64_t wr, uint64_t handles)
+{
+	buf_put_u8(b, SSH2_FXP_EXTENDED_REPLY);
+	buf_put_u32(b, id);
+	buf_put_u64(b, 262144);
+	buf_put_u64(b, rd);
+	buf_put_u64(b, wr);
+	buf_put_u64(b, handles);
+	put_msg(fd, b);
+}
+
 static void
 test_limits(void **state)
 {
@@ -171,18 +196,9 @@ test_limits(void **state)
 
 	(void)state;
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	buf_put_u8(b, SSH2_FXP_VERSION);
-	buf_put_u32(b, 3);
-	buf_put_cstring(b, "limits@openssh.com");
-	buf_put_cstring(b, "1");
-	put_msg(sv[1], b);
-	buf_put_u8(b, SSH2_FXP_EXTENDED_REPLY);
-	buf_put_u32(b, 1);
-	buf_put_u64(b, 262144);
-	buf_put_u64(b, 1048576);	/* more than we ever use */
-	buf_put_u64(b, 4096);
-	buf_put_u64(b, 10);
-	put_msg(sv[1], b);
+	put_version_limits(sv[1], b);
+	/* A max-read of 1 MiB: more than we ever use. */
+	put_limits_reply(sv[1], b, 1, 1048576, 4096, 10);
 	assert_int_equal(sftp_session_open(&s, sv[0], sv[0], &opts), 0);
 	/* Asked, not yet collected: a transfer's sftp_limits() does. */
 	assert_int_equal(s->limits_id, 1);
@@ -242,18 +258,8 @@ test_session_start(void **state)
 	assert_int_equal(got[9 + 4], SSH2_FXP_EXTENDED);
 	assert_int_equal(got[9 + 31 + 4], SSH2_FXP_STAT);
 
-	buf_put_u8(b, SSH2_FXP_VERSION);
-	buf_put_u32(b, 3);
-	buf_put_cstring(b, "limits@openssh.com");
-	buf_put_cstring(b, "1");
-	put_msg(sv[1], b);
-	buf_put_u8(b, SSH2_FXP_EXTENDED_REPLY);
-	buf_put_u32(b, 1);
-	buf_put_u64(b, 262144);
-	buf_put_u64(b, 65536);
-	buf_put_u64(b, 65536);
-	buf_put_u64(b, 100);
-	put_msg(sv[1], b);
+	put_version_limits(sv[1], b);
+	put_limits_reply(sv[1], b, 1, 65536, 65536, 100);
 	put_attrs_reply(sv[1], b, 2, 77);
 	/* The STAT's wait takes VERSION and the sizes first. */
 	assert_int_equal(sftp_recv_attrs(s, id, &a), 0);
@@ -274,13 +280,7 @@ test_session_start(void **state)
 
 	/* Its reply is taken by the next wait; sizes already in use do not
 	 * change, whatever it says. */
-	buf_put_u8(b, SSH2_FXP_EXTENDED_REPLY);
-	buf_put_u32(b, 3);
-	buf_put_u64(b, 262144);
-	buf_put_u64(b, 4096);
-	buf_put_u64(b, 262144);
-	buf_put_u64(b, 5);
-	put_msg(sv[1], b);
+	put_limits_reply(sv[1], b, 3, 4096, 262144, 5);
 	put_attrs_reply(sv[1], b, 4, 78);
 	assert_int_equal(sftp_send_stat(s, "y", 0, &id), 0);
 	assert_int_equal(id, 4);
