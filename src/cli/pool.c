@@ -784,7 +784,7 @@ pool_gate_free(struct pool *p)
 }
 
 int
-pool_probe_rtt(struct pool *p, int wait, uint32_t *rtt_us)
+pool_probe_rtt(struct pool *p, uint32_t *rtt_us)
 {
 	struct pool_gate *g = p->gate;
 	int known;
@@ -795,9 +795,6 @@ pool_probe_rtt(struct pool *p, int wait, uint32_t *rtt_us)
 	}
 	/* The probe opens the gate however its channel went. */
 	pthread_mutex_lock(&g->mu);
-	while (wait && !g->known) {
-		pthread_cond_wait(&g->cv, &g->mu);
-	}
 	known = g->known;
 	*rtt_us = g->rtt_us;
 	pthread_mutex_unlock(&g->mu);
@@ -852,8 +849,7 @@ pool_first(struct pool *p, const struct scp_options *o,
 
 	m = pool_start(p, o, o->sftp_direct != NULL ? POOL_DIRECT :
 	    POOL_MASTER, host, user, port);
-	/* `lazy`: the first requests follow INIT without waiting for
-	 * VERSION.  Else the master is up (its socket there) on return. */
+	/* Not lazy: the master is up (its socket there) on return. */
 	r = lazy ? sftp_session_start(&m->sess, m->child.fd, m->child.fd,
 	    fo) : sftp_session_open(&m->sess, m->child.fd, m->child.fd, fo);
 	if (r != 0) {

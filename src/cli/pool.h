@@ -203,12 +203,11 @@ size_t pool_collect(struct pool *p, int wait);
 
 /*
  * The round trip the probe channel measured (pool_grow_auto) in *rtt_us:
- * 0 when there is no probe or it failed.  `wait`: until the probe knows
- * (one round trip after it started); else returns at once.  Returns 1
- * when *rtt_us is set, 0 when the probe is still under way (only
- * without `wait`).
+ * 0 when there is no probe or it failed.  Never waits: returns 1 when
+ * *rtt_us is set, 0 while the probe is still under way (it knows one
+ * round trip after it started).
  */
-int pool_probe_rtt(struct pool *p, int wait, uint32_t *rtt_us);
+int pool_probe_rtt(struct pool *p, uint32_t *rtt_us);
 
 /* Whether channels are still opening in the background. */
 int pool_opening(const struct pool *p);

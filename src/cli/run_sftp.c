@@ -187,30 +187,30 @@ sftp_peers(void *ctx, struct sftp_session *s, uint64_t size,
 			    sftp_auto_channels(size, rtt_us),
 			    SFTP_AUTO_MIN_RTT, SFTP_AUTO_RTT_STEP);
 		}
-		/* Not measured yet: split, none ready (asked again). */
-		if (!pool_probe_rtt(&d->pool, 0, &probe)) {
-			if (max == 0) {
+		/*
+		 * The lower of the first session's limits query and the
+		 * probe channel's open: one delay of a loaded machine in
+		 * either must not pass for a long link.  Not measured yet:
+		 * the probe is opening, the answer below is "split, none
+		 * ready" (asked again).
+		 */
+		if (pool_probe_rtt(&d->pool, &probe)) {
+			rtt = probe != 0 && probe < rtt_us ? probe : rtt_us;
+			want = sftp_auto_channels(size, rtt);
+			if (want > d->asked) {
+				log_debug2("pool: %llu bytes, rtt %u us: %zu "
+				    "channels", (unsigned long long)size, rtt,
+				    want);
+				d->asked = want;
+				pool_grow(&d->pool, d->x->o, &d->x->fopts,
+				    want);
+				(void)pool_collect(&d->pool, POOL_WAIT_NONE);
+			}
+			if (want < 2) {
 				return 0;
 			}
-			out[0] = s;
-			return 1;
+			max = max > want - 1 ? want - 1 : max;
 		}
-		/* The lower of the first session's limits query and the
-		 * probe channel's open: one delay of a loaded machine in
-		 * either must not pass for a long link. */
-		rtt = probe != 0 && probe < rtt_us ? probe : rtt_us;
-		want = sftp_auto_channels(size, rtt);
-		if (want > d->asked) {
-			log_debug2("pool: %llu bytes, rtt %u us: %zu "
-			    "channels", (unsigned long long)size, rtt, want);
-			d->asked = want;
-			pool_grow(&d->pool, d->x->o, &d->x->fopts, want);
-			(void)pool_collect(&d->pool, POOL_WAIT_NONE);
-		}
-		if (want < 2) {
-			return 0;
-		}
-		max = max > want - 1 ? want - 1 : max;
 	}
 	for (i = 1; i < d->pool.n && n < max; i++) {
 		out[n++] = pool_session(&d->pool, i);

@@ -74,17 +74,8 @@ scp_send(struct scp_conn *c, const void *p, size_t n)
 int
 scp_recv_byte(struct scp_conn *c, unsigned char *ch)
 {
-	ssize_t r;
-
-	if (c->roff == c->rlen) {
-		c->roff = c->rlen = 0;
-		if ((r = io_read_some(c->rfd, c->rbuf, sizeof(c->rbuf))) <= 0) {
-			return (int)r;
-		}
-		c->rlen = (size_t)r;
-	}
-	*ch = c->rbuf[c->roff++];
-	return 1;
+	/* One refill path: what follows the byte lands in the read-ahead. */
+	return (int)scp_recv_some(c, ch, 1, 1);
 }
 
 ssize_t

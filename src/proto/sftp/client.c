@@ -143,11 +143,11 @@ rtt_micros(const struct timespec *t0, const struct timespec *t1)
 }
 
 /*
- * Block sizes, requests in flight and the handle cap from the options
- * and lim[] (limits@openssh.com; zeros for "not said").
+ * Block sizes and the handle cap from the options and lim[]
+ * (limits@openssh.com; zeros for "not said").
  */
 static void
-limits_apply(struct sftp_session *s, const uint64_t lim[4])
+limits_sizes(struct sftp_session *s, const uint64_t lim[4])
 {
 	if (s->o->buffer_len != 0) {
 		s->read_len = s->write_len = clamp_block(s->o->buffer_len);
@@ -168,6 +168,16 @@ limits_apply(struct sftp_session *s, const uint64_t lim[4])
 			s->write_len = 20480;
 		}
 	}
+	s->max_handles = lim[3] > UINT32_MAX ? UINT32_MAX : (uint32_t)lim[3];
+	bwlimit_init(&s->bw_in, s->o->bwlimit_kbits, s->read_len);
+	bwlimit_init(&s->bw_out, s->o->bwlimit_kbits, s->write_len);
+}
+
+/* Requests in flight per transfer, from the options, lim[] and the
+ * round trip measured so far. */
+static void
+limits_flight(struct sftp_session *s, const uint64_t lim[4])
+{
 	if (s->o->nrequests != 0) {
 		s->nreq = s->o->nrequests > SFTP_MAX_NREQ ? SFTP_MAX_NREQ :
 		    s->o->nrequests;
@@ -190,9 +200,14 @@ limits_apply(struct sftp_session *s, const uint64_t lim[4])
 			s->nreq = cap;
 		}
 	}
-	s->max_handles = lim[3] > UINT32_MAX ? UINT32_MAX : (uint32_t)lim[3];
-	bwlimit_init(&s->bw_in, s->o->bwlimit_kbits, s->read_len);
-	bwlimit_init(&s->bw_out, s->o->bwlimit_kbits, s->write_len);
+}
+
+/* Both, from one reply (or the defaults). */
+static void
+limits_apply(struct sftp_session *s, const uint64_t lim[4])
+{
+	limits_sizes(s, lim);
+	limits_flight(s, lim);
 }
 
 /* A new session on rfd/wfd, nothing sent yet; NULL when out of memory
@@ -328,24 +343,17 @@ sftp_limits_take(struct sftp_session *s, uint32_t id, uint8_t type,
 	if (timed) {
 		s->rtt_us = rtt_micros(&s->limits_t0, t1);
 	}
-	if (s->limits_got) {
-		/*
-		 * The second reply (blind, then timed) only times the link
-		 * and may change how many requests are kept in flight: the
-		 * sizes of the first are in use (buffers were sized by
-		 * them), whatever a server says the second time.
-		 */
-		uint32_t rl = s->read_len, wl = s->write_len;
-		uint32_t mh = s->max_handles;
-
-		limits_apply(s, lim);
-		s->read_len = rl;
-		s->write_len = wl;
-		s->max_handles = mh;
-	} else {
-		limits_apply(s, lim);
+	/*
+	 * The second reply (blind, then timed) only times the link and
+	 * may change how many requests are kept in flight: the sizes of
+	 * the first are in use (buffers were sized by them), whatever a
+	 * server says the second time.
+	 */
+	if (!s->limits_got) {
+		limits_sizes(s, lim);
 		s->limits_got = 1;
 	}
+	limits_flight(s, lim);
 	log_debug3("SFTP read %u write %u requests %u rtt %u us",
 	    s->read_len, s->write_len, s->nreq, s->rtt_us);
 	return 0;

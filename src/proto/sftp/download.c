@@ -471,7 +471,8 @@ download_file(struct sftp_session *s, const char *rpath,
 	mode = (a.flags & SSH2_FILEXFER_ATTR_PERMISSIONS) ?
 	    (mode_t)(a.perm & 0777) : 0666;
 	size = (a.flags & SSH2_FILEXFER_ATTR_SIZE) ? a.size : 0;
-	/* A big file may be split over several sessions (multi.c). */
+	/* A big file may be split over several sessions (multi.c), as
+	 * the link's round trip says. */
 	if ((r = sftp_limits(s)) != 0) {
 		return r;
 	}
@@ -2161,6 +2162,7 @@ dl_start(struct dl_engine *e)
 			if (j->state != DLS_NEW) {
 				break;
 			}
+			/* (The limits may lower maxjobs.) */
 			if ((r = dl_limits(e)) != 0) {
 				return r;
 			}

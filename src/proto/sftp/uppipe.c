@@ -833,8 +833,9 @@ upq_early(struct sftp_session *s, struct sftp_upq *q)
 
 /*
  * Advances the queue until there is room for one more job (`drain`
- * zero) or it is empty; replies already here are taken too (upq_early).  0, or <0 when the session broke or we were
- * interrupted (queue dropped).
+ * zero) or it is empty; replies already here are taken too
+ * (upq_early).  0, or <0 when the session broke or we were interrupted
+ * (queue dropped).
  */
 static int
 upq_pump(struct sftp_session *s, struct sftp_upq *q, int drain)
