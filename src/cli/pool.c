@@ -589,6 +589,33 @@ pool_gate_open(struct pool_job *j, uint32_t rtt_us)
 	pthread_mutex_unlock(&g->mu);
 }
 
+/*
+ * An early probe (pool_grow_auto): the master binds its control socket
+ * only once logged in, so look for it, sooner at first.  0 once it is
+ * there, -1 when pool_job_finish() stopped us first.
+ */
+static int
+pool_job_wait_socket(struct pool_job *j)
+{
+	struct timespec ts = { 0, 0 };
+	struct stat st;
+	long ms = 1;
+
+	for (;;) {
+		if (__atomic_load_n(&j->sftp, __ATOMIC_ACQUIRE) == 2) {
+			return -1;
+		}
+		if (lstat(j->ctlpath, &st) == 0 && S_ISSOCK(st.st_mode)) {
+			return 0;
+		}
+		ts.tv_nsec = ms * 1000000L;
+		(void)nanosleep(&ts, NULL);
+		if (ms < 50) {
+			ms *= 2;
+		}
+	}
+}
+
 /* The thread of one background channel. */
 static void *
 pool_job_run(void *arg)
@@ -597,7 +624,12 @@ pool_job_run(void *arg)
 	struct sftp_session *s = NULL;
 	int zero = 0;
 
-	if (!pool_gate_pass(j)) {
+	if (j->wait_sock && pool_job_wait_socket(j) != 0) {
+		/* The pool closed first: nobody waits on the gate. */
+		close(j->peer);
+		j->unwanted = 1;
+		pool_gate_open(j, 0);
+	} else if (!pool_gate_pass(j)) {
 		close(j->peer);
 		j->unwanted = 1;
 	} else if (pool_mux_session(j, j->peer) == 0) {
@@ -620,7 +652,7 @@ pool_job_run(void *arg)
  * main thread's to handle).  NULL if no thread could be made. */
 static struct pool_job *
 pool_job_start(struct pool *p, const struct sftp_opts *fo,
-    struct pool_gate *gate, int probe)
+    struct pool_gate *gate, int probe, int wait_sock)
 {
 	struct pool_job *j;
 	sigset_t all, old;
@@ -633,6 +665,7 @@ pool_job_start(struct pool *p, const struct sftp_opts *fo,
 	j->ctlpath = p->ctlpath;
 	j->gate = gate;
 	j->probe = probe;
+	j->wait_sock = wait_sock && probe;
 	j->rank = p->n + p->njob + 1;
 	/* Made here, so that pool_job_finish() can always wake the
 	 * thread by shutting them down. */
@@ -727,7 +760,7 @@ pool_grow(struct pool *p, const struct scp_options *o,
 		return;
 	}
 	while (p->n + p->njob < want && p->njob < POOL_MAX) {
-		if ((j = pool_job_start(p, fo, NULL, 0)) == NULL) {
+		if ((j = pool_job_start(p, fo, NULL, 0, 0)) == NULL) {
 			break;
 		}
 		p->job[p->njob++] = j;
@@ -736,7 +769,7 @@ pool_grow(struct pool *p, const struct scp_options *o,
 
 void
 pool_grow_auto(struct pool *p, const struct sftp_opts *fo, size_t cap,
-    uint32_t min_rtt, uint32_t step)
+    uint32_t min_rtt, uint32_t step, int early)
 {
 	struct pool_gate *g;
 	struct pool_job *j;
@@ -744,7 +777,8 @@ pool_grow_auto(struct pool *p, const struct sftp_opts *fo, size_t cap,
 	if (cap > POOL_MAX) {
 		cap = POOL_MAX;
 	}
-	if (cap < 2 || p->gate != NULL || !pool_socket_ready(p)) {
+	if (cap < 2 || p->gate != NULL || p->ctlpath == NULL ||
+	    (!early && !pool_socket_ready(p))) {
 		return;
 	}
 	g = xcalloc(1, sizeof(*g));
@@ -756,7 +790,8 @@ pool_grow_auto(struct pool *p, const struct sftp_opts *fo, size_t cap,
 	p->gate = g;
 	log_debug("pool: probe channel, up to %zu sessions", cap);
 	while (p->n + p->njob < cap) {
-		if ((j = pool_job_start(p, fo, g, p->njob == 0)) == NULL) {
+		if ((j = pool_job_start(p, fo, g, p->njob == 0,
+		    early)) == NULL) {
 			break;
 		}
 		p->job[p->njob++] = j;

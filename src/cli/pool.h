@@ -69,6 +69,8 @@ struct pool_job {
 	struct pool_gate *gate;	/* wait for the probe's verdict, or NULL */
 	size_t rank;		/* sessions the pool has with this one */
 	int probe;		/* its round trip opens the gate */
+	int wait_sock;		/* the master is still logging in: wait
+				 * for its control socket to appear */
 	int unwanted;		/* the gate said no: not a refusal */
 	int sftp;		/* (atomic) 1: speaking SFTP; 2: stopped
 				 * before that (pool_job_finish) */
@@ -185,9 +187,12 @@ void pool_grow(struct pool *p, const struct scp_options *o,
  * automatic policy, run_sftp.c): one probe at once, and up to `cap`
  * sessions in all, each of which goes on only if the probe's round trip
  * says the policy wants it (struct pool_gate).  Returns at once.
+ * `early`: called while the master may still be logging in; the probe
+ * waits for the control socket to appear (until the pool is closed)
+ * instead of nothing being started without it.
  */
 void pool_grow_auto(struct pool *p, const struct sftp_opts *fo, size_t cap,
-    uint32_t min_rtt, uint32_t step);
+    uint32_t min_rtt, uint32_t step, int early);
 
 /*
  * Adds the background channels whose session is open to the pool (a
