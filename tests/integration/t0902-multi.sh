@@ -279,6 +279,30 @@ if [ -x "$LINKEMU" ]; then
 		no_leftovers rd && no_leftovers ld
 	'
 
+	# An upload that names a big file starts its probe before the
+	# master has logged in (it waits for the control socket), so the
+	# channels open while the first session starts.  A login that fails
+	# meanwhile must not leave the waiting probe hanging.
+	test_expect_success 'automatic: a big upload starts its probe before
+    the login ends; a failed login ends it at once' '
+		own_trash && mkdir -p "$TRASH/tmp" &&
+		rm -f rd/e64 &&
+		TMPDIR=$TRASH/tmp expect_rc 0 timeout -k 5 "$SCPTEST_TIMEOUT" \
+		    "$SCP" -v -F "$TRASH/ssh_slow" big64 "slow:$TRASH/rd/e64" \
+		    </dev/null &&
+		awk "/pool: probe channel/ { p = NR }
+		    /^Authenticated to/ { a = NR }
+		    END { exit !(p > 0 && a > p) }" err &&
+		cmp big64 rd/e64 && rm -f rd/e64 &&
+		TMPDIR=$TRASH/tmp expect_rc 255 timeout -k 5 30 \
+		    "$SCP" -v -F "$TRASH/ssh_slow" -o User=scp-no-such-user \
+		    big64 "slow:$TRASH/rd/e64" </dev/null &&
+		grep -F "pool: probe" err &&
+		test ! -e rd/e64 &&
+		test -z "$(ls "$TRASH/tmp")" &&
+		no_leftovers rd
+	'
+
 	# The channels open in the background while the first session
 	# already copies; sshd refusing them (MaxSessions) must stay quiet.
 	printf 'Host slowmax2\n  ProxyCommand %s -d 10 -- /usr/sbin/sshd -i -f %s\n' \
