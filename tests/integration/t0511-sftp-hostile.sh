@@ -89,6 +89,23 @@ test_expect_success_ours 'first requests follow INIT before VERSION (-D and -S)'
 	unset SCPTEST_SFTP_LOG
 '
 
+# A directory upload walks before the target's answers (upload.c, the
+# speculative tree): the MKDIR of the temporary tree and the files'
+# OPENs (3; WRITEs, 6, need a handle) travel with INIT.
+test_expect_success_ours 'a directory upload opens its files before VERSION (-D)' '
+	rm -rf b1 && mkdir -p b1/nosuchtree/sub &&
+	echo a >b1/nosuchtree/f1 && echo b >b1/nosuchtree/sub/f2 &&
+	SCPTEST_SFTP_LOG=$TRASH/early.log &&
+	SCPTEST_SFTP_PEEKLOG=$TRASH/peek.log &&
+	export SCPTEST_SFTP_LOG SCPTEST_SFTP_PEEKLOG &&
+	viaD early-requests -r b1/nosuchtree host:dir/ &&
+	unset SCPTEST_SFTP_LOG SCPTEST_SFTP_PEEKLOG &&
+	test "$(cat early.log)" = early &&
+	test "$(grep -cx 3 peek.log)" = 2 &&
+	test "$(grep -cx 14 peek.log)" = 2 &&
+	! grep -qx 6 peek.log
+'
+
 for via in viaD viaS; do
 
 test_expect_success_ours "$via: READDIR names ../evil, a/b, ., .., absolute (-r)" '

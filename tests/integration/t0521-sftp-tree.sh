@@ -48,10 +48,26 @@ test_expect_success 'existing directory: reused, other files kept' '
 	no_tmp r2
 '
 
+# The walk starts before the answers (upload.c, the speculative tree)
+# and opens files in the temporary tree with EXCL: a stale tree's own
+# files are never truncated, and nothing is written into it.
 test_expect_success_ours 'stale .NAME.scp-dir: copy done the plain way, stale left' '
-	mkdir -p r3/.src.scp-dir && echo stale >r3/.src.scp-dir/x &&
+	mkdir -p r3/.src.scp-dir/a && echo stale >r3/.src.scp-dir/x &&
+	echo stale >r3/.src.scp-dir/a/f1 &&
 	run_scp -r src ours:$TRASH/r3/ &&
-	diff -r src r3/src && test "$(cat r3/.src.scp-dir/x)" = stale
+	diff -r src r3/src && test "$(cat r3/.src.scp-dir/x)" = stale &&
+	test "$(cat r3/.src.scp-dir/a/f1)" = stale &&
+	test -z "$(find r3/.src.scp-dir -type f -size +0 ! -name x \
+	    ! -path "*/a/f1")"
+'
+
+test_expect_success 'existing directory, again: the speculative tree is
+    removed, no temporary name left, a file inside it replaced' '
+	mkdir -p r7/src/c && echo old >r7/src/c/h1 &&
+	run_scp -r src ours:$TRASH/r7/ &&
+	diff -r src r7/src && no_tmp r7 &&
+	run_scp -r src ours:$TRASH/r7 &&
+	diff -r src r7/src && no_tmp r7 && test ! -e r7/src/src
 '
 
 test_expect_success 'target name is a regular file: remote mkdir error, 1' '

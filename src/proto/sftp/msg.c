@@ -551,7 +551,9 @@ sftp_req_count(const struct sftp_session *s, const void *owner)
 
 	for (i = 0; i < s->nreqs; i++) {
 		if (!own_req(s, s->reqs[i].id) &&
-		    (owner == NULL || s->reqs[i].owner == owner)) {
+		    (owner == NULL ? s->reply_hold == NULL ||
+		    s->reqs[i].owner != s->reply_hold :
+		    s->reqs[i].owner == owner)) {
 			n++;
 		}
 	}
@@ -726,9 +728,12 @@ oldest_reply(const struct sftp_session *s, const void *owner, int any,
 
 	*have = 0;
 	for (i = 0; i < s->nreqs; i++) {
-		/* The session's own, taken by reply_receive(). */
+		/* The session's own, taken by reply_receive(); held ones
+		 * only go to sftp_reply_wait(). */
 		if (own_req(s, s->reqs[i].id) ||
-		    (!any && s->reqs[i].owner != owner)) {
+		    (!any && s->reqs[i].owner != owner) ||
+		    (any && s->reply_hold != NULL &&
+		    s->reqs[i].owner == s->reply_hold)) {
 			continue;
 		}
 		(*have)++;

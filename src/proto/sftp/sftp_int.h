@@ -191,7 +191,16 @@ struct sftp_session {
 	uint8_t *ibuf;
 	size_t ioff, ilen;
 	const void *owner;	/* sftp_req_owner() */
+	/*
+	 * Replies of this owner are never handed out by sftp_reply_any():
+	 * they wait in the table for sftp_reply_wait() by id (upload.c's
+	 * speculative tree, whose answers the upload queue must not take).
+	 */
+	const void *reply_hold;
 	struct sftp_upq *upq;	/* uploads in flight (uppipe.c), or NULL */
+	/* A directory upload walking before its target's answers came
+	 * (upload.c), or NULL. */
+	struct upspec *up_spec;
 	/* The last upload target as typed, prepared, and whether it is a
 	 * directory (upload.c); NULL when none is known. */
 	char *up_target, *up_tgt;
@@ -314,7 +323,8 @@ int sftp_reply_any(struct sftp_session *s, const void **owner,
  */
 int sftp_flush(struct sftp_session *s);
 
-/* Number of outstanding requests of `owner` (NULL: all). */
+/* Number of outstanding requests of `owner` (NULL: all but held ones,
+ * s->reply_hold). */
 size_t sftp_req_count(const struct sftp_session *s, const void *owner);
 
 /* Forgets every request of `owner` without waiting (dead session). */
@@ -743,6 +753,25 @@ int sftp_upq_rmdir(struct sftp_session *s, const char *path);
 int sftp_upq_note(struct sftp_session *s, int error, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 int sftp_upq_opend(struct sftp_session *s, int errs, const char *failmsg);
+/*
+ * A directory upload may walk before the target's answers are in
+ * (upload.c, a speculative tree): sftp_upq_spec_begin() makes the root
+ * node everything queued until sftp_upq_spec_end() belongs to (the
+ * caller owns one reference, released with sftp_upq_dir_release()).
+ * Its OPENs use EXCL and are recorded.  The queue asks upload.c to
+ * decide (sftp_upload_spec_resolve) before any job inside moves on;
+ * the decision is given with sftp_upq_spec_decided(): not ours, and
+ * everything inside is dropped quietly (handles closed).
+ * sftp_upq_spec_finish() forgets what was recorded, removing it first
+ * when `tmp` (the tree, ours but unwanted) is given: 0 or <0.
+ */
+struct upq_dir *sftp_upq_spec_begin(struct sftp_session *s);
+void sftp_upq_spec_end(struct sftp_session *s);
+void sftp_upq_spec_decided(struct upq_dir *root, int ours);
+int sftp_upq_spec_finish(struct sftp_session *s, const char *tmp);
+/* upload.c: takes the speculative tree's answers and decides (the
+ * queue's hook above).  0, or <0 when the session broke. */
+int sftp_upload_spec_resolve(struct sftp_session *s);
 /* Drops the queue (session_free). */
 void sftp_upq_free(struct sftp_session *s);
 

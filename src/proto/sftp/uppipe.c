@@ -73,6 +73,14 @@ enum ujob_state {
 struct upq_dir {
 	unsigned int refs;
 	int failed;		/* its MKDIR failed */
+	/*
+	 * The root of a speculative tree (upload.c): spec_pending until
+	 * the target's answers are in, then cancelled if the tree is not
+	 * ours to build, and everything queued under it is dropped
+	 * quietly (upload.c walks again the right way).
+	 */
+	int spec_pending;
+	int cancelled;
 	struct upq_dir *parent;
 };
 
@@ -90,6 +98,9 @@ struct ujob {
 	int failed;
 	int local_failed;	/* reading the source failed */
 	int redo_sync;		/* finish with the sequential path */
+	int spec_open;		/* OPEN (EXCL) sent before the tree was ours */
+	int room_later;		/* the free-space check waits for the tree's
+				 * statvfs (file_opened) */
 	int fd;
 	struct sftp_attr src;	/* the source's attributes */
 	struct sftp_attr final;	/* attributes to set before CLOSE */
@@ -120,6 +131,11 @@ struct sftp_upq {
 	uint64_t seen_flush;	/* s->nflush when replies were last looked
 				 * for during the walk (upq_early) */
 	uint8_t *blk;
+	size_t blk_len;
+	/* The speculative walk under way (sftp_upq_spec_begin), and the
+	 * files and directories it asked the server to create there. */
+	struct upq_dir *spec_dir;
+	struct strvec spec_files, spec_dirs;
 };
 
 /* ---- jobs ---- */
@@ -146,6 +162,48 @@ dir_failed(const struct upq_dir *d)
 		}
 	}
 	return 0;
+}
+
+/* 1 when `d` is inside a speculative tree that turned out not ours. */
+static int
+dir_cancelled(const struct upq_dir *d)
+{
+	for (; d != NULL; d = d->parent) {
+		if (d->cancelled) {
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* 1 when `d` is inside a speculative tree not decided yet. */
+static int
+dir_spec_pending(const struct upq_dir *d)
+{
+	for (; d != NULL; d = d->parent) {
+		if (d->spec_pending) {
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* The walk queues nothing more into a speculative tree given up. */
+static int
+spec_skip(const struct sftp_upq *q)
+{
+	return q->spec_dir != NULL && q->spec_dir->cancelled;
+}
+
+/* Decides the pending speculative tree before a job inside it moves
+ * on (upload.c; never waits then: its answers came first). */
+static int
+spec_settle(struct sftp_session *s, const struct ujob *j)
+{
+	if (j == NULL || !dir_spec_pending(j->dir)) {
+		return 0;
+	}
+	return sftp_upload_spec_resolve(s);
 }
 
 static void
@@ -187,6 +245,8 @@ upq_get(struct sftp_session *s)
 {
 	if (s->upq == NULL) {
 		s->upq = xcalloc(1, sizeof(*s->upq));
+		strvec_init(&s->upq->spec_files);
+		strvec_init(&s->upq->spec_dirs);
 	}
 	return s->upq;
 }
@@ -201,6 +261,11 @@ job_new(struct sftp_session *s, enum ujob_kind kind)
 	j->state = US_DONE;
 	j->fd = -1;
 	strvec_init(&j->msgs);
+	/* Whatever the speculative walk queues belongs to its tree. */
+	if (q->spec_dir != NULL) {
+		j->dir = q->spec_dir;
+		j->dir->refs++;
+	}
 	if (q->tail != NULL) {
 		q->tail->next = j;
 	} else {
@@ -282,7 +347,16 @@ file_send_open(struct sftp_session *s, struct ujob *j)
 	if (!s->o->inplace && !j->direct) {
 		j->tmppath = sftp_upload_temp_name(j->rpath, &j->src);
 	}
-	if (!s->o->inplace) {
+	if (dir_spec_pending(j->dir)) {
+		/*
+		 * The tree may not be ours (an interrupted copy's, or one
+		 * that is being built now): never truncate what is there.
+		 * Recorded, for the removal if the tree must go.
+		 */
+		pflags |= SSH2_FXF_EXCL;
+		j->spec_open = 1;
+		strvec_push(&s->upq->spec_files, j->rpath);
+	} else if (!s->o->inplace) {
 		pflags |= SSH2_FXF_TRUNC;
 	}
 	sftp_req_owner(s, j);
@@ -323,6 +397,12 @@ file_send_data(struct sftp_session *s, struct sftp_upq *q, struct ujob *j)
 	ssize_t n;
 	int r = 0;
 
+	if (q->blk == NULL || q->blk_len < s->write_len) {
+		/* Here, not at OPEN: the limits may have come since. */
+		free(q->blk);
+		q->blk = xmalloc(s->write_len);
+		q->blk_len = s->write_len;
+	}
 	sftp_req_owner(s, j);
 	while (!j->local_failed && j->sent < j->size) {
 		want = j->size - j->sent;
@@ -470,8 +550,41 @@ file_opened(struct sftp_session *s, struct sftp_upq *q, struct ujob *j)
 	uint32_t id;
 	int r;
 
-	if (!j->open_ok || j->islink) {
+	if (!j->open_ok || j->islink || dir_cancelled(j->dir)) {
 		job_release_handle(s, j);
+	}
+	if (dir_cancelled(j->dir)) {
+		/*
+		 * Not our tree: closed, said nothing of.  The empty file
+		 * EXCL made stays when the tree is another copy's (its
+		 * owner may be writing it by now: removing it could lose
+		 * that); in a tree of ours upload.c removes everything.
+		 */
+		strvec_clear(&j->msgs);
+		j->failed = 0;
+		if (!j->open_ok) {
+			j->state = US_DONE;
+			return 0;
+		}
+		sftp_req_owner(s, j);
+		r = sftp_send_close(s, &j->h, &id);
+		sftp_req_owner(s, NULL);
+		if (r == 0) {
+			j->nout++;
+			j->state = US_CLEAN;
+		}
+		return r;
+	}
+	if (!j->open_ok && j->spec_open) {
+		/*
+		 * Opened before the server's limits were known, in a tree
+		 * now known to be ours: a server with few handles may have
+		 * refused it.  The sequential path tries again and says
+		 * what really went wrong.
+		 */
+		j->redo_sync = 1;
+		j->state = US_DONE;
+		return 0;
 	}
 	if (!j->open_ok) {
 		job_msg(j, "dest open \"%s\": %s", j->rpath,
@@ -503,6 +616,18 @@ file_opened(struct sftp_session *s, struct sftp_upq *q, struct ujob *j)
 		}
 	} else if (!j->existed) {
 		j->final.flags = 0;
+	}
+	if (j->room_later && s->vfs_dir != NULL && j->size > s->vfs_avail) {
+		job_msg(j, "%s: %s", j->rpath, strerror(ENOSPC));
+		j->failed = 1;
+		sftp_req_owner(s, j);
+		r = sftp_send_close(s, &j->h, &id);
+		sftp_req_owner(s, NULL);
+		if (r != 0) {
+			return r;
+		}
+		j->nout++;
+		return send_remove_tmp(s, j);
 	}
 	job_state(q, j, US_DATA);
 	return file_send_data(s, q, j);
@@ -667,7 +792,7 @@ mkdir_reply(struct sftp_session *s, struct ujob *j, uint8_t type,
 	if ((r = status_code(s, type, b, &code)) != 0) {
 		return r;
 	}
-	if (code != 0) {
+	if (code != 0 && !dir_cancelled(j->dir)) {
 		job_msg(j, "remote mkdir \"%s\": %s", j->rpath,
 		    sftp_fx2txt(code));
 		j->failed = 1;
@@ -730,6 +855,20 @@ head_retire(struct sftp_session *s, struct sftp_upq *q)
 	size_t i;
 	int r = 0, quiet;
 
+	if ((r = spec_settle(s, j)) != 0) {
+		return r;
+	}
+	if (dir_cancelled(j->dir)) {
+		/* Queued by a speculative walk whose tree was not ours: the
+		 * walk is done again the right way (upload.c). */
+		q->head = j->next;
+		if (q->head == NULL) {
+			q->tail = NULL;
+		}
+		q->njobs--;
+		job_free(j);
+		return 0;
+	}
 	if (j->kind == UJ_FILE && j->redo_sync) {
 		j->kind = UJ_SYNCFILE;
 	}
@@ -796,7 +935,8 @@ upq_abort(struct sftp_session *s, struct sftp_upq *q, int r)
 	struct ujob *j;
 
 	for (j = q->head; j != NULL; j = j->next) {
-		if (j->kind == UJ_FILE && j->state != US_DONE) {
+		if (j->kind == UJ_FILE && j->state != US_DONE &&
+		    !dir_cancelled(j->dir)) {
 			log_error("upload \"%s\" to \"%s\" interrupted",
 			    j->lpath, j->rpath);
 			break;
@@ -889,11 +1029,16 @@ upq_pump(struct sftp_session *s, struct sftp_upq *q, int drain)
 			buf_free(b);
 			continue;
 		}
+		if ((r = spec_settle(s, j)) != 0) {
+			buf_free(b);
+			return upq_abort(s, q, r);
+		}
 		if (j->kind == UJ_RMDIR) {
 			/* Best effort: an error changes nothing. */
 			buf_free(b);
-			j->nout--;
-			j->state = US_DONE;
+			if (--j->nout == 0) {
+				j->state = US_DONE;
+			}
 			r = 0;
 		} else if (j->kind == UJ_MKDIR) {
 			r = mkdir_reply(s, j, type, b);
@@ -924,11 +1069,25 @@ sftp_upq_mkdir(struct sftp_session *s, const char *rpath,
 	int r;
 
 	d->refs = 2;		/* the caller's and the job's */
+	if (parent == NULL) {
+		/* At the top of a speculative tree: inside it. */
+		parent = q->spec_dir;
+	}
 	d->parent = parent;
 	if (parent != NULL) {
 		parent->refs++;
 	}
+	if (spec_skip(q)) {
+		d->refs = 1;
+		d->cancelled = 1;
+		*rc = upq_pump(s, q, 0);
+		return d;
+	}
+	if (dir_spec_pending(d)) {
+		strvec_push(&q->spec_dirs, rpath);
+	}
 	j = job_new(s, UJ_MKDIR);
+	dir_unref(j->dir);
 	j->dir = d;
 	j->rpath = xstrdup(rpath);
 	sftp_req_owner(s, j);
@@ -954,10 +1113,12 @@ sftp_upq_dir_release(struct upq_dir *d)
 static void
 job_set_dir(struct ujob *j, struct upq_dir *dir)
 {
-	j->dir = dir;
-	if (dir != NULL) {
-		dir->refs++;
+	if (dir == NULL) {
+		return;		/* keeps job_new's (the speculative tree) */
 	}
+	dir_unref(j->dir);
+	j->dir = dir;
+	dir->refs++;
 }
 
 /*
@@ -983,6 +1144,9 @@ sftp_upq_file(struct sftp_session *s, const char *lpath, const char *rpath,
 	struct stat st;
 	int fd, r, st_ok, st_errno = 0;
 
+	if (spec_skip(q)) {
+		return upq_pump(s, q, 0);
+	}
 	/* stat first: never open a FIFO or device (it may block).  The
 	 * walk's own stat serves (one syscall per file less). */
 	if (known != NULL) {
@@ -1038,7 +1202,10 @@ sftp_upq_file(struct sftp_session *s, const char *lpath, const char *rpath,
 	 * Fail early on a full remote disk.  A directory we just made is on
 	 * its parent's filesystem: the answer already asked is reused.
 	 */
-	if (!s->o->inplace) {
+	if (!s->o->inplace && dir_spec_pending(j->dir)) {
+		/* The tree's statvfs is on its way with its MKDIR. */
+		j->room_later = 1;
+	} else if (!s->o->inplace) {
 		if (fresh && s->vfs_dir != NULL) {
 			if (j->size > s->vfs_avail) {
 				job_msg(j, "%s: %s", rpath, strerror(ENOSPC));
@@ -1053,9 +1220,6 @@ sftp_upq_file(struct sftp_session *s, const char *lpath, const char *rpath,
 			j->failed = 1;
 			return upq_pump(s, q, 0);
 		}
-	}
-	if (q->blk == NULL) {
-		q->blk = xmalloc(s->write_len);
 	}
 	j->failed = 0;
 	if ((r = file_send_open(s, j)) != 0) {
@@ -1083,6 +1247,91 @@ sftp_upq_rmdir(struct sftp_session *s, const char *path)
 	return upq_pump(s, s->upq, 0);
 }
 
+/*
+ * Best effort removal of what a speculative walk created in a tree
+ * that is ours but not wanted: files first, directories deepest first,
+ * then `tmp` itself.  In order behind the OPENs and MKDIRs (the server
+ * takes requests in order); a file still open goes all the same.
+ */
+static int
+spec_remove(struct sftp_session *s, struct sftp_upq *q, const char *tmp)
+{
+	struct ujob *j = job_new(s, UJ_RMDIR);
+	uint32_t id;
+	size_t i;
+	int r = 0;
+
+	dir_unref(j->dir);
+	j->dir = NULL;
+	j->rpath = xstrdup(tmp);
+	sftp_req_owner(s, j);
+	for (i = 0; r == 0 && i < q->spec_files.n; i++) {
+		if ((r = sftp_send_path(s, SSH2_FXP_REMOVE,
+		    q->spec_files.v[i], NULL, &id)) == 0) {
+			j->nout++;
+		}
+	}
+	for (i = q->spec_dirs.n; r == 0 && i > 0; i--) {
+		if ((r = sftp_send_path(s, SSH2_FXP_RMDIR,
+		    q->spec_dirs.v[i - 1], NULL, &id)) == 0) {
+			j->nout++;
+		}
+	}
+	if (r == 0 && (r = sftp_send_path(s, SSH2_FXP_RMDIR, tmp, NULL,
+	    &id)) == 0) {
+		j->nout++;
+	}
+	sftp_req_owner(s, NULL);
+	j->state = j->nout > 0 ? US_OPEN : US_DONE;
+	return r;
+}
+
+struct upq_dir *
+sftp_upq_spec_begin(struct sftp_session *s)
+{
+	struct sftp_upq *q = upq_get(s);
+	struct upq_dir *d = xcalloc(1, sizeof(*d));
+
+	d->refs = 2;		/* the caller's and the queue's */
+	d->spec_pending = 1;
+	q->spec_dir = d;
+	strvec_clear(&q->spec_files);
+	strvec_clear(&q->spec_dirs);
+	return d;
+}
+
+void
+sftp_upq_spec_end(struct sftp_session *s)
+{
+	struct sftp_upq *q = s->upq;
+
+	if (q != NULL && q->spec_dir != NULL) {
+		dir_unref(q->spec_dir);
+		q->spec_dir = NULL;
+	}
+}
+
+void
+sftp_upq_spec_decided(struct upq_dir *root, int ours)
+{
+	root->spec_pending = 0;
+	root->cancelled = !ours;
+}
+
+int
+sftp_upq_spec_finish(struct sftp_session *s, const char *tmp)
+{
+	struct sftp_upq *q = upq_get(s);
+	int r = 0;
+
+	if (tmp != NULL && (r = spec_remove(s, q, tmp)) != 0) {
+		r = upq_abort(s, q, r);
+	}
+	strvec_clear(&q->spec_files);
+	strvec_clear(&q->spec_dirs);
+	return r != 0 ? r : upq_pump(s, q, 0);
+}
+
 int
 sftp_upq_publish(struct sftp_session *s, const char *tmp, const char *dst)
 {
@@ -1097,8 +1346,12 @@ int
 sftp_upq_setstat(struct sftp_session *s, const char *rpath,
     const struct sftp_attr *a, struct upq_dir *dir)
 {
-	struct ujob *j = job_new(s, UJ_SETSTAT);
+	struct ujob *j;
 
+	if (spec_skip(upq_get(s))) {
+		return upq_pump(s, s->upq, 0);
+	}
+	j = job_new(s, UJ_SETSTAT);
 	j->rpath = xstrdup(rpath);
 	j->src = *a;
 	job_set_dir(j, dir);
@@ -1108,10 +1361,14 @@ sftp_upq_setstat(struct sftp_session *s, const char *rpath,
 int
 sftp_upq_note(struct sftp_session *s, int error, const char *fmt, ...)
 {
-	struct ujob *j = job_new(s, UJ_NOTE);
+	struct ujob *j;
 	char *m;
 	va_list ap;
 
+	if (spec_skip(upq_get(s))) {
+		return upq_pump(s, s->upq, 0);
+	}
+	j = job_new(s, UJ_NOTE);
 	va_start(ap, fmt);
 	if (vasprintf(&m, fmt, ap) == -1) {
 		m = NULL;
@@ -1160,6 +1417,9 @@ sftp_upq_free(struct sftp_session *s)
 		return;
 	}
 	upq_clear(s, s->upq);
+	sftp_upq_spec_end(s);
+	strvec_clear(&s->upq->spec_files);
+	strvec_clear(&s->upq->spec_dirs);
 	free(s->upq->blk);
 	free(s->upq);
 	s->upq = NULL;
