@@ -231,6 +231,86 @@ put_attrs_reply(int fd, struct buf *b, uint32_t id, uint64_t size)
  * VERSION and the limits replies are taken by whichever wait comes
  * first; a server gone before VERSION is a set-up failure.
  */
+/*
+ * The timed limits query (rtt) queued behind a crowd of requests: a
+ * long answer streamed in right behind their replies is the server
+ * working through them, not the link (sftp_limits asks again); after
+ * a silence it is the link.
+ */
+static void
+rtt_crowd(int silent)
+{
+	struct timespec ms12 = { 0, 12000000L };
+	struct sftp_session *s = NULL;
+	struct buf *b = buf_new(4096);
+	struct sftp_attr a;
+	uint8_t got[4096];
+	uint32_t id, first = 0;
+	int sv[2], i;
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	assert_int_equal(sftp_session_start(&s, sv[0], sv[0], &opts), 0);
+	for (i = 0; i < 40; i++) {
+		assert_int_equal(sftp_send_stat(s, "x", 0, &id), 0);
+		first = first == 0 ? id : first;
+	}
+	assert_int_equal(sftp_flush(s), 0);
+	assert_true(read(sv[1], got, sizeof(got)) > 0);
+	put_version_limits(sv[1], b);
+	put_limits_reply(sv[1], b, 1, 65536, 65536, 100);
+	assert_int_equal(sftp_limits_sizes(s), 0);
+	/* The timed query went out behind the forty STATs. */
+	assert_int_equal(s->rtt_id, first + 40);
+	assert_int_equal(read(sv[1], got, sizeof(got)), 31);
+	if (silent) {
+		for (i = 0; i < 40; i++) {
+			put_attrs_reply(sv[1], b, first + (uint32_t)i, 1);
+			assert_int_equal(sftp_recv_attrs(s, first +
+			    (uint32_t)i, &a), 0);
+		}
+		nanosleep(&ms12, NULL);
+		put_limits_reply(sv[1], b, first + 40, 65536, 65536, 100);
+		assert_int_equal(sftp_limits(s), 0);
+		/* A long link: trusted, and no query more. */
+		assert_true(s->rtt_clean);
+		assert_true(s->rtt_us >= SFTP_SHORT_RTT_US);
+		assert_int_equal(s->nreq, SFTP_DEFAULT_NREQ);
+	} else {
+		nanosleep(&ms12, NULL);
+		for (i = 0; i < 40; i++) {
+			put_attrs_reply(sv[1], b, first + (uint32_t)i, 1);
+		}
+		put_limits_reply(sv[1], b, first + 40, 65536, 65536, 100);
+		for (i = 0; i < 40; i++) {
+			assert_int_equal(sftp_recv_attrs(s, first +
+			    (uint32_t)i, &a), 0);
+		}
+		/* The timed reply, read after them. */
+		assert_int_equal(sftp_reply_pump(s), 0);
+		assert_int_equal(s->rtt_id, 0);
+		assert_false(s->rtt_clean);
+		/* Capped as a short link meanwhile. */
+		assert_true(s->nreq * s->write_len <= SFTP_SHORT_INFLIGHT);
+		/* Asked again, answered at once: a short link. */
+		put_limits_reply(sv[1], b, first + 41, 65536, 65536, 100);
+		assert_int_equal(sftp_limits(s), 0);
+		assert_int_equal(read(sv[1], got, sizeof(got)), 31);
+		assert_int_equal(got[4], SSH2_FXP_EXTENDED);
+		assert_true(s->rtt_clean);
+		assert_true(s->rtt_us < SFTP_SHORT_RTT_US);
+	}
+	buf_free(b);
+	close_session(s, sv);
+}
+
+static void
+test_rtt_crowd(void **state)
+{
+	(void)state;
+	rtt_crowd(0);
+	rtt_crowd(1);
+}
+
 static void
 test_session_start(void **state)
 {
@@ -718,6 +798,7 @@ main(void)
 		cmocka_unit_test(test_version),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_session_start),
+		cmocka_unit_test(test_rtt_crowd),
 		cmocka_unit_test(test_bad_replies),
 		cmocka_unit_test(test_handle_reply),
 		cmocka_unit_test(test_out_of_order),

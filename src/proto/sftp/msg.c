@@ -423,7 +423,7 @@ obuf_held(struct sftp_session *s)
 	struct timespec now;
 	int64_t us;
 
-	if (s->rtt_us < SFTP_SHORT_RTT_US) {
+	if (!sftp_rtt_long(s)) {
 		return 0;
 	}
 	(void)clock_gettime(CLOCK_MONOTONIC, &now);
@@ -663,6 +663,7 @@ reply_receive(struct sftp_session *s, size_t *idx)
 	s->reqs[i].reply = b;
 	s->reqs[i].rtype = type;
 	s->reqs[i].rseq = ++s->rseq;
+	s->last_reply_t = t1;
 	*idx = (size_t)i;
 	return 0;
 }

@@ -117,6 +117,8 @@ struct strvec;
  */
 #define SFTP_SHORT_RTT_US	10000
 #define SFTP_SHORT_INFLIGHT	(1024 * 1024)
+/* A timed query with this many requests ahead of it is not trusted. */
+#define SFTP_RTT_AHEAD_MAX	32
 /* Requests up to SFTP_OBUF_SMALL bytes are batched, SFTP_OBUF_MAX at
  * most; replies are read ahead SFTP_IBUF_LEN bytes at a time. */
 #define SFTP_OBUF_SMALL		16384
@@ -240,6 +242,26 @@ struct sftp_session {
 	int limits_blind;
 	uint32_t rtt_id;
 	int limits_got;		/* a limits reply was applied */
+	/*
+	 * rtt_us is a clean measure of the link: a timed limits reply came
+	 * (INIT->VERSION counts ssh's login).  Until then the session
+	 * behaves as on a short link (limits_flight, the batches, the
+	 * walk's early reads): a data push started before the timed reply
+	 * is read must not take a loopback for a long link.
+	 */
+	int rtt_clean;
+	/*
+	 * The timed query is answered after whatever was outstanding when
+	 * it left (rtt_ahead requests): many (a directory upload's OPENs,
+	 * upload.c) and the sample is not trusted; sftp_limits() asks
+	 * again when the session is quiet (rtt_redo: tries left).
+	 */
+	size_t rtt_ahead;
+	int rtt_redo;
+	/* When the last reply other than the session's own was read
+	 * (msg.c): a timed reply that comes after a silence was not
+	 * queued behind the others. */
+	struct timespec last_reply_t;
 	/* sftp_session_start() did not wait for VERSION: the first message
 	 * read is VERSION (msg.c).  INIT was written at init_t0. */
 	int version_pending;
@@ -250,6 +272,13 @@ struct sftp_session {
 	 * (SFTP_IBUF_LEN). */
 	size_t icap;
 };
+
+/* 1 once a timed round trip says the link is long (rtt_clean). */
+static inline int
+sftp_rtt_long(const struct sftp_session *s)
+{
+	return s->rtt_clean && s->rtt_us >= SFTP_SHORT_RTT_US;
+}
 
 /* ---- msg.c: framing and the table of outstanding requests ---- */
 

@@ -957,7 +957,7 @@ upq_abort(struct sftp_session *s, struct sftp_upq *q, int r)
 static int
 upq_early(struct sftp_session *s, struct sftp_upq *q)
 {
-	if (s->rtt_us < SFTP_SHORT_RTT_US) {
+	if (!sftp_rtt_long(s)) {
 		return 0;
 	}
 	if (sftp_msg_buffered(s)) {
