@@ -143,6 +143,25 @@ rtt_micros(const struct timespec *t0, const struct timespec *t1)
 }
 
 /*
+ * A timed limits@openssh.com query (its id in *id), written at once
+ * and timed from here; rtt_ahead: the requests it queues behind.
+ */
+static int
+limits_query(struct sftp_session *s, uint32_t *id)
+{
+	int r;
+
+	if ((r = sftp_req_begin(s, SSH2_FXP_EXTENDED, s, id)) != 0 ||
+	    (r = buf_put_cstring(s->wbuf, "limits@openssh.com")) != 0 ||
+	    (r = sftp_req_send(s)) != 0) {
+		return r < 0 ? r : SCP_E_FATAL;
+	}
+	(void)clock_gettime(CLOCK_MONOTONIC, &s->limits_t0);
+	s->rtt_ahead = sftp_req_count(s, NULL);
+	return sftp_flush(s);
+}
+
+/*
  * Block sizes and the handle cap from the options and lim[]
  * (limits@openssh.com; zeros for "not said").
  */
@@ -310,16 +329,9 @@ sftp_version_take(struct sftp_session *s, struct buf *b,
 	 * arrival, a clean measure of the link.
 	 */
 	if (s->exts & SFTP_EXT_LIMITS) {
-		if ((r = sftp_req_begin(s, SSH2_FXP_EXTENDED, s,
-		    s->limits_blind ? &s->rtt_id : &s->limits_id)) != 0 ||
-		    (r = buf_put_cstring(s->wbuf, "limits@openssh.com")) != 0 ||
-		    (r = sftp_req_send(s)) != 0) {
-			return r < 0 ? r : SCP_E_FATAL;
-		}
-		(void)clock_gettime(CLOCK_MONOTONIC, &s->limits_t0);
-		s->rtt_ahead = sftp_req_count(s, NULL);
 		s->rtt_redo = 2;
-		if ((r = sftp_flush(s)) != 0) {
+		if ((r = limits_query(s, s->limits_blind ? &s->rtt_id :
+		    &s->limits_id)) != 0) {
 			return r;
 		}
 	}
@@ -495,15 +507,7 @@ limits_wait(struct sftp_session *s, int timed)
 		/* The sample was behind a crowd: once more, timed from
 		 * now (the last try is trusted whatever it says). */
 		s->rtt_redo--;
-		if ((r = sftp_req_begin(s, SSH2_FXP_EXTENDED, s,
-		    &s->rtt_id)) != 0 ||
-		    (r = buf_put_cstring(s->wbuf, "limits@openssh.com")) != 0 ||
-		    (r = sftp_req_send(s)) != 0) {
-			return r < 0 ? r : SCP_E_FATAL;
-		}
-		(void)clock_gettime(CLOCK_MONOTONIC, &s->limits_t0);
-		s->rtt_ahead = sftp_req_count(s, NULL);
-		if ((r = sftp_flush(s)) != 0) {
+		if ((r = limits_query(s, &s->rtt_id)) != 0) {
 			return r;
 		}
 	}

@@ -152,40 +152,40 @@ dir_unref(struct upq_dir *d)
 	}
 }
 
-/* 1 when `d` or a directory above it could not be created. */
+enum dir_mark { DM_FAILED, DM_CANCELLED, DM_PENDING };
+
+/* 1 when `d` or a directory above it carries mark `m`. */
+static int
+dir_marked(const struct upq_dir *d, enum dir_mark m)
+{
+	for (; d != NULL; d = d->parent) {
+		if (m == DM_FAILED ? d->failed : m == DM_CANCELLED ?
+		    d->cancelled : d->spec_pending) {
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* Could not be created (its MKDIR or one above failed). */
 static int
 dir_failed(const struct upq_dir *d)
 {
-	for (; d != NULL; d = d->parent) {
-		if (d->failed) {
-			return 1;
-		}
-	}
-	return 0;
+	return dir_marked(d, DM_FAILED);
 }
 
-/* 1 when `d` is inside a speculative tree that turned out not ours. */
+/* Inside a speculative tree that turned out not ours. */
 static int
 dir_cancelled(const struct upq_dir *d)
 {
-	for (; d != NULL; d = d->parent) {
-		if (d->cancelled) {
-			return 1;
-		}
-	}
-	return 0;
+	return dir_marked(d, DM_CANCELLED);
 }
 
-/* 1 when `d` is inside a speculative tree not decided yet. */
+/* Inside a speculative tree not decided yet. */
 static int
 dir_spec_pending(const struct upq_dir *d)
 {
-	for (; d != NULL; d = d->parent) {
-		if (d->spec_pending) {
-			return 1;
-		}
-	}
-	return 0;
+	return dir_marked(d, DM_PENDING);
 }
 
 /* The walk queues nothing more into a speculative tree given up. */
@@ -527,6 +527,23 @@ send_remove_tmp(struct sftp_session *s, struct ujob *j)
 	return r;
 }
 
+/* Closes the job's handle and removes the file it opened, unwritten. */
+static int
+file_undo(struct sftp_session *s, struct ujob *j)
+{
+	uint32_t id;
+	int r;
+
+	sftp_req_owner(s, j);
+	r = sftp_send_close(s, &j->h, &id);
+	sftp_req_owner(s, NULL);
+	if (r != 0) {
+		return r;
+	}
+	j->nout++;
+	return send_remove_tmp(s, j);
+}
+
 /* ---- replies ---- */
 
 /* A STATUS reply: its code (0 OK), or <0 for a malformed reply. */
@@ -597,14 +614,7 @@ file_opened(struct sftp_session *s, struct sftp_upq *q, struct ujob *j)
 		/* Rare: undo, and let the sequential path write through
 		 * the link when the job reaches the head. */
 		j->redo_sync = 1;
-		sftp_req_owner(s, j);
-		r = sftp_send_close(s, &j->h, &id);
-		sftp_req_owner(s, NULL);
-		if (r != 0) {
-			return r;
-		}
-		j->nout++;
-		return send_remove_tmp(s, j);
+		return file_undo(s, j);
 	}
 	if (s->o->preserve) {
 		j->final.flags = SSH2_FILEXFER_ATTR_PERMISSIONS;
@@ -620,14 +630,7 @@ file_opened(struct sftp_session *s, struct sftp_upq *q, struct ujob *j)
 	if (j->room_later && s->vfs_dir != NULL && j->size > s->vfs_avail) {
 		job_msg(j, "%s: %s", j->rpath, strerror(ENOSPC));
 		j->failed = 1;
-		sftp_req_owner(s, j);
-		r = sftp_send_close(s, &j->h, &id);
-		sftp_req_owner(s, NULL);
-		if (r != 0) {
-			return r;
-		}
-		j->nout++;
-		return send_remove_tmp(s, j);
+		return file_undo(s, j);
 	}
 	job_state(q, j, US_DATA);
 	return file_send_data(s, q, j);
@@ -847,6 +850,20 @@ head_run(struct sftp_session *s, struct ujob *j)
 	}
 }
 
+/* Drops the head job. */
+static void
+head_pop(struct sftp_upq *q)
+{
+	struct ujob *j = q->head;
+
+	q->head = j->next;
+	if (q->head == NULL) {
+		q->tail = NULL;
+	}
+	q->njobs--;
+	job_free(j);
+}
+
 /* Retires the head job: its messages, its verdict. */
 static int
 head_retire(struct sftp_session *s, struct sftp_upq *q)
@@ -861,12 +878,7 @@ head_retire(struct sftp_session *s, struct sftp_upq *q)
 	if (dir_cancelled(j->dir)) {
 		/* Queued by a speculative walk whose tree was not ours: the
 		 * walk is done again the right way (upload.c). */
-		q->head = j->next;
-		if (q->head == NULL) {
-			q->tail = NULL;
-		}
-		q->njobs--;
-		job_free(j);
+		head_pop(q);
 		return 0;
 	}
 	if (j->kind == UJ_FILE && j->redo_sync) {
@@ -906,12 +918,7 @@ head_retire(struct sftp_session *s, struct sftp_upq *q)
 		sftp_meter_update(s, j->size);
 		sftp_meter_end(s);
 	}
-	q->head = j->next;
-	if (q->head == NULL) {
-		q->tail = NULL;
-	}
-	q->njobs--;
-	job_free(j);
+	head_pop(q);
 	return 0;
 }
 
