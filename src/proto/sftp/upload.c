@@ -979,29 +979,46 @@ dir_send_tree(struct sftp_session *s, const char *dst,
 	return 0;
 }
 
+/*
+ * The answers to dir_send_tree(): the new name's STAT (*rs, *cur), the
+ * MKDIR (*rm), the statvfs (*rv, *avail; SCP_E_PEER when not asked).
+ * 0, or <0 when the session broke.
+ */
+static int
+tree_recv(struct sftp_session *s, struct dirpre *pre, struct sftp_attr *cur,
+    int *rs, int *rm, int *rv, uint64_t *avail)
+{
+	pre->sent = 0;
+	*rv = SCP_E_PEER;
+	*avail = UINT64_MAX;
+	*rs = sftp_recv_attrs(s, pre->sid, cur);
+	if (*rs != 0 && *rs != SCP_E_PEER) {
+		return *rs;
+	}
+	*rm = sftp_recv_status(s, pre->mid);
+	if (*rm != 0 && *rm != SCP_E_PEER) {
+		return *rm;
+	}
+	if (pre->vfs) {
+		*rv = sftp_recv_statvfs(s, pre->vid, avail);
+		if (*rv != 0 && *rv != SCP_E_PEER) {
+			return *rv;
+		}
+	}
+	return 0;
+}
+
 static int
 dir_recv_tree(struct sftp_session *s, const char *dst, struct dirpre *pre,
     int *how)
 {
 	struct sftp_attr cur;
-	uint64_t avail = UINT64_MAX;
-	int r, rs, rm, rv = SCP_E_PEER;
+	uint64_t avail;
+	int r, rs, rm, rv;
 
 	*how = 0;
-	pre->sent = 0;
-	rs = sftp_recv_attrs(s, pre->sid, &cur);
-	if (rs != 0 && rs != SCP_E_PEER) {
-		return rs;
-	}
-	rm = sftp_recv_status(s, pre->mid);
-	if (rm != 0 && rm != SCP_E_PEER) {
-		return rm;
-	}
-	if (pre->vfs) {
-		rv = sftp_recv_statvfs(s, pre->vid, &avail);
-		if (rv != 0 && rv != SCP_E_PEER) {
-			return rv;
-		}
+	if ((r = tree_recv(s, pre, &cur, &rs, &rm, &rv, &avail)) != 0) {
+		return r;
 	}
 	if (dst == NULL || rs == 0 || rm != 0) {
 		/* Not ours to use: the empty directory goes (no wait). */
@@ -1245,6 +1262,29 @@ resume_tree(struct sftp_session *s, const char *dst, struct dirpre *pre)
 }
 
 /*
+ * A target not seen before: forgets the last one and its statvfs answer
+ * (upload_room asks afresh), and prepares the path into *tgt.
+ */
+static int
+target_new(struct sftp_session *s, const char *target, char **tgt)
+{
+	sftp_upload_target_forget(s);
+	free(s->vfs_dir);
+	s->vfs_dir = NULL;
+	return sftp_prepare_path(s, target, tgt);
+}
+
+/* Remembers `target` as prepared (`tgt`) and whether it is a directory. */
+static void
+target_remember(struct sftp_session *s, const char *target, const char *tgt,
+    int tdir)
+{
+	s->up_target = xstrdup(target);
+	s->up_tgt = xstrdup(tgt);
+	s->up_tdir = tdir;
+}
+
+/*
  * The speculative tree.  `scp -r dir host:existing/` is the usual
  * directory upload: the target is a directory and dir is new in it.
  * The tree's requests (STAT of the target and of the new name, MKDIR of
@@ -1284,14 +1324,13 @@ sftp_upload_spec_resolve(struct sftp_session *s)
 {
 	struct upspec *sp = s->up_spec;
 	struct sftp_attr ta;
-	uint64_t avail = UINT64_MAX;
-	int r = 0, rv = SCP_E_PEER;
+	uint64_t avail;
+	int r = 0, rv;
 
 	if (sp == NULL || sp->resolved) {
 		return 0;
 	}
 	sp->resolved = 1;
-	sp->pre.sent = 0;
 	if (sp->tgt_id != 0) {
 		r = sp->rtgt = sftp_recv_attrs(s, sp->tgt_id, &ta);
 		if (r != 0 && r != SCP_E_PEER) {
@@ -1299,19 +1338,9 @@ sftp_upload_spec_resolve(struct sftp_session *s)
 		}
 		sp->tdir = r == 0 && sftp_attr_is_dir(&ta);
 	}
-	r = sp->rs = sftp_recv_attrs(s, sp->pre.sid, &sp->cur);
-	if (r != 0 && r != SCP_E_PEER) {
+	if ((r = tree_recv(s, &sp->pre, &sp->cur, &sp->rs, &sp->rm, &rv,
+	    &avail)) != 0) {
 		goto dead;
-	}
-	r = sp->rm = sftp_recv_status(s, sp->pre.mid);
-	if (r != 0 && r != SCP_E_PEER) {
-		goto dead;
-	}
-	if (sp->pre.vfs) {
-		r = rv = sftp_recv_statvfs(s, sp->pre.vid, &avail);
-		if (r != 0 && r != SCP_E_PEER) {
-			goto dead;
-		}
 	}
 	s->reply_hold = NULL;
 	if ((r = sftp_limits_sizes(s)) != 0) {
@@ -1356,14 +1385,8 @@ upload_spec(struct sftp_session *s, const char *src, const char *target,
 		}
 		tgt = xstrdup(s->up_tgt);
 		sp.tdir = 1;
-	} else {
-		sftp_upload_target_forget(s);
-		/* A new target asks statvfs@openssh.com afresh. */
-		free(s->vfs_dir);
-		s->vfs_dir = NULL;
-		if ((r = sftp_prepare_path(s, target, &tgt)) != 0) {
-			return r;
-		}
+	} else if ((r = target_new(s, target, &tgt)) != 0) {
+		return r;
 	}
 	dst = sftp_path_append(tgt, name);
 	sftp_req_owner(s, &sp);
@@ -1394,9 +1417,7 @@ upload_spec(struct sftp_session *s, const char *src, const char *target,
 		goto out;
 	}
 	if (sp.tgt_id != 0) {
-		s->up_target = xstrdup(target);
-		s->up_tgt = xstrdup(tgt);
-		s->up_tdir = sp.tdir;
+		target_remember(s, target, tgt, sp.tdir);
 	}
 	if (sp.ours) {
 		if ((r = sftp_upq_spec_finish(s, NULL)) == 0) {
@@ -1470,11 +1491,7 @@ upload_target(struct sftp_session *s, const char *target, char **tgt,
 		*tdir = s->up_tdir;
 		return 0;
 	}
-	sftp_upload_target_forget(s);
-	/* A new target asks statvfs@openssh.com afresh (upload_room). */
-	free(s->vfs_dir);
-	s->vfs_dir = NULL;
-	if ((r = sftp_prepare_path(s, target, tgt)) != 0) {
+	if ((r = target_new(s, target, tgt)) != 0) {
 		return r;
 	}
 	/*
@@ -1509,9 +1526,7 @@ fail:
 		return r;
 	}
 	*tdir = r == 0 && sftp_attr_is_dir(&ta);
-	s->up_target = xstrdup(target);
-	s->up_tgt = xstrdup(*tgt);
-	s->up_tdir = *tdir;
+	target_remember(s, target, *tgt, *tdir);
 	return 0;
 }
 
