@@ -258,15 +258,50 @@ sftp_copy_handle(struct sftp_session *s, const struct sftp_handle *h,
 }
 
 int
-sftp_read_block(struct sftp_session *s, const struct sftp_handle *h,
-    uint64_t off, void *p, size_t len, size_t *got)
+sftp_read_reply(struct sftp_session *s, uint32_t id, uint32_t want,
+    void *p, size_t *got)
 {
 	struct buf *b = NULL;
 	const uint8_t *data;
-	uint32_t id, code, want;
+	uint32_t code;
 	uint8_t type;
 	size_t dlen;
 	int r = 0;
+
+	*got = 0;
+	if ((r = sftp_reply_wait(s, id, &type, &b)) != 0) {
+		return r;
+	}
+	if (type == SSH2_FXP_STATUS) {
+		if (sftp_parse_status(b, &code, NULL) != 0) {
+			r = sftp_fail(s, SCP_E_FORMAT,
+			    "Malformed STATUS reply");
+		} else if (code != SSH2_FX_EOF) {
+			s->last_status = code;
+			r = SCP_E_PEER;
+		}
+		buf_free(b);
+		return r;
+	}
+	if (type != SSH2_FXP_DATA ||
+	    buf_get_string_direct(b, &data, &dlen) != 0 ||
+	    buf_len(b) != 0 || dlen > want || dlen == 0) {
+		buf_free(b);
+		return sftp_fail(s, SCP_E_FORMAT, "Malformed DATA reply");
+	}
+	memcpy(p, data, dlen);
+	*got = dlen;
+	buf_free(b);
+	return 0;
+}
+
+int
+sftp_read_block(struct sftp_session *s, const struct sftp_handle *h,
+    uint64_t off, void *p, size_t len, size_t *got)
+{
+	uint32_t id, want;
+	size_t n;
+	int r;
 
 	*got = 0;
 	while (*got < len) {
@@ -274,31 +309,14 @@ sftp_read_block(struct sftp_session *s, const struct sftp_handle *h,
 		    (uint32_t)(len - *got);
 		if ((r = sftp_send_read(s, s, h, off + *got, want,
 		    &id)) != 0 ||
-		    (r = sftp_reply_wait(s, id, &type, &b)) != 0) {
+		    (r = sftp_read_reply(s, id, want, (uint8_t *)p + *got,
+		    &n)) != 0) {
 			return r;
 		}
-		if (type == SSH2_FXP_STATUS) {
-			if (sftp_parse_status(b, &code, NULL) != 0) {
-				r = sftp_fail(s, SCP_E_FORMAT,
-				    "Malformed STATUS reply");
-			} else if (code != SSH2_FX_EOF) {
-				s->last_status = code;
-				r = SCP_E_PEER;
-			}
-			buf_free(b);
-			return r;
+		if (n == 0) {
+			break;
 		}
-		if (type != SSH2_FXP_DATA ||
-		    buf_get_string_direct(b, &data, &dlen) != 0 ||
-		    buf_len(b) != 0 || dlen > want || dlen == 0) {
-			buf_free(b);
-			return sftp_fail(s, SCP_E_FORMAT,
-			    "Malformed DATA reply");
-		}
-		memcpy((uint8_t *)p + *got, data, dlen);
-		*got += dlen;
-		buf_free(b);
-		b = NULL;
+		*got += n;
 	}
 	return 0;
 }

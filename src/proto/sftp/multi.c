@@ -84,6 +84,8 @@ struct mpeer {
 	int open;		/* h is valid */
 	int joining;		/* its OPEN (open_id) is in flight */
 	uint32_t open_id;
+	int closing;		/* its CLOSE (close_id) is in flight */
+	uint32_t close_id;
 	int dead;		/* the session broke during this file */
 	uint64_t cur, end;	/* the part of its chunk not yet asked */
 	uint64_t inflight;	/* bytes asked and not yet answered */
@@ -121,6 +123,8 @@ struct multi {
 	const char *path;	/* what joining sessions OPEN, and how */
 	uint32_t pflags;
 	struct timespec asked;	/* the provider was last asked then */
+	const char *rpath;	/* uploads: the target, for close errors */
+	int close_rc;		/* uploads: multi_close_wait() of the others */
 };
 
 /* Whether `s` may split a file of `size` bytes over other sessions. */
@@ -306,27 +310,46 @@ multi_unjoin(struct multi *m)
 	}
 }
 
-/* Sends CLOSE on every open handle of m->p[from..n); 1 if a server
- * refused one (data may be lost), 0, or the first session's fatal. */
-static int
-multi_close(struct multi *m, size_t from, const char *path)
+/*
+ * Sends CLOSE on every open handle of m->p[from..n) and writes them out
+ * at once (a long link holds small requests for a batch: unflushed,
+ * each would leave only when its own reply is waited for, one round
+ * trip per session in turn).  multi_close_wait() takes the replies.
+ */
+static void
+multi_close_send(struct multi *m, size_t from)
 {
-	uint32_t id[MULTI_MAX];
-	int sent[MULTI_MAX];
 	size_t i;
-	int r, rc = 0;
 
 	multi_unjoin(m);
 	for (i = from; i < m->n; i++) {
-		sent[i] = m->p[i].open && !m->p[i].s->dead &&
-		    sftp_send_close(m->p[i].s, &m->p[i].h, &id[i]) == 0;
+		m->p[i].closing = m->p[i].open && !m->p[i].s->dead &&
+		    sftp_send_close(m->p[i].s, &m->p[i].h,
+		    &m->p[i].close_id) == 0;
 		m->p[i].open = 0;
 	}
 	for (i = from; i < m->n; i++) {
-		if (!sent[i]) {
+		if (m->p[i].closing) {
+			/* A failure marks the session dead: the wait says so. */
+			(void)sftp_flush(m->p[i].s);
+		}
+	}
+}
+
+/* The replies to multi_close_send(): 1 if a server refused a CLOSE
+ * (data may be lost), 0, or the first session's fatal. */
+static int
+multi_close_wait(struct multi *m, size_t from, const char *path)
+{
+	size_t i;
+	int r, rc = 0;
+
+	for (i = from; i < m->n; i++) {
+		if (!m->p[i].closing) {
 			continue;
 		}
-		r = sftp_recv_status(m->p[i].s, id[i]);
+		m->p[i].closing = 0;
+		r = sftp_recv_status(m->p[i].s, m->p[i].close_id);
 		if (r == SCP_E_PEER) {
 			if (rc == 0) {
 				log_error("close remote \"%s\": %s", path,
@@ -338,6 +361,14 @@ multi_close(struct multi *m, size_t from, const char *path)
 		}
 	}
 	return rc;
+}
+
+/* CLOSE on every open handle of m->p[from..n), all in flight at once. */
+static int
+multi_close(struct multi *m, size_t from, const char *path)
+{
+	multi_close_send(m, from);
+	return multi_close_wait(m, from, path);
 }
 
 /* Registers request `id` of m->p[i] for [off, off+len). */
@@ -835,6 +866,16 @@ multi_plan(struct multi *m, uint64_t size)
 	    (unsigned long long)size, m->n);
 }
 
+/* rf.closed_cb of an upload: the other sessions' CLOSE replies. */
+static int
+multi_upload_closed(void *ctx)
+{
+	struct multi *m = ctx;
+
+	m->close_rc = multi_close_wait(m, 1, m->rpath);
+	return m->close_rc;
+}
+
 int
 sftp_multi_upload(struct sftp_session *s, int fd, const char *lpath,
     const char *rpath, const struct sftp_attr *a, int fresh)
@@ -880,10 +921,16 @@ sftp_multi_upload(struct sftp_session *s, int fd, const char *lpath,
 		log_error("write remote \"%s\": %s", rpath,
 		    sftp_fx2txt(m.status));
 	}
-	/* The other handles are closed before the rename. */
-	rc = r == 0 && m.fatal == 0 ? multi_close(&m, 1, rpath) : 0;
-	if (rc != 0) {
-		ok = 0;
+	/*
+	 * The other handles are closed before the rename, in the round trip
+	 * of the first session's CLOSE (multi_upload_closed).
+	 */
+	rc = 0;
+	if (r == 0 && m.fatal == 0) {
+		multi_close_send(&m, 1);
+		m.rpath = rpath;
+		rf.closed_cb = multi_upload_closed;
+		rf.closed_ctx = &m;
 	}
 	if (!ok && io_cancelled() && rf.tmppath != NULL && !s->dead) {
 		/* Kept for --resume: only the whole prefix. */
@@ -896,6 +943,12 @@ sftp_multi_upload(struct sftp_session *s, int fd, const char *lpath,
 		s->dead = 1;
 	}
 	r = sftp_rfile_finish(&rf, ok, size);
+	if (rf.closed_cb != NULL) {
+		/* Not reached there (the first session broke): the others'
+		 * replies are still taken, and their errors told. */
+		(void)multi_upload_closed(&m);
+	}
+	rc = m.close_rc;
 	if (rc < 0 && r >= 0) {
 		r = rc;
 	}
@@ -921,6 +974,8 @@ sftp_multi_download(struct sftp_session *s, const char *rpath,
 	struct timespec ts[2];
 	uint64_t size, contig;
 	uint8_t probe;
+	uint32_t pid = 0;
+	int ask;
 	size_t got = 0;
 	mode_t mode;
 	int r, rc, keep;
@@ -969,9 +1024,23 @@ sftp_multi_download(struct sftp_session *s, const char *rpath,
 	r = multi_run(&m);
 	sftp_meter_end(s);
 	contig = multi_contig(&m);
-	if (r == 0 && m.fatal == 0 && !m.failed && m.done == size) {
-		/* STAT said `size`: more data means it changed under us. */
-		r = sftp_read_block(s, &m.p[0].h, size, &probe, 1, &got);
+	/*
+	 * STAT said `size`: more data means it changed under us.  The
+	 * READ past the end and every CLOSE share one round trip (a
+	 * session answers in order: the READ before its CLOSE).
+	 */
+	ask = r == 0 && m.fatal == 0 && !m.failed && m.done == size;
+	if (ask && (r = sftp_send_read(s, s, &m.p[0].h, size, 1,
+	    &pid)) != 0) {
+		m.fatal = r;
+		r = 0;
+		ask = 0;
+	}
+	if (r == 0 && m.fatal == 0) {
+		multi_close_send(&m, 0);
+	}
+	if (ask) {
+		r = sftp_read_reply(s, pid, 1, &probe, &got);
 		if (r == SCP_E_PEER) {
 			multi_status(&m, s->last_status);
 			r = 0;
@@ -980,7 +1049,7 @@ sftp_multi_download(struct sftp_session *s, const char *rpath,
 			r = 0;
 		}
 	}
-	rc = r == 0 && m.fatal == 0 ? multi_close(&m, 0, rpath) : 0;
+	rc = r == 0 && m.fatal == 0 ? multi_close_wait(&m, 0, rpath) : 0;
 	if (r == 0 && m.fatal == 0 && rc < 0) {
 		m.fatal = rc;
 	}

@@ -671,6 +671,14 @@ struct sftp_rfile {
 	struct sftp_wpend *pend;	/* outstanding WRITEs */
 	size_t npend, apend;
 	uint64_t fail_off;	/* lowest offset of a failed WRITE */
+	/*
+	 * Called by sftp_rfile_finish() once the CLOSE is answered, before
+	 * the rename: other sessions' CLOSEs of the same file (multi.c) are
+	 * waited for there, in the same round trip.  Nonzero: the file
+	 * is not whole, it is not published.  Cleared when called.
+	 */
+	int (*closed_cb)(void *ctx);
+	void *closed_ctx;
 };
 
 /* Opens `path` (or its temporary name) for writing; `a` holds the mode
@@ -821,5 +829,12 @@ int sftp_copy_handle(struct sftp_session *s, const struct sftp_handle *h,
  */
 int sftp_read_block(struct sftp_session *s, const struct sftp_handle *h,
     uint64_t off, void *p, size_t len, size_t *got);
+/*
+ * The reply to READ `id` of at most `want` bytes (sent with
+ * sftp_send_read, owner `s`): the data into `p`, *got its length, 0 at
+ * EOF.  0, SCP_E_PEER (error STATUS) or fatal.
+ */
+int sftp_read_reply(struct sftp_session *s, uint32_t id, uint32_t want,
+    void *p, size_t *got);
 
 #endif

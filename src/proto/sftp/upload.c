@@ -475,6 +475,14 @@ sftp_rfile_finish(struct sftp_rfile *rf, int ok, uint64_t size)
 		log_error("close remote \"%s\": %s", rf->path, status_text(s));
 		ok = 0;
 	}
+	if (rf->closed_cb != NULL) {
+		int (*cb)(void *) = rf->closed_cb;
+
+		rf->closed_cb = NULL;
+		if (cb(rf->closed_ctx) != 0) {
+			ok = 0;
+		}
+	}
 	if (rf->tmppath != NULL) {
 		if (ok) {
 			r = sftp_do_rename(s, rf->tmppath, rf->path);
