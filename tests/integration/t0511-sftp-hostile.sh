@@ -106,6 +106,24 @@ test_expect_success_ours 'a directory upload opens its files before VERSION (-D)
 	! grep -qx 6 peek.log
 '
 
+# OpenSSH's sftp-server handles one request per 16 KiB it reads, so a
+# burst of small WRITEs piles up in its input buffer (uppipe.c,
+# UPQ_SMALL_MAX): at most 1 MiB of them wait for replies at once, also
+# once the round trip is known to be long (the held replies make it
+# 300 ms).  600 files of 4000 bytes: 2.4 MB.
+test_expect_success_ours 'small WRITEs outstanding stay within 1 MiB (-D)' '
+	rm -rf b1 && mkdir -p b1/nosuchmany &&
+	i=0 && while [ $i -lt 600 ]; do
+		head -c 4000 /dev/zero >b1/nosuchmany/f$i && i=$((i + 1)) ||
+		return 1
+	done &&
+	SCPTEST_SFTP_LOG=$TRASH/hold.log && export SCPTEST_SFTP_LOG &&
+	viaD hold-writes -r b1/nosuchmany host:dir/ &&
+	unset SCPTEST_SFTP_LOG &&
+	held=$(cat hold.log) && echo "held at most $held" >&2 &&
+	test "$held" -gt 0 && test "$held" -le 1048576
+'
+
 for via in viaD viaS; do
 
 test_expect_success_ours "$via: READDIR names ../evil, a/b, ., .., absolute (-r)" '
