@@ -124,6 +124,20 @@ test_expect_success_ours 'small WRITEs outstanding stay within 1 MiB (-D)' '
 	test "$held" -gt 0 && test "$held" -le 1048576
 '
 
+# A file's download (download_file(), 64 KiB and up) opens it without
+# waiting for the timed limits reply: only a file big enough to split
+# needs the round trip, and its OPEN goes out before that wait.  One
+# round trip less after VERSION.
+test_expect_success_ours 'a download does not wait for the timed limits reply (-D)' '
+	rm -rf b1 && mkdir b1 && rm -f open.log &&
+	SCPTEST_SFTP_OPENLOG=$TRASH/open.log SCPTEST_SFTP_SIZE=100000 &&
+	export SCPTEST_SFTP_OPENLOG SCPTEST_SFTP_SIZE &&
+	viaD hold-writes host:dir/file b1/x &&
+	unset SCPTEST_SFTP_OPENLOG SCPTEST_SFTP_SIZE &&
+	test "$(wc -c <b1/x)" -eq 100000 &&
+	test "$(head -n 1 open.log)" = held
+'
+
 for via in viaD viaS; do
 
 test_expect_success_ours "$via: READDIR names ../evil, a/b, ., .., absolute (-r)" '

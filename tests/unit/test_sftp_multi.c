@@ -263,7 +263,7 @@ test_download_closes_together(void **state)
 	a.perm = 0644;
 	assert_true((dirfd = open(".", O_RDONLY | O_DIRECTORY)) >= 0);
 	start(c, NSESS);
-	assert_int_equal(sftp_multi_download(c->s[0], "big", &a, dirfd,
+	assert_int_equal(sftp_multi_download(c->s[0], "big", &a, NULL, dirfd,
 	    "got", "got", 0), 0);
 	stop(c);
 	close(dirfd);

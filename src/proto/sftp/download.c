@@ -467,7 +467,7 @@ download_file(struct sftp_session *s, const char *rpath,
 	struct outfile_src src;
 	struct timespec ts[2];
 	uint64_t size, end = 0, start = 0;
-	uint32_t status;
+	uint32_t status, oid = 0;
 	mode_t mode;
 	int r, rr, saved, resume;
 
@@ -489,17 +489,30 @@ download_file(struct sftp_session *s, const char *rpath,
 	mode = (a.flags & SSH2_FILEXFER_ATTR_PERMISSIONS) ?
 	    (mode_t)(a.perm & 0777) : 0666;
 	size = (a.flags & SSH2_FILEXFER_ATTR_SIZE) ? a.size : 0;
-	/* A big file may be split over several sessions (multi.c), as
-	 * the link's round trip says. */
-	if ((r = sftp_limits(s)) != 0) {
-		return r;
+	/*
+	 * A big file may be split over several sessions (multi.c), as the
+	 * link's round trip says: the timed limits reply, a round trip
+	 * after VERSION on a session's first file.  Its OPEN goes out
+	 * first and is answered in the same round trip.  Other files need
+	 * only the sizes, back with VERSION.
+	 */
+	if (sftp_multi_possible(s, size)) {
+		if ((r = sftp_send_open(s, rpath, SSH2_FXF_READ, NULL,
+		    &oid)) != 0 || (r = sftp_limits(s)) != 0) {
+			return r;
+		}
+		if ((r = sftp_recv_handle(s, oid, &h)) == 0 &&
+		    (r = sftp_multi_download(s, rpath, &a, &h, dirfd, lname,
+		    ldisp, ofl)) != SFTP_MULTI_DECLINED) {
+			return r;
+		}
+		if (r == SFTP_MULTI_DECLINED) {
+			r = 0;
+		}
+	} else if ((r = sftp_limits_sizes(s)) == 0) {
+		r = sftp_do_open(s, rpath, SSH2_FXF_READ, NULL, &h);
 	}
-	if ((r = sftp_multi_download(s, rpath, &a, dirfd, lname, ldisp,
-	    ofl)) != SFTP_MULTI_DECLINED) {
-		return r;
-	}
-
-	if ((r = sftp_do_open(s, rpath, SSH2_FXF_READ, NULL, &h)) != 0) {
+	if (r != 0) {
 		if (r == SCP_E_PEER) {
 			log_error("remote open \"%s\": %s", rpath,
 			    sftp_fx2txt(s->last_status));

@@ -139,6 +139,12 @@ multi_possible(const struct sftp_session *s, uint64_t size)
 	    !o->resume && !o->inplace && o->bwlimit_kbits == 0;
 }
 
+int
+sftp_multi_possible(const struct sftp_session *s, uint64_t size)
+{
+	return multi_possible(s, size);
+}
+
 /* Adds session `x` (from the provider) unless it is there already or
  * unusable.  1 if added. */
 static int
@@ -965,8 +971,8 @@ sftp_multi_upload(struct sftp_session *s, int fd, const char *lpath,
 
 int
 sftp_multi_download(struct sftp_session *s, const char *rpath,
-    const struct sftp_attr *a, int dirfd, const char *lname,
-    const char *ldisp, int ofl)
+    const struct sftp_attr *a, const struct sftp_handle *h, int dirfd,
+    const char *lname, const char *ldisp, int ofl)
 {
 	struct multi m;
 	struct outfile of;
@@ -994,7 +1000,9 @@ sftp_multi_download(struct sftp_session *s, const char *rpath,
 	/* The others' OPENs go first and are answered while the first
 	 * session already reads. */
 	multi_join(&m, rpath, SSH2_FXF_READ);
-	if ((r = sftp_do_open(s, rpath, SSH2_FXF_READ, NULL,
+	if (h != NULL) {
+		m.p[0].h = *h;
+	} else if ((r = sftp_do_open(s, rpath, SSH2_FXF_READ, NULL,
 	    &m.p[0].h)) != 0) {
 		if (r == SCP_E_PEER) {
 			log_error("remote open \"%s\": %s", rpath,

@@ -725,11 +725,16 @@ int sftp_multi_upload(struct sftp_session *s, int fd, const char *lpath,
  * Downloads remote regular file `rpath` (`a`: its STAT, size included)
  * to `lname` in `dirfd` (`ldisp` for messages, `ofl` OUTFILE_* flags)
  * over several sessions, or returns SFTP_MULTI_DECLINED without any
- * request sent.  Otherwise as download_file(): 0, 1 or <0.
+ * request sent.  `h`: the file already open for reading on `s` (then
+ * closed here unless declined), or NULL.  Otherwise as download_file():
+ * 0, 1 or <0.
  */
 int sftp_multi_download(struct sftp_session *s, const char *rpath,
-    const struct sftp_attr *a, int dirfd, const char *lname,
-    const char *ldisp, int ofl);
+    const struct sftp_attr *a, const struct sftp_handle *h, int dirfd,
+    const char *lname, const char *ldisp, int ofl);
+/* 1 if a file of `size` bytes may be split over sessions (and the
+ * provider is asked), else 0.  Pure. */
+int sftp_multi_possible(const struct sftp_session *s, uint64_t size);
 
 /*
  * The sequential pieces uppipe.c falls back on: the temporary name
