@@ -124,7 +124,6 @@ struct multi {
 	uint32_t pflags;
 	struct timespec asked;	/* the provider was last asked then */
 	const char *rpath;	/* uploads: the target, for close errors */
-	int close_rc;		/* uploads: multi_close_wait() of the others */
 };
 
 /* Whether `s` may split a file of `size` bytes over other sessions. */
@@ -872,14 +871,14 @@ multi_plan(struct multi *m, uint64_t size)
 	    (unsigned long long)size, m->n);
 }
 
-/* rf.closed_cb of an upload: the other sessions' CLOSE replies. */
+/* rf.closed_cb of an upload: the other sessions' CLOSE replies, 0 or 1
+ * (from 1, multi_close_wait() has no fatal to return). */
 static int
 multi_upload_closed(void *ctx)
 {
 	struct multi *m = ctx;
 
-	m->close_rc = multi_close_wait(m, 1, m->rpath);
-	return m->close_rc;
+	return multi_close_wait(m, 1, m->rpath);
 }
 
 int
@@ -890,7 +889,7 @@ sftp_multi_upload(struct sftp_session *s, int fd, const char *lpath,
 	struct sftp_rfile rf;
 	struct sftp_attr cut;
 	uint64_t size = a->size;
-	int r, rc, ok;
+	int r, ok;
 
 	if (!multi_possible(s, size)) {
 		return SFTP_MULTI_DECLINED;
@@ -931,7 +930,6 @@ sftp_multi_upload(struct sftp_session *s, int fd, const char *lpath,
 	 * The other handles are closed before the rename, in the round trip
 	 * of the first session's CLOSE (multi_upload_closed).
 	 */
-	rc = 0;
 	if (r == 0 && m.fatal == 0) {
 		multi_close_send(&m, 1);
 		m.rpath = rpath;
@@ -953,10 +951,6 @@ sftp_multi_upload(struct sftp_session *s, int fd, const char *lpath,
 		/* Not reached there (the first session broke): the others'
 		 * replies are still taken, and their errors told. */
 		(void)multi_upload_closed(&m);
-	}
-	rc = m.close_rc;
-	if (rc < 0 && r >= 0) {
-		r = rc;
 	}
 	multi_free(&m);
 	close(fd);
@@ -1038,17 +1032,16 @@ sftp_multi_download(struct sftp_session *s, const char *rpath,
 	 * session answers in order: the READ before its CLOSE).
 	 */
 	ask = r == 0 && m.fatal == 0 && !m.failed && m.done == size;
-	if (ask && (r = sftp_send_read(s, s, &m.p[0].h, size, 1,
-	    &pid)) != 0) {
-		m.fatal = r;
-		r = 0;
-		ask = 0;
+	if (ask) {
+		r = sftp_send_read(s, s, &m.p[0].h, size, 1, &pid);
 	}
 	if (r == 0 && m.fatal == 0) {
 		multi_close_send(&m, 0);
 	}
 	if (ask) {
-		r = sftp_read_reply(s, pid, 1, &probe, &got);
+		if (r == 0) {
+			r = sftp_read_reply(s, pid, 1, &probe, &got);
+		}
 		if (r == SCP_E_PEER) {
 			multi_status(&m, s->last_status);
 			r = 0;
