@@ -198,6 +198,7 @@ run_client(struct scp_options *o)
 	x.fopts.bwlimit_kbits = o->bwlimit_kbits;
 	x.fopts.buffer_len = o->sftp_buffer_len;
 	x.fopts.nrequests = o->sftp_nrequests;
+	x.fopts.local = o->sftp_direct != NULL;
 
 	if (operand_is_remote(o->operands[o->noperands - 1])) {
 		to_remote(&x);

@@ -244,6 +244,11 @@ session_new(int rfd, int wfd, const struct sftp_opts *o)
 	s->next_id = 1;
 	s->read_len = s->write_len = SFTP_DEFAULT_BLOCK;
 	s->nreq = SFTP_DEFAULT_NREQ;
+	/* A timed limits reply from a local server would only measure its
+	 * queue (a crowd of requests ahead), never a link. */
+	if (o != NULL && o->local) {
+		s->rtt_clean = 1;
+	}
 	if ((s->wbuf = buf_new(SFTP_MAX_MSG + 4)) == NULL) {
 		free(s);
 		log_error("out of memory");
@@ -307,9 +312,12 @@ sftp_version_take(struct sftp_session *s, struct buf *b,
 	 * (docs/design-speed.md): INIT->VERSION, which also counts ssh's
 	 * own connection set-up when INIT was queued before ssh had
 	 * connected, so the limits query, one clean round trip, replaces
-	 * it when the server offers it (sftp_limits_take()).
+	 * it when the server offers it (sftp_limits_take()).  A local
+	 * server's is its start-up: 0 stands.
 	 */
-	s->rtt_us = rtt_micros(&s->init_t0, t1);
+	if (!s->o->local) {
+		s->rtt_us = rtt_micros(&s->init_t0, t1);
+	}
 	r = parse_version(s, b);
 	buf_free(b);
 	if (r != 0) {
@@ -355,7 +363,7 @@ sftp_limits_take(struct sftp_session *s, uint32_t id, uint8_t type,
 	if ((r = take_limits(s, type, b, lim)) != 0) {
 		return r;
 	}
-	if (timed) {
+	if (timed && !s->o->local) {
 		uint32_t gap = rtt_micros(&s->last_reply_t, t1);
 
 		s->rtt_us = rtt_micros(&s->limits_t0, t1);

@@ -38,6 +38,9 @@ struct sftp_opts {
 	uint32_t nrequests;	/* -X nrequests=, 0 = automatic */
 	int defer;		/* sftp_upload() may return before its files
 				 * arrived: see sftp_upload_flush() */
+	int local;		/* -D: the server is a program of ours, no
+				 * link between: the round trip is known
+				 * short from the start and never timed */
 };
 
 struct sftp_session;

@@ -307,28 +307,52 @@ upq_clear(struct sftp_session *s, struct sftp_upq *q)
 
 /*
  * Small WRITEs (below OpenSSH's sftp-server's 16 KiB read) outstanding
- * are kept within UPQ_SMALL_MAX bytes.  That server reads 16 KiB per
+ * are kept within upq_small_max() bytes.  That server reads 16 KiB per
  * turn of its loop but handles one request per turn, so a burst of
  * small requests piles up in its input buffer, which it regrows 16 KiB
- * at a time by copying all of it into fresh memory: 500 files of 4 KiB
- * sent at once on a 50 ms link cost it 450-520 ms of CPU in about half
- * the runs (43-72 ms in the others), and the upload 1.2 s instead of
- * 0.85.  With 1 MiB: 0.84-1.01 s in 8 runs (512 KiB: 0.94-0.98, one
- * more round trip).  Large WRITEs are one request per 16 KiB read and
- * never pile up.  Not once the link is known to be short: on loopback
- * the 10,000 small files took 1.36 s instead of 1.20 (medians of 6
- * alternating runs) with the cap.  Before the round trip is known (the
- * burst leaves right after VERSION, before the timed answer) it holds.
+ * at a time by copying all of it into fresh memory, a step per read: the
+ * higher the pile ever gets, the more of its time goes to memmove and
+ * page faults, about quadratically.
+ * Large WRITEs are one request per 16 KiB read and never pile up.
+ *
+ * The bound is what keeps a link busy at about 20 MB/s (more than that
+ * server writes small files at) once a clean round trip is known, within
+ * 128 KiB and 1 MiB; 512 KiB until then; 128 KiB with -D (a local
+ * server, the round trip known short).  Measured (4-8 alternating runs):
+ * 10,000 x 4 KiB over loopback ssh 0.85-0.88 s with 128 KiB throughout,
+ * 1.0-1.2 s with 512 KiB until the round trip is known (a crowded
+ * timed answer there is rarely trusted before the end), 1.3-1.7 s with
+ * the 1 MiB of before; 3,000 x 3 KB with -D 0.6-0.9 s against 2.7 s
+ * (OpenSSH's scp 0.9 s).  500 x 4 KiB over the 50 ms link: 0.87-0.91 s
+ * with 512 KiB for the first round trip, 0.85-1.04 s with 1 MiB, 0.90-1.09
+ * s with 128 KiB (one more round trip); 1 MiB once the round trip is
+ * known long is one round trip's worth (512 KiB throughout: 0.94-0.98 s).
  */
 #define UPQ_SMALL_WRITE		(16U * 1024)
+#define UPQ_SMALL_MIN		(128U * 1024)
+#define UPQ_SMALL_FIRST		(512U * 1024)
 #define UPQ_SMALL_MAX		(1024U * 1024)
+#define UPQ_SMALL_RATE		21	/* bytes per microsecond of round trip */
+
+static uint64_t
+upq_small_max(const struct sftp_session *s)
+{
+	uint64_t b;
+
+	if (!s->rtt_clean) {
+		return UPQ_SMALL_FIRST;
+	}
+	b = (uint64_t)s->rtt_us * UPQ_SMALL_RATE;
+	return b < UPQ_SMALL_MIN ? UPQ_SMALL_MIN :
+	    b > UPQ_SMALL_MAX ? UPQ_SMALL_MAX : b;
+}
 
 /*
  * Whether a WRITE of `len` bytes may go out: the data outstanding stays
  * within nrequests blocks (what one big file keeps in flight), however
- * small the files, and the small ones within UPQ_SMALL_MAX; their count
- * within SFTP_MAX_NREQ * 4 (tiny STATUS replies, which always fit the
- * buffers between us and the server).
+ * small the files, and the small ones within upq_small_max(); their
+ * count within SFTP_MAX_NREQ * 4 (tiny STATUS replies, which always fit
+ * the buffers between us and the server).
  */
 static int
 write_room(const struct sftp_session *s, const struct sftp_upq *q,
@@ -337,8 +361,7 @@ write_room(const struct sftp_session *s, const struct sftp_upq *q,
 	if (q->nwrites == 0) {
 		return 1;
 	}
-	if (len < UPQ_SMALL_WRITE && q->swbytes + len > UPQ_SMALL_MAX &&
-	    (!s->rtt_clean || sftp_rtt_long(s))) {
+	if (len < UPQ_SMALL_WRITE && q->swbytes + len > upq_small_max(s)) {
 		return 0;
 	}
 	return q->nwrites < 4 * SFTP_MAX_NREQ &&
