@@ -162,11 +162,19 @@ for _w in $WORKLOADS; do
 	run_workload "$_w"
 	case $_w in
 	big-up | big-down)
-		for _t in ours ours-O openssh openssh-O; do
-			if in_list "$_t" "$TOOLS"; then
-				say "  $_t: memory and CPU probe (untimed)"
-				rss_probe "$_w" "$_t"
-			fi
+		# As many probes as timed runs, the tools taking turns: the
+		# report takes the median CPU and the highest VmHWM (one
+		# sample of CPU swung by 15% either way from run to run).
+		_r=1
+		while [ "$_r" -le "$RUNS" ]; do
+			for _t in ours ours-O openssh openssh-O; do
+				if in_list "$_t" "$TOOLS"; then
+					say "  $_t: memory and CPU probe" \
+					    "$_r/$RUNS (untimed)"
+					rss_probe "$_w" "$_t"
+				fi
+			done
+			_r=$((_r + 1))
 		done
 		;;
 	esac

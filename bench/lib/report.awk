@@ -46,10 +46,18 @@ FILENAME ~ /planned\.tsv$/ {
 	next
 }
 
+# Several probes per workload and tool: the highest VmHWM (FAIL if any
+# failed) and the median CPU (pcpu, after the input is read).
 FILENAME ~ /rss\.tsv$/ {
-	hwm[$1, $2] = $3
-	if (NF >= 4 && $4 != "-") {
-		pcpu[$1, $2] = $4
+	k = $1 SUBSEP $2
+	if ($3 == "FAIL" || hwm[k] == "FAIL") {
+		hwm[k] = "FAIL"
+	} else if (!(k in hwm) || $3 + 0 > hwm[k] + 0) {
+		hwm[k] = $3
+	}
+	if (NF >= 4 && $4 != "-" && $4 != "FAIL") {
+		np[k]++
+		pc[k, np[k]] = $4
 	}
 	next
 }
@@ -195,6 +203,9 @@ function has_tool(tl,    i) {
 }
 
 END {
+	for (k in np) {
+		pcpu[k] = sprintf("%.3f", median(pc, k, np[k]))
+	}
 	# --- median seconds ---
 	printf "### Median seconds (%d run%s per cell unless marked)\n\n",
 	    runs, runs == 1 ? "" : "s"
