@@ -111,31 +111,30 @@ test_expect_success_ours 'a directory upload opens its files before VERSION (-D)
 # upq_small_max()).  With -D (a local server) at most 128 KiB of them
 # wait for replies at once.  Through ssh (-S) 512 KiB until the round
 # trip is timed, and 1 MiB once it is known to be long (the held replies
-# make it 300 ms).  600 files of 4000 bytes: 2.4 MB.
-small_many () {
+# make it 300 ms).
+#
+# held_small VIA LOW HIGH: uploads 600 files of 4000 bytes (2.4 MB)
+# through VIA; the most WRITE data held at once is above LOW and at most
+# HIGH.
+held_small () {
 	rm -rf b1 && mkdir -p b1/nosuchmany &&
 	i=0 && while [ $i -lt 600 ]; do
 		head -c 4000 /dev/zero >b1/nosuchmany/f$i && i=$((i + 1)) ||
 		return 1
-	done
+	done &&
+	SCPTEST_SFTP_LOG=$TRASH/hold.log && export SCPTEST_SFTP_LOG &&
+	$1 hold-writes -r b1/nosuchmany host:dir/ &&
+	unset SCPTEST_SFTP_LOG &&
+	held=$(cat hold.log) && echo "held at most $held" >&2 &&
+	test "$held" -gt "$2" && test "$held" -le "$3"
 }
 
 test_expect_success_ours 'small WRITEs outstanding stay within 128 KiB (-D)' '
-	small_many &&
-	SCPTEST_SFTP_LOG=$TRASH/hold.log && export SCPTEST_SFTP_LOG &&
-	viaD hold-writes -r b1/nosuchmany host:dir/ &&
-	unset SCPTEST_SFTP_LOG &&
-	held=$(cat hold.log) && echo "held at most $held" >&2 &&
-	test "$held" -gt 0 && test "$held" -le 131072
+	held_small viaD 0 131072
 '
 
 test_expect_success_ours 'small WRITEs outstanding stay within 1 MiB (-S)' '
-	small_many &&
-	SCPTEST_SFTP_LOG=$TRASH/hold.log && export SCPTEST_SFTP_LOG &&
-	viaS hold-writes -r b1/nosuchmany host:dir/ &&
-	unset SCPTEST_SFTP_LOG &&
-	held=$(cat hold.log) && echo "held at most $held" >&2 &&
-	test "$held" -gt 131072 && test "$held" -le 1048576
+	held_small viaS 131072 1048576
 '
 
 # A file's download (download_file(), 64 KiB and up) opens it without
