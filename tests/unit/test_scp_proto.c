@@ -25,6 +25,7 @@
 
 #include "fs/outfile.h"
 #include "proto/scp/scp.h"
+#include "proto/scp/scp_int.h"
 #include "util/err.h"
 #include "util/log.h"
 
@@ -587,22 +588,35 @@ test_write_error_stays_in_sync(void **state)
 
 /*
  * A file that shrinks after its C record went out: the source pads with
- * zeros to the announced size and ends with \1, never a false \0.
+ * zeros to the announced size and ends with \1, never a false \0.  The
+ * source reads its first block (at most SCP_BLOCK_MAX) while the C record
+ * travels, so that block may race the truncate: a read beside a truncate
+ * can even return the old size, zero-filled.  Every later block is read
+ * after our answer, so after the truncate.
  */
+#define SHRINK_SIZE	(3 * SCP_BLOCK_MAX)
+
 static void
 test_source_file_shrinks(void **state)
 {
 	struct scp_opts o = { 0 };
 	struct scp_conn c;
-	char path[256], buf[256];
-	size_t got = 0;
+	char path[256], rec[64], want[64], *data, *buf;
+	size_t got = 0, i, nonzero = 0;
 	ssize_t n;
 	int sv[2], st;
 	pid_t pid;
 
 	(void)state;
+	data = malloc(SHRINK_SIZE);
+	buf = malloc(SHRINK_SIZE + 256);
+	assert_non_null(data);
+	assert_non_null(buf);
+	for (i = 0; i < SHRINK_SIZE; i++) {
+		data[i] = (char)('a' + i % 26);
+	}
 	snprintf(path, sizeof(path), "%s/shrink", srcdir);
-	put(path, "0123456789", 10, 0644);
+	put(path, data, SHRINK_SIZE, 0644);
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
 	pid = fork();
 	assert_true(pid >= 0);
@@ -618,29 +632,36 @@ test_source_file_shrinks(void **state)
 	close(sv[1]);
 	assert_int_equal(write(sv[0], "", 1), 1);
 	/* The C record, up to its newline. */
-	while (got < sizeof(buf) - 1 && read(sv[0], buf + got, 1) == 1) {
-		if (buf[got++] == '\n') {
+	while (got < sizeof(rec) - 1 && read(sv[0], rec + got, 1) == 1) {
+		if (rec[got++] == '\n') {
 			break;
 		}
 	}
-	buf[got] = '\0';
-	assert_string_equal(buf, "C0644 10 shrink\n");
+	rec[got] = '\0';
+	snprintf(want, sizeof(want), "C0644 %d shrink\n", SHRINK_SIZE);
+	assert_string_equal(rec, want);
 	assert_int_equal(truncate(path, 4), 0);
 	assert_int_equal(write(sv[0], "", 1), 1);
 	got = 0;
-	while (got < 10 + 1 && (n = read(sv[0], buf + got,
-	    sizeof(buf) - 1 - got)) > 0) {
+	while (got < SHRINK_SIZE + 1 && (n = read(sv[0], buf + got,
+	    SHRINK_SIZE + 255 - got)) > 0) {
 		got += (size_t)n;
 	}
-	assert_true(got >= 11);
-	assert_memory_equal(buf, "0123\0\0\0\0\0\0", 10);
-	assert_int_equal(buf[10], '\001');
+	assert_true(got >= SHRINK_SIZE + 1);
+	assert_memory_equal(buf, data, 4);
+	for (i = SCP_BLOCK_MAX; i < SHRINK_SIZE; i++) {
+		nonzero += buf[i] != 0;
+	}
+	assert_int_equal(nonzero, 0);
+	assert_int_equal(buf[SHRINK_SIZE], '\001');
 	/* Answer the status so the source finishes. */
 	assert_int_equal(write(sv[0], "", 1), 1);
-	while (read(sv[0], buf, sizeof(buf)) > 0) {
+	while (read(sv[0], buf, SHRINK_SIZE) > 0) {
 		continue;
 	}
 	close(sv[0]);
+	free(data);
+	free(buf);
 	assert_int_equal(waitpid(pid, &st, 0), pid);
 	assert_int_equal(WEXITSTATUS(st), 1);
 }
