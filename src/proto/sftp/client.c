@@ -246,7 +246,7 @@ session_new(int rfd, int wfd, const struct sftp_opts *o)
 	s->nreq = SFTP_DEFAULT_NREQ;
 	/* A timed limits reply from a local server would only measure its
 	 * queue (a crowd of requests ahead), never a link. */
-	if (o != NULL && o->local) {
+	if (o->local) {
 		s->rtt_clean = 1;
 	}
 	if ((s->wbuf = buf_new(SFTP_MAX_MSG + 4)) == NULL) {

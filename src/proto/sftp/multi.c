@@ -126,9 +126,8 @@ struct multi {
 	const char *rpath;	/* uploads: the target, for close errors */
 };
 
-/* Whether `s` may split a file of `size` bytes over other sessions. */
-static int
-multi_possible(const struct sftp_session *s, uint64_t size)
+int
+sftp_multi_possible(const struct sftp_session *s, uint64_t size)
 {
 	const struct sftp_opts *o = s->o;
 
@@ -136,12 +135,6 @@ multi_possible(const struct sftp_session *s, uint64_t size)
 	 * file; -l is a per-session limit and would be multiplied. */
 	return s->peers != NULL && !s->dead && size >= MULTI_FLOOR &&
 	    !o->resume && !o->inplace && o->bwlimit_kbits == 0;
-}
-
-int
-sftp_multi_possible(const struct sftp_session *s, uint64_t size)
-{
-	return multi_possible(s, size);
 }
 
 /* Adds session `x` (from the provider) unless it is there already or
@@ -891,7 +884,7 @@ sftp_multi_upload(struct sftp_session *s, int fd, const char *lpath,
 	uint64_t size = a->size;
 	int r, ok;
 
-	if (!multi_possible(s, size)) {
+	if (!sftp_multi_possible(s, size)) {
 		return SFTP_MULTI_DECLINED;
 	}
 	multi_peers(&m, s, size);
@@ -984,7 +977,7 @@ sftp_multi_download(struct sftp_session *s, const char *rpath,
 		return SFTP_MULTI_DECLINED;
 	}
 	size = a->size;
-	if (!multi_possible(s, size)) {
+	if (!sftp_multi_possible(s, size)) {
 		return SFTP_MULTI_DECLINED;
 	}
 	multi_peers(&m, s, size);
