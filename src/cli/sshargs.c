@@ -35,20 +35,23 @@ sshargs_connection(struct strvec *out, const struct scp_options *o,
     enum sshargs_kind kind, const char *host, const char *user, int port,
     const char *command)
 {
-	if (port == -1) {
-		port = o->port;
-	}
 	if (kind == SSHARGS_SFTP && o->sftp_direct != NULL) {
-		/* OpenSSH's do_sftp_connect(): no user, no ssh options. */
+		/* OpenSSH's do_sftp_connect(): no user, no ssh options, and
+		 * port -1, which do_cmd() turns into -P's port: an operand's
+		 * port never reaches the program (sftp-server would read it
+		 * as its allow-list of requests). */
 		strvec_push(out, o->sftp_direct);
-		if (port != -1) {
+		if (o->port != -1) {
 			strvec_push(out, "-p");
-			strvec_pushf(out, "%d", port);
+			strvec_pushf(out, "%d", o->port);
 		}
 		strvec_push(out, "--");
 		strvec_push(out, host);
 		strvec_push(out, "sftp");
 		return;
+	}
+	if (port == -1) {
+		port = o->port;
 	}
 	strvec_push(out, o->ssh_program);
 	strvec_push(out, "-x");

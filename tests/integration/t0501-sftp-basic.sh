@@ -194,6 +194,15 @@ test_expect_success '-D sftp-server: upload and download' '
 	cmp src dsrv.dl
 '
 
+# OpenSSH's do_sftp_connect(): an operand's port never reaches the -D
+# program (sftp-server reads -p as its allow-list and would deny all).
+test_expect_success '-D sftp-server: an scp:// port is not passed to it' '
+	run_scp -D $SFTPSERVER src scp://u@host:4242/$TRASH/dport &&
+	cmp src dport &&
+	run_scp -D $SFTPSERVER scp://u@host:4242/$TRASH/src dport.dl &&
+	cmp src dport.dl
+'
+
 test_expect_success '-D sftp-server: -p both ways' '
 	run_scp -D $SFTPSERVER -p px host:$TRASH/dpx &&
 	test_mtime dpx 1000000000 && test_mode dpx 755 &&

@@ -231,6 +231,38 @@ test_direct(void **state)
 	options_free(&o);
 }
 
+/* -D with a port: OpenSSH's do_sftp_connect() passes port -1, which
+ * do_cmd() turns into -P's port: an operand's port (scp://h:4242/) never
+ * reaches the -D program, whose -p is sftp-server's request allow-list. */
+static void
+test_direct_port(void **state)
+{
+	static const char *const args[] = { "-D", "/bin/srv", "a",
+	    "scp://u@h:4242//x", NULL };
+	static const char *const args_p[] = { "-P", "2222", "-D", "/bin/srv",
+	    "a", "scp://u@h:4242//x", NULL };
+	static const char *const want[] = { "/bin/srv", "--", "h", "sftp",
+	    NULL };
+	static const char *const want_p[] = { "/bin/srv", "-p", "2222", "--",
+	    "h", "sftp", NULL };
+	struct scp_options o;
+	struct strvec sv;
+
+	(void)state;
+	parse_opts(&o, args);
+	strvec_init(&sv);
+	sshargs_connection(&sv, &o, SSHARGS_SFTP, "h", "u", 4242, "sftp");
+	assert_argv(&sv, want);
+	strvec_clear(&sv);
+	options_free(&o);
+	parse_opts(&o, args_p);
+	strvec_init(&sv);
+	sshargs_connection(&sv, &o, SSHARGS_SFTP, "h", "u", 4242, "sftp");
+	assert_argv(&sv, want_p);
+	strvec_clear(&sv);
+	options_free(&o);
+}
+
 /* -R: ssh -x -oClearAllForwardings=yes -n -C -i id -o Foo=bar -l u1 --
  * h1 scp /a u2@h2:/b */
 static void
@@ -285,6 +317,7 @@ main(void)
 		cmocka_unit_test(test_legacy_second_plain),
 		cmocka_unit_test(test_port_and_order),
 		cmocka_unit_test(test_direct),
+		cmocka_unit_test(test_direct_port),
 		cmocka_unit_test(test_remote_remote),
 	};
 
