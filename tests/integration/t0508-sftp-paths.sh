@@ -90,6 +90,22 @@ test_expect_success 'braces are not expanded (a literal name)' '
 	test ! -e gbr2
 '
 
+# glob(3)'s NOCHECK: a pattern that matches nothing is the literal name,
+# and a directory under that name is copied as one (-r), as OpenSSH does.
+test_expect_success 'a pattern matching nothing: the literal directory (-r)' '
+	mkdir -p "gl/dir.glob[456]/sub" &&
+	mkfile "gl/dir.glob[456]/a" 10 && mkfile "gl/dir.glob[456]/sub/b" 20 &&
+	run_scp -r "ours:$TRASH/gl/dir.glob[456]" glout &&
+	same_tree "gl/dir.glob[456]" glout &&
+	mkdir -p glin &&
+	run_scp -r "ours:$TRASH/gl/dir.glob[456]" glin &&
+	same_tree "gl/dir.glob[456]" "glin/dir.glob[456]" &&
+	run_scp -3 -r "ours:$TRASH/gl/dir.glob[456]" ours:$TRASH/gl3 &&
+	same_tree "gl/dir.glob[456]" gl3 &&
+	expect_rc 1 run_scp "ours:$TRASH/gl/dir.glob[456]" glnor &&
+	grep_err "not a regular file" && test ! -e glnor
+'
+
 test_expect_success 'dot files only by an explicit dot' '
 	run_scp "ours:$TRASH/g/.h*" gh &&
 	cmp g/.hidden gh

@@ -608,12 +608,26 @@ sftp_glob_source_pre(struct sftp_session *s, const char *src,
 	if (r != 0) {
 		return r == SCP_E_TOOBIG ? 1 : r;
 	}
-	if (nomatch && (r = sftp_do_stat(s, out->v[0], 0, &a)) != 0) {
+	if (!nomatch) {
+		return 0;
+	}
+	if ((r = sftp_do_stat(s, out->v[out->n - 1], 0, &a)) != 0) {
 		if (r == SCP_E_PEER) {
 			log_error("%s: %s", src, strerror(ENOENT));
 			return 1;
 		}
 		return r;
+	}
+	/* The literal name of a directory is marked like a match, so that
+	 * -r copies it as OpenSSH does ("dir.glob[456]" naming itself). */
+	if (sftp_attr_is_dir(&a)) {
+		char *lit = out->v[out->n - 1];
+		size_t len = strlen(lit);
+
+		if (len > 0 && lit[len - 1] != '/') {
+			out->v[out->n - 1] = xasprintf("%s/", lit);
+			free(lit);
+		}
 	}
 	return 0;
 }
