@@ -16,6 +16,12 @@ name_is_safe(const char *name)
 	return 1;
 }
 
+int
+name_is_here(const char *base)
+{
+	return strcmp(base, ".") == 0 || strcmp(base, "..") == 0;
+}
+
 char *
 name_basename(const char *path)
 {

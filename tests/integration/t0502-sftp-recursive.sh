@@ -140,23 +140,43 @@ test_expect_success '-rp does change an existing dir to the source mode' '
 	test_mode keepp/tree 755
 '
 
-# §6: "-r DIR/sub/.." must not write beside the target.
-test_expect_success_ours '-r upload of DIR/sub/.. lands inside the target' '
-	mkdir -p dd.up && sentinel dd.side &&
+# §6, §8 (bz3871, OpenSSH 10.3): a source whose last component is ".."
+# is copied as ".": "-r DIR/sub/.. ex" puts DIR's contents into ex, as
+# cp -r does, and nothing is written beside the target.
+test_expect_success '-r upload of DIR/sub/.. copies the contents of DIR' '
+	sentinel dd.side &&
 	run_scp -r tree/sub/.. ours:$TRASH/dd.side/target &&
 	same_tree tree dd.side/target &&
 	check_sentinel dd.side &&
 	mkdir -p dd.side2/target && : >dd.side2/.marker &&
 	run_scp -r tree/sub/.. ours:$TRASH/dd.side2/target &&
 	check_sentinel dd.side2 &&
-	test -d dd.side2/target/tree && same_tree tree dd.side2/target/tree
+	same_tree tree dd.side2/target
 '
 
-test_expect_success_ours '-r download of DIR/sub/.. lands inside the target' '
+test_expect_success '-r download of DIR/sub/.. copies the contents of DIR' '
 	sentinel ddl.side && mkdir -p ddl.side/target &&
 	run_scp -r ours:$TRASH/tree/sub/.. ddl.side/target &&
 	check_sentinel ddl.side &&
-	test -z "$(ls -A ddl.side/target | grep -v "^tree$")"
+	same_tree tree ddl.side/target &&
+	run_scp -r ours:$TRASH/tree/sub/.. ddl.new &&
+	same_tree tree ddl.new
+'
+
+test_expect_success '-3 -r of DIR/sub/.. copies the contents of DIR' '
+	sentinel dd3.side && mkdir -p dd3.side/target &&
+	run_scp -3 -r ours:$TRASH/tree/sub/.. ours:$TRASH/dd3.side/target &&
+	check_sentinel dd3.side &&
+	same_tree tree dd3.side/target
+'
+
+# The same for DIR/. (basename "." in OpenSSH's source_sftp/sink_sftp).
+test_expect_success '-r of DIR/. copies the contents of DIR, both ways' '
+	mkdir -p dot.up dot.dl &&
+	run_scp -r tree/. ours:$TRASH/dot.up &&
+	same_tree tree dot.up &&
+	run_scp -r ours:$TRASH/tree/. dot.dl &&
+	same_tree tree dot.dl
 '
 
 test_expect_success '-D sftp-server: -rp both ways' '

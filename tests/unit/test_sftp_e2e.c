@@ -358,13 +358,18 @@ test_bug_dotdot(void **state)
 	harness_put_str("t/d/f", "F");
 	assert_int_equal(mkdir("w", 0755), 0);
 	assert_int_equal(mkdir("w/tgt", 0755), 0);
+	/* bz3871 (OpenSSH 10.3): "DIR/sub/.." is copied as ".", into the
+	 * target itself, never beside it. */
 	assert_int_equal(sftp_upload(e->s1, "t/d/sub/..", "w/tgt", 0), 0);
-	harness_assert_file("w/tgt/d/f", "F");
+	harness_assert_file("w/tgt/f", "F");
+	assert_true(harness_exists("w/tgt/sub"));
+	assert_false(harness_exists("w/tgt/d"));
 	assert_false(harness_exists("w/f"));
 	assert_false(harness_exists("w/sub"));
 	assert_int_equal(mkdir("w/dl", 0755), 0);
 	assert_int_equal(sftp_download(e->s1, "t/d/sub/..", "w/dl"), 0);
-	harness_assert_file("w/dl/d/f", "F");
+	harness_assert_file("w/dl/f", "F");
+	assert_false(harness_exists("w/dl/d"));
 	assert_false(harness_exists("w/f"));
 	/* ".*" does not reach "..". */
 	assert_int_equal(mkdir("w/dot", 0755), 0);

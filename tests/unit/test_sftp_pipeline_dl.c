@@ -470,10 +470,11 @@ test_plain_operands(void **state)
 	    sizeof(err)), 0);
 	assert_string_equal(err, "");
 	assert_true(same_file("src/d1/f042", "t/big"));
+	/* "src/." is copied into "t" itself, as OpenSSH and cp -r do. */
 	assert_int_equal(download_capture(e, "src/.", "t", err,
 	    sizeof(err)), 0);
 	assert_string_equal(err, "");
-	check_tree("t/src", NULL);
+	check_tree("t", NULL);
 	assert_int_equal(download_capture(e, "lnk", "t", err,
 	    sizeof(err)), 0);
 	assert_string_equal(err, "");

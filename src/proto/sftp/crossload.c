@@ -368,7 +368,7 @@ sftp_crossload(struct sftp_session *from, const char *src,
 		free(dst);
 		name = dst = NULL;
 		name = name_basename(g.v[i]);
-		if (!name_is_safe(name)) {
+		if (!name_is_safe(name) && !name_is_here(name)) {
 			free(name);
 			name = NULL;
 			if ((r = sftp_do_realpath(from, g.v[i], &canon)) !=
@@ -389,7 +389,8 @@ sftp_crossload(struct sftp_session *from, const char *src,
 				continue;
 			}
 		}
-		dst = tdir ? sftp_path_append(tpath, name) : xstrdup(tpath);
+		dst = tdir && !name_is_here(name) ?
+		    sftp_path_append(tpath, name) : xstrdup(tpath);
 		if (len > 0 && g.v[i][len - 1] == '/' &&
 		    from->o->recursive) {
 			free(canon);

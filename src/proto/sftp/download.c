@@ -832,9 +832,10 @@ out:
 }
 
 /*
- * The local name for a glob result: its last component; for "." and
- * ".." (or "/") the real directory's name, so nothing is written beside
- * the target (section 6).  NULL (message printed) or a new string.
+ * The local name for a glob result: its last component; "." for "."
+ * and ".." (name_is_here(): into the target itself); for "/" the real
+ * directory's name, so nothing is written beside the target (section
+ * 6).  NULL (message printed) or a new string.
  */
 static char *
 match_name(struct sftp_session *s, const char *match, int *fatal)
@@ -845,6 +846,10 @@ match_name(struct sftp_session *s, const char *match, int *fatal)
 	*fatal = 0;
 	if (name_is_safe(base)) {
 		return base;
+	}
+	if (name_is_here(base)) {
+		free(base);
+		return xstrdup(".");
 	}
 	free(base);
 	if ((r = sftp_do_realpath(s, match, &canon)) != 0) {
@@ -1910,7 +1915,8 @@ dl_run_top(struct dl_engine *e, struct dl_job *j)
 			return 0;
 		}
 	}
-	ldisp = name != NULL ? sftp_path_append(e->target, name) :
+	ldisp = name != NULL && !name_is_here(name) ?
+	    sftp_path_append(e->target, name) :
 	    xstrdup(e->target);
 	log_debug("Fetching %s to %s", j->rpath, ldisp);
 	if (j->top_dir) {
@@ -2023,15 +2029,18 @@ dl_top_pre(struct dl_engine *e, const char *m, const char *base,
 		return NULL;
 	}
 	if (e->dst_is_dir) {
-		/* match_name(): "." and ".." are named after REALPATH. */
+		/* As match_name(): "." and ".." into the target itself, "/"
+		 * named after REALPATH. */
 		name = name_is_safe(base) ? xstrdup(base) :
+		    name_is_here(base) ? xstrdup(".") :
 		    name_basename(pre->canon);
-		if (!name_is_safe(name)) {
+		if (!name_is_safe(name) && !name_is_here(name)) {
 			free(name);
 			return NULL;
 		}
 	}
-	ldisp = name != NULL ? sftp_path_append(e->target, name) :
+	ldisp = name != NULL && !name_is_here(name) ?
+	    sftp_path_append(e->target, name) :
 	    xstrdup(e->target);
 	log_debug("Fetching %s to %s", m, ldisp);
 	c = dl_job_new(DLJ_DIR, pre->canon, name != NULL ? name : e->target,
@@ -2566,7 +2575,8 @@ sftp_download(struct sftp_session *s, const char *src, const char *target)
 				continue;
 			}
 		}
-		ldisp = name != NULL ? sftp_path_append(target, name) :
+		ldisp = name != NULL && !name_is_here(name) ?
+		    sftp_path_append(target, name) :
 		    xstrdup(target);
 		log_debug("Fetching %s to %s", g.v[i], ldisp);
 		if (len > 0 && g.v[i][len - 1] == '/' && s->o->recursive) {

@@ -1198,8 +1198,8 @@ out:
 
 /*
  * The name a source gets inside a target directory.  "." and ".."
- * (as in "dir/sub/..") must not write beside the target (section 6):
- * use the real directory's name.
+ * (as in "dir/sub/..") are "." (name_is_here(): into the target itself);
+ * "/" gets the real directory's name.  NULL if there is none.
  */
 static char *
 source_name(const char *src)
@@ -1208,6 +1208,10 @@ source_name(const char *src)
 
 	if (name_is_safe(base)) {
 		return base;
+	}
+	if (name_is_here(base)) {
+		free(base);
+		return xstrdup(".");
 	}
 	free(base);
 	if ((real = realpath(src, NULL)) == NULL) {
@@ -1547,7 +1551,7 @@ sftp_upload(struct sftp_session *s, const char *src, const char *target,
 	struct dirpre pre;
 	struct stat st;
 	char *tgt = NULL, *name = NULL, *dst = NULL, *msg;
-	int r, tdir = 0, k;
+	int r, tdir = 0, k, here = 0;
 
 	if (s->dead) {
 		return SCP_E_CLOSED;
@@ -1562,10 +1566,12 @@ sftp_upload(struct sftp_session *s, const char *src, const char *target,
 	if (S_ISDIR(st.st_mode) && s->o->recursive) {
 		/* Computed early for upload_target's guess. */
 		name = source_name(src);
+		here = name != NULL && strcmp(name, ".") == 0;
 		memset(&a, 0, sizeof(a));
 		a.flags = SSH2_FILEXFER_ATTR_PERMISSIONS;
 		a.perm = (st.st_mode & 0777) | 0700;
-		if (name != NULL && tree_ok(s)) {
+		/* Into the target itself: nothing to guess or speculate. */
+		if (name != NULL && !here && tree_ok(s)) {
 			r = upload_spec(s, src, target, name, &a, &k);
 			if (r == SCP_E_PEER) {
 				(void)sftp_upload_flush(s);
@@ -1579,8 +1585,8 @@ sftp_upload(struct sftp_session *s, const char *src, const char *target,
 			}
 		}
 	}
-	if ((r = upload_target(s, target, &tgt, &tdir, name, &a,
-	    &pre)) == 0 && pre.sent && !tdir) {
+	if ((r = upload_target(s, target, &tgt, &tdir, here ? NULL : name,
+	    &a, &pre)) == 0 && pre.sent && !tdir) {
 		r = pre.tree ? dir_recv_tree(s, NULL, &pre, &k) :
 		    dir_recv(s, NULL, &pre, &k);
 	}
@@ -1615,7 +1621,8 @@ sftp_upload(struct sftp_session *s, const char *src, const char *target,
 			    "for the target", src);
 			goto out;
 		}
-		dst = sftp_path_append(tgt, name);
+		dst = name_is_here(name) ? xstrdup(tgt) :
+		    sftp_path_append(tgt, name);
 	} else {
 		dst = xstrdup(tgt);
 	}
