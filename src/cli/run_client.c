@@ -59,6 +59,22 @@ verify_dir(const char *path)
 	exit(1);
 }
 
+/* 1 if some source operand is remote or exists locally. */
+static int
+any_source(const struct scp_options *o)
+{
+	struct stat st;
+	int i;
+
+	for (i = 0; i < o->noperands - 1; i++) {
+		if (operand_is_remote(o->operands[i]) ||
+		    stat(o->operands[i], &st) == 0) {
+			return 1;
+		}
+	}
+	return 0;
+}
+
 static void
 to_remote(struct cli *x)
 {
@@ -76,17 +92,23 @@ to_remote(struct cli *x)
 		return;
 	}
 
-	/* 9.4+: every local source must exist before we connect (SFTP). */
-	if (o->mode == SCP_MODE_SFTP) {
+	/*
+	 * 9.4+ stats local sources before connecting (SFTP) and exits 255
+	 * on a missing one; here a missing source is one file's failure
+	 * (docs/SAFETY.md "Failures"), reported in walk order by the
+	 * upload.  Only when nothing at all is left to copy is no
+	 * connection made.
+	 */
+	if (o->mode == SCP_MODE_SFTP && !any_source(o)) {
 		for (i = 0; i < o->noperands - 1; i++) {
-			if (operand_is_remote(o->operands[i])) {
-				continue;
-			}
 			if (stat(o->operands[i], &st) != 0) {
-				cli_fatal("stat local \"%s\": %s",
+				log_error("stat local \"%s\": %s",
 				    o->operands[i], strerror(errno));
 			}
 		}
+		x->errs++;
+		operand_free(&targ);
+		return;
 	}
 
 	for (i = 0; i < o->noperands - 1 && !x->stop; i++) {

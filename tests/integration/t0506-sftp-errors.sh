@@ -1,23 +1,39 @@
 #!/bin/sh
 # SFTP mode errors, messages and exit status (PROTOCOL.md §1 "Exit
-# status", §4): a missing local source is fatal (255), remote errors are
-# per-file (1); messages as OpenSSH 9.2 prints them.
+# status", §4): a missing local source and remote errors are per-file
+# (1), only setup failures are 255; messages as OpenSSH 9.2 prints them.
 . "$(dirname "$0")/lib.sh"
 
 test_expect_success 'setup' '
 	mkfile f 100 && mkfile g 200 && mkdir -p dir
 '
 
-test_expect_success 'missing local source: fatal, exit 255' '
-	expect_rc 255 run_scp nosuch ours:$TRASH/x1 &&
+# A missing local source is one file's failure, as in -O (issue 14):
+# reported in walk order, every other file still copied, exit 1.  With
+# no source at all to copy, no connection is made.
+test_expect_success 'missing local source: exit 1, the message' '
+	expect_rc 1 run_scp nosuch ours:$TRASH/x1 &&
 	grep_err "stat local \"nosuch\": No such file or directory" &&
 	test ! -e x1
 '
 
-test_expect_success 'missing local source stops later operands (255)' '
+test_expect_success 'missing local source: the other files are copied' '
 	mkdir -p cont &&
-	expect_rc 255 run_scp nosuch f ours:$TRASH/cont &&
-	test ! -e cont/f
+	expect_rc 1 run_scp nosuch f ours:$TRASH/cont &&
+	cmp f cont/f &&
+	grep_err "stat local \"nosuch\": No such file or directory" &&
+	mkdir -p cont1 &&
+	expect_rc 1 run_scp f nosuch g ours:$TRASH/cont1 &&
+	cmp f cont1/f && cmp g cont1/g &&
+	test "$(grep -c "stat local" err)" = 1
+'
+
+test_expect_success 'missing local sources are reported in walk order' '
+	mkdir -p cont3 &&
+	expect_rc 1 run_scp nosuch1 f nosuch2 ours:$TRASH/cont3 &&
+	cmp f cont3/f &&
+	test "$(grep "stat local" err | grep -o "nosuch[12]" | tr "\n" " ")" = \
+	    "nosuch1 nosuch2 "
 '
 
 test_expect_success 'missing remote source: exit 1, the message' '

@@ -1556,13 +1556,15 @@ sftp_upload(struct sftp_session *s, const char *src, const char *target,
 	if (s->dead) {
 		return SCP_E_CLOSED;
 	}
-	if (stat(src, &st) == -1) {
-		/* OpenSSH: fatal, exit 255; the files before come first. */
-		(void)sftp_upload_flush(s);
-		log_error("stat local \"%s\": %s", src, strerror(errno));
-		return SCP_E_SYS;
-	}
 	memset(&pre, 0, sizeof(pre));
+	if (stat(src, &st) == -1) {
+		/* One file's failure, in walk order (OpenSSH is fatal here:
+		 * docs/SAFETY.md "Failures"). */
+		r = sftp_upq_note(s, 1, "stat local \"%s\": %s", src,
+		    strerror(errno));
+		msg = NULL;
+		goto walked;
+	}
 	if (S_ISDIR(st.st_mode) && s->o->recursive) {
 		/* Computed early for upload_target's guess. */
 		name = source_name(src);
