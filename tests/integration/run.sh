@@ -4,9 +4,10 @@
 #	tests/integration/run.sh /usr/bin/scp	(the reference, OpenSSH 9.2)
 # Needs root (sshd -i logs in as the unprivileged user scptest, created
 # here if missing).  Runs every t*.sh, two at a time, prints each
-# script's TAP when it finishes, then tests/check-banned.sh as one more
-# test case, and ends with exactly one line "N passed, N failed" counting
-# test cases over all scripts.  Exit status 1 if anything failed.
+# script's TAP when it finishes, then the source rules
+# (tests/check-banned.sh, check-layers.py, check-size.sh) as one test case
+# each, and ends with exactly one line "N passed, N failed" counting test
+# cases over all scripts.  Exit status 1 if anything failed.
 #
 # Environment: SCPTEST_KEEP=1 keeps the run directory; SCPTEST_JOBS
 # (default 2) scripts at a time; SCPTEST_ONLY=glob runs a subset
@@ -108,16 +109,26 @@ while IFS= read -r t; do
 	fi
 done <"$OUT/list"
 
-echo "# --- check-banned"
-if sh "$REPO/tests/check-banned.sh" >"$OUT/banned.out" 2>&1; then
-	echo "ok 1 - no banned calls in src/"
-	passed=$((passed + 1))
-else
-	echo "not ok 1 - no banned calls in src/"
-	sed 's/^/#   /' "$OUT/banned.out"
-	failed=$((failed + 1))
-fi
-echo "1..1"
+# The source rules (docs/HACKING.md), each one more test case.
+echo "# --- source rules"
+nrule=0
+rule () {
+	nrule=$((nrule + 1))
+	_desc=$1
+	shift
+	if "$@" >"$OUT/rule.out" 2>&1; then
+		echo "ok $nrule - $_desc"
+		passed=$((passed + 1))
+	else
+		echo "not ok $nrule - $_desc"
+		sed 's/^/#   /' "$OUT/rule.out"
+		failed=$((failed + 1))
+	fi
+}
+rule "no banned calls in src/" sh "$REPO/tests/check-banned.sh"
+rule "includes follow the layers" python3 "$REPO/tests/check-layers.py"
+rule "no source file over the size rule" sh "$REPO/tests/check-size.sh"
+echo "1..$nrule"
 
 echo "# run directory: $SCPTEST_RUNDIR; $todo todo (ours only," \
     "reference differs), $skipped skipped"
