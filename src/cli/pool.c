@@ -303,7 +303,7 @@ pool_start(struct pool *p, const struct scp_options *o, enum pool_role role,
 	} else {
 		log_debug("pool: starting %s", pool_role_name(role));
 	}
-	if (cli_child_start(&m->child, av.v) == -1) {
+	if (children_start(&m->child, av.v) == -1) {
 		cli_fatal("fork: %s", strerror(errno));
 	}
 	strvec_clear(&av);
@@ -317,7 +317,7 @@ pool_discard(struct pool_member *m)
 	if (m->sess != NULL) {
 		sftp_session_free(m->sess);
 	}
-	cli_child_abort(&m->child);
+	children_abort(&m->child);
 	free(m);
 }
 
@@ -1021,8 +1021,8 @@ pool_close(struct pool *p, int broken)
 				close(m->ctl);
 			}
 		} else if (broken) {
-			cli_child_abort(&m->child);
-		} else if (cli_child_finish(&m->child) != 0) {
+			children_abort(&m->child);
+		} else if (children_finish(&m->child) != 0) {
 			bad++;
 		}
 		free(m);

@@ -12,6 +12,7 @@
 
 #include "../proto/scp/scp.h"
 #include "../proto/sftp/sftp.h"
+#include "../transport/children.h"
 #include "../transport/ssh_child.h"
 #include "operand.h"
 #include "options.h"
@@ -31,7 +32,7 @@ struct cli {
 	struct sftp_session *upsess;	/* SFTP */
 };
 
-/* --- child.c: children, signals, fatal() ------------------------- */
+/* --- child.c: signals, fatal() ----------------------------------- */
 
 /* Set by SIGINT/SIGTERM/SIGHUP (the io cancel flag). */
 extern volatile sig_atomic_t cli_interrupted;
@@ -43,25 +44,9 @@ extern volatile sig_atomic_t cli_interrupted;
  */
 void cli_signals_install(void);
 
-/* ssh_child_start / _start_fds plus registration for the signal
- * handler.  Same returns. */
-int cli_child_start(struct ssh_child *c, char *const argv[]);
-int cli_child_start_fds(struct ssh_child *c, char *const argv[], int in,
-    int out);
-/* Registers a child forked by hand (local copies). */
-void cli_child_register(struct ssh_child *c);
-/* ssh_child_finish plus unregistration. */
-int cli_child_finish(struct ssh_child *c);
-/*
- * For a connection known to be broken (lost, timed out, out of sync):
- * SIGTERM first, so a hung ssh cannot keep us waiting, then finish.
- * Returns what cli_child_finish returns.
- */
-int cli_child_abort(struct ssh_child *c);
-/* Closes fds and waits for every registered child (at exit). */
-void cli_child_finish_all(void);
-/* Kills (SIGTERM) and reaps every registered child (fatal paths). */
-void cli_child_abort_all(void);
+/* The children are listed by transport/children.h (children_start,
+ * children_finish, ...); the handlers reach them through
+ * children_kill_all() and children_stop_all(). */
 
 /* Prints "scp: <msg>", kills and reaps the children, exits 255. */
 void cli_fatal(const char *fmt, ...)

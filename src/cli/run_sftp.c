@@ -56,7 +56,7 @@ static struct sftp_dest up_dest;
 static void
 sftp_setup_failed(void)
 {
-	cli_child_abort_all();
+	children_abort_all();
 	exit(cli_interrupted ? 1 : 255);
 }
 
@@ -65,8 +65,8 @@ static void
 sftp_reap(struct cli *x, struct ssh_child *c, int r)
 {
 	if (r < 0) {
-		cli_child_abort(c);
-	} else if (cli_child_finish(c) != 0) {
+		children_abort(c);
+	} else if (children_finish(c) != 0) {
 		x->errs++;
 	}
 }
@@ -91,13 +91,13 @@ sftp_connect(struct cli *x, struct ssh_child *c, const struct operand *op,
 		log_plain("%s", desc);
 		free(desc);
 	}
-	if (cli_child_start(c, av.v) == -1) {
+	if (children_start(c, av.v) == -1) {
 		cli_fatal("fork: %s", strerror(errno));
 	}
 	strvec_clear(&av);
 	if (sftp_session_open(s, c->fd, c->fd, &x->fopts) != 0) {
 		*s = NULL;
-		cli_child_abort(c);
+		children_abort(c);
 		return -1;
 	}
 	return 0;
