@@ -18,13 +18,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../transport/children.h"
 #include "../transport/io.h"
 #include "../util/buf.h"
 #include "../util/err.h"
 #include "../util/log.h"
 #include "../util/xmalloc.h"
-#include "run.h"
-#include "sshargs.h"
 
 /* ssh expands %-tokens in ControlPath: a literal '%' is "%%". */
 static char *
@@ -71,17 +70,19 @@ pool_opt_is(const char *arg, const char *kw)
  * after our ProxyCommand would be ignored anyway.
  */
 static int
-pool_user_jumps(const struct scp_options *o)
+pool_user_jumps(const struct strvec *args)
 {
 	size_t i;
 
-	for (i = 0; i < o->ssh_args.n; i++) {
-		if (strcmp(o->ssh_args.v[i], "-J") == 0) {
+	if (args == NULL) {
+		return 0;
+	}
+	for (i = 0; i < args->n; i++) {
+		if (strcmp(args->v[i], "-J") == 0) {
 			return 1;
 		}
-		if (strcmp(o->ssh_args.v[i], "-o") == 0 &&
-		    i + 1 < o->ssh_args.n &&
-		    pool_opt_is(o->ssh_args.v[i + 1], "ProxyJump")) {
+		if (strcmp(args->v[i], "-o") == 0 && i + 1 < args->n &&
+		    pool_opt_is(args->v[i + 1], "ProxyJump")) {
 			return 1;
 		}
 	}
@@ -89,25 +90,21 @@ pool_user_jumps(const struct scp_options *o)
 }
 
 void
-pool_argv(struct strvec *out, const struct scp_options *o,
-    enum pool_role role, const char *ctlpath, const char *host,
-    const char *user, int port)
+pool_argv(struct strvec *out, const struct pool_config *cfg,
+    enum pool_role role, const char *ctlpath)
 {
-	struct strvec base;
+	const struct strvec *base = cfg->argv;
 	char *esc;
 	size_t i;
 
-	strvec_init(&base);
-	sshargs_connection(&base, o, SSHARGS_SFTP, host, user, port, "sftp");
-	if (o->sftp_direct != NULL || role == POOL_DIRECT ||
+	if (cfg->direct || role == POOL_DIRECT ||
 	    ((role == POOL_MASTER || role == POOL_MUX) && ctlpath == NULL)) {
-		strvec_pushv(out, &base);
-		strvec_clear(&base);
+		strvec_pushv(out, base);
 		return;
 	}
 	/* Right after the program: ssh keeps the first value of an option,
 	 * command line before config, so these win over the user's. */
-	strvec_push(out, base.v[0]);
+	strvec_push(out, base->v[0]);
 	esc = ctlpath != NULL ? pool_escape_pct(ctlpath) : NULL;
 	switch (role) {
 	case POOL_MASTER:
@@ -120,13 +117,13 @@ pool_argv(struct strvec *out, const struct scp_options *o,
 		strvec_push(out, "-oControlMaster=no");
 		strvec_pushf(out, "-oControlPath=%s", esc);
 		strvec_push(out, "-oBatchMode=yes");
-		if (!o->verbose) {
+		if (!cfg->verbose) {
 			strvec_push(out, "-oLogLevel=QUIET");
 		}
 		/* A refused channel (MaxSessions) makes ssh fall back to a
 		 * connection of its own: let that fail at once rather than
 		 * authenticate again. */
-		if (!pool_user_jumps(o)) {
+		if (!pool_user_jumps(cfg->ssh_args)) {
 			strvec_push(out, "-oProxyCommand=false");
 		}
 		break;
@@ -137,16 +134,15 @@ pool_argv(struct strvec *out, const struct scp_options *o,
 		strvec_push(out, "-oControlPath=none");
 		/* Never a second password prompt: no key, no connection. */
 		strvec_push(out, "-oBatchMode=yes");
-		if (!o->verbose) {
+		if (!cfg->verbose) {
 			strvec_push(out, "-oLogLevel=QUIET");
 		}
 		break;
 	}
 	free(esc);
-	for (i = 1; i < base.n; i++) {
-		strvec_push(out, base.v[i]);
+	for (i = 1; i < base->n; i++) {
+		strvec_push(out, base->v[i]);
 	}
-	strvec_clear(&base);
 }
 
 static const char *
@@ -166,9 +162,9 @@ pool_role_name(enum pool_role role)
 }
 
 /*
- * Our directories still on disk.  A fatal error (exit 255 from
- * run_sftp.c or cli_fatal) leaves by exit() without closing its pool:
- * an atexit() handler removes them then.
+ * Our directories still on disk.  A fatal error (the caller's exit 255,
+ * e.g. on SCP_E_SPAWN) leaves by exit() without closing its pool: an
+ * atexit() handler removes them then.
  */
 #define POOL_DIRS_MAX	8
 static char *pool_dirs[POOL_DIRS_MAX];
@@ -275,14 +271,14 @@ pool_remove_dir(struct pool *p)
 	p->ctlpath = NULL;
 }
 
-/* Starts the process of a new member (not yet in p->m). */
+/* Starts the process of a new member (not yet in p->m): NULL with
+ * errno when it could not be started. */
 static struct pool_member *
-pool_start(struct pool *p, const struct scp_options *o, enum pool_role role,
-    const char *host, const char *user, int port)
+pool_start(struct pool *p, enum pool_role role)
 {
 	struct pool_member *m;
 	struct strvec av;
-	char *desc;
+	int saved;
 
 	m = xmalloc(sizeof(*m));
 	memset(m, 0, sizeof(*m));
@@ -291,20 +287,21 @@ pool_start(struct pool *p, const struct scp_options *o, enum pool_role role,
 	m->child.fd = -1;
 	m->ctl = -1;
 	strvec_init(&av);
-	pool_argv(&av, o, role, p->ctlpath, host, user, port);
+	pool_argv(&av, p->cfg, role, p->ctlpath);
 	if (role == POOL_MASTER || (role == POOL_DIRECT && p->n == 0)) {
-		/* The first connection traces as run_sftp.c's does. */
-		if (o->verbose) {
-			desc = sshargs_describe(o, SSHARGS_SFTP, host, user,
-			    "sftp");
-			log_plain("%s", desc);
-			free(desc);
+		/* The first connection traces as a plain one does. */
+		if (p->cfg->trace != NULL) {
+			log_plain("%s", p->cfg->trace);
 		}
 	} else {
 		log_debug("pool: starting %s", pool_role_name(role));
 	}
 	if (children_start(&m->child, av.v) == -1) {
-		cli_fatal("fork: %s", strerror(errno));
+		saved = errno;
+		strvec_clear(&av);
+		free(m);
+		errno = saved;
+		return NULL;
 	}
 	strvec_clear(&av);
 	return m;
@@ -312,10 +309,10 @@ pool_start(struct pool *p, const struct scp_options *o, enum pool_role role,
 
 /* Drops a member whose session could not be opened. */
 static void
-pool_discard(struct pool_member *m)
+pool_discard(struct pool *p, struct pool_member *m)
 {
 	if (m->sess != NULL) {
-		sftp_session_free(m->sess);
+		p->cfg->session_free(p->cfg->session_ctx, m->sess);
 	}
 	children_abort(&m->child);
 	free(m);
@@ -323,28 +320,27 @@ pool_discard(struct pool_member *m)
 
 /*
  * Opens the session of extra member `m` and adds it to the pool, or
- * discards it.  Its failure messages (sftp_session_open prints
+ * discards it.  Its failure messages (an SFTP session open prints
  * "Connection closed" and the like) are hidden unless -v: a refused
  * extra session is expected, not news.
  */
 static void
-pool_add_extra(struct pool *p, const struct scp_options *o,
-    const struct sftp_opts *fo, struct pool_member *m)
+pool_add_extra(struct pool *p, struct pool_member *m)
 {
 	enum log_level level;
 	int r;
 
 	level = log_get_level();
-	if (!o->verbose) {
+	if (!p->cfg->verbose) {
 		log_init(NULL, LOG_QUIET, log_is_remote());
 	}
-	r = sftp_session_open(&m->sess, m->child.fd, m->child.fd, fo);
+	r = p->cfg->session_open(p->cfg->session_ctx, m->child.fd, &m->sess);
 	log_init(NULL, level, log_is_remote());
 	if (r != 0) {
 		m->sess = NULL;
 		log_debug("pool: %s refused (%s)", pool_role_name(m->role),
 		    scp_strerror(r));
-		pool_discard(m);
+		pool_discard(p, m);
 		p->refused++;
 		return;
 	}
@@ -602,7 +598,7 @@ pool_job_wait_socket(struct pool_job *j)
 	long ms = 1;
 
 	for (;;) {
-		if (__atomic_load_n(&j->sftp, __ATOMIC_ACQUIRE) == 2) {
+		if (__atomic_load_n(&j->state, __ATOMIC_ACQUIRE) == 2) {
 			return -1;
 		}
 		if (lstat(j->ctlpath, &st) == 0 && S_ISSOCK(st.st_mode)) {
@@ -621,7 +617,7 @@ static void *
 pool_job_run(void *arg)
 {
 	struct pool_job *j = arg;
-	struct sftp_session *s = NULL;
+	void *s = NULL;
 	int zero = 0;
 
 	if (j->wait_sock && pool_job_wait_socket(j) != 0) {
@@ -635,9 +631,10 @@ pool_job_run(void *arg)
 	} else if (pool_mux_session(j, j->peer) == 0) {
 		pool_gate_open(j, j->rtt_us);
 		/* 0 -> 1 unless pool_job_finish() stopped us (2). */
-		if (__atomic_compare_exchange_n(&j->sftp, &zero, 1, 0,
+		if (__atomic_compare_exchange_n(&j->state, &zero, 1, 0,
 		    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE) &&
-		    sftp_session_open(&s, j->fd, j->fd, j->fo) != 0) {
+		    j->cfg->session_open(j->cfg->session_ctx, j->fd,
+		    &s) != 0) {
 			s = NULL;
 		}
 	} else {
@@ -651,8 +648,8 @@ pool_job_run(void *arg)
 /* Starts the thread of a new job, signals blocked in it (they are the
  * main thread's to handle).  NULL if no thread could be made. */
 static struct pool_job *
-pool_job_start(struct pool *p, const struct sftp_opts *fo,
-    struct pool_gate *gate, int probe, int wait_sock)
+pool_job_start(struct pool *p, struct pool_gate *gate, int probe,
+    int wait_sock)
 {
 	struct pool_job *j;
 	sigset_t all, old;
@@ -661,7 +658,7 @@ pool_job_start(struct pool *p, const struct sftp_opts *fo,
 	j = xcalloc(1, sizeof(*j));
 	j->fd = -1;
 	j->ctl = -1;
-	j->fo = fo;
+	j->cfg = p->cfg;
 	j->ctlpath = p->ctlpath;
 	j->gate = gate;
 	j->probe = probe;
@@ -706,11 +703,11 @@ pool_job_finish(struct pool *p, struct pool_job *j, int stop)
 
 	/*
 	 * Wakes a thread still talking to the master (quietly).  One
-	 * already speaking SFTP is let finish: its VERSION is at most a
-	 * round trip away, and cutting it would print "Connection closed"
-	 * after a copy that went well.
+	 * already opening its session is let finish: for SFTP its VERSION
+	 * is at most a round trip away, and cutting it would print
+	 * "Connection closed" after a copy that went well.
 	 */
-	if (stop && __atomic_compare_exchange_n(&j->sftp, &zero, 2, 0,
+	if (stop && __atomic_compare_exchange_n(&j->state, &zero, 2, 0,
 	    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
 		shutdown(j->fd, SHUT_RDWR);
 		shutdown(j->ctl, SHUT_RDWR);
@@ -729,7 +726,7 @@ pool_job_finish(struct pool *p, struct pool_job *j, int stop)
 		p->m[p->n++] = m;
 		p->nmux++;
 	} else {
-		sftp_session_free(j->sess);
+		p->cfg->session_free(p->cfg->session_ctx, j->sess);
 		if (j->fd != -1) {
 			close(j->fd);
 		}
@@ -744,12 +741,10 @@ pool_job_finish(struct pool *p, struct pool_job *j, int stop)
 }
 
 void
-pool_grow(struct pool *p, const struct scp_options *o,
-    const struct sftp_opts *fo, size_t want)
+pool_grow(struct pool *p, size_t want)
 {
 	struct pool_job *j;
 
-	(void)o;
 	if (want > POOL_MAX) {
 		want = POOL_MAX;
 	}
@@ -760,7 +755,7 @@ pool_grow(struct pool *p, const struct scp_options *o,
 		return;
 	}
 	while (p->n + p->njob < want && p->njob < POOL_MAX) {
-		if ((j = pool_job_start(p, fo, NULL, 0, 0)) == NULL) {
+		if ((j = pool_job_start(p, NULL, 0, 0)) == NULL) {
 			break;
 		}
 		p->job[p->njob++] = j;
@@ -768,8 +763,8 @@ pool_grow(struct pool *p, const struct scp_options *o,
 }
 
 void
-pool_grow_auto(struct pool *p, const struct sftp_opts *fo, size_t cap,
-    uint32_t min_rtt, uint32_t step, int early)
+pool_grow_auto(struct pool *p, size_t cap, uint32_t min_rtt, uint32_t step,
+    int early)
 {
 	struct pool_gate *g;
 	struct pool_job *j;
@@ -790,8 +785,7 @@ pool_grow_auto(struct pool *p, const struct sftp_opts *fo, size_t cap,
 	p->gate = g;
 	log_debug("pool: probe channel, up to %zu sessions", cap);
 	while (p->n + p->njob < cap) {
-		if ((j = pool_job_start(p, fo, g, p->njob == 0,
-		    early)) == NULL) {
+		if ((j = pool_job_start(p, g, p->njob == 0, early)) == NULL) {
 			break;
 		}
 		p->job[p->njob++] = j;
@@ -869,27 +863,32 @@ pool_collect(struct pool *p, int wait)
 }
 
 /*
- * Starts member 0 (the master, or a plain ssh for -D) and speaks SFTP
- * INIT on it; `lazy`: without waiting for VERSION (sftp_session_start).
- * 0, or the session's error with the member reaped and the socket
- * directory removed.
+ * Starts member 0 (the master, or a plain ssh for -D) and opens its
+ * session; `lazy`: only starts it (cfg->session_start).  0, or
+ * SCP_E_SPAWN (errno kept) or the session's error, with the member
+ * reaped and the socket directory removed.
  */
 static int
-pool_first(struct pool *p, const struct scp_options *o,
-    const struct sftp_opts *fo, const char *host, const char *user,
-    int port, int lazy)
+pool_first(struct pool *p, int lazy)
 {
+	const struct pool_config *cfg = p->cfg;
 	struct pool_member *m;
-	int r;
+	int r, saved;
 
-	m = pool_start(p, o, o->sftp_direct != NULL ? POOL_DIRECT :
-	    POOL_MASTER, host, user, port);
+	if ((m = pool_start(p, cfg->direct ? POOL_DIRECT :
+	    POOL_MASTER)) == NULL) {
+		saved = errno;
+		pool_remove_dir(p);
+		errno = saved;
+		return SCP_E_SPAWN;
+	}
 	/* Not lazy: the master is up (its socket there) on return. */
-	r = lazy ? sftp_session_start(&m->sess, m->child.fd, m->child.fd,
-	    fo) : sftp_session_open(&m->sess, m->child.fd, m->child.fd, fo);
+	r = lazy ? cfg->session_start(cfg->session_ctx, m->child.fd,
+	    &m->sess) : cfg->session_open(cfg->session_ctx, m->child.fd,
+	    &m->sess);
 	if (r != 0) {
 		m->sess = NULL;
-		pool_discard(m);
+		pool_discard(p, m);
 		pool_remove_dir(p);
 		return r;
 	}
@@ -898,18 +897,19 @@ pool_first(struct pool *p, const struct scp_options *o,
 }
 
 int
-pool_open(struct pool *p, const struct scp_options *o,
-    const struct sftp_opts *fo, const char *host, const char *user,
-    int port, int channels, int connections)
+pool_open(struct pool *p, const struct pool_config *cfg, int channels,
+    int connections)
 {
+	struct pool_member *m;
 	size_t want_mux, want_conn, i;
 	enum pool_role role;
 	int r;
 
 	memset(p, 0, sizeof(*p));
+	p->cfg = cfg;
 	want_mux = channels > 1 ? (size_t)channels - 1 : 0;
 	want_conn = connections > 0 ? (size_t)connections : 0;
-	if (o->sftp_direct != NULL) {
+	if (cfg->direct) {
 		/* Local servers: all alike, no master. */
 		want_conn += want_mux;
 		want_mux = 0;
@@ -929,8 +929,7 @@ pool_open(struct pool *p, const struct scp_options *o,
 
 	/* Alone, it need not wait for VERSION: nothing else needs the
 	 * master up. */
-	if ((r = pool_first(p, o, fo, host, user, port,
-	    want_mux == 0 && want_conn == 0)) != 0) {
+	if ((r = pool_first(p, want_mux == 0 && want_conn == 0)) != 0) {
 		return r;
 	}
 
@@ -941,18 +940,21 @@ pool_open(struct pool *p, const struct scp_options *o,
 	}
 	/* Channels open in parallel, no process each (pool_grow). */
 	if (want_mux > 0) {
-		pool_grow(p, o, fo, 1 + want_mux);
+		pool_grow(p, 1 + want_mux);
 		(void)pool_collect(p, POOL_WAIT_ALL);
 	}
 	/* Connections one at a time: sshd's MaxStartups and
 	 * PerSourcePenalties punish bursts of unauthenticated ones
 	 * (PROTOCOL.md section 7). */
-	role = o->sftp_direct != NULL ? POOL_DIRECT : POOL_CONN;
-	for (i = 0; i < want_conn && !cli_interrupted; i++) {
-		pool_add_extra(p, o, fo,
-		    pool_start(p, o, role, host, user, port));
+	role = cfg->direct ? POOL_DIRECT : POOL_CONN;
+	for (i = 0; i < want_conn && !io_cancelled(); i++) {
+		if ((m = pool_start(p, role)) == NULL) {
+			/* Left as it is: the caller exits (pool.h). */
+			return SCP_E_SPAWN;
+		}
+		pool_add_extra(p, m);
 	}
-	if (cli_interrupted) {
+	if (io_cancelled()) {
 		pool_close(p, 1);
 		return SCP_E_INTR;
 	}
@@ -964,19 +966,18 @@ pool_open(struct pool *p, const struct scp_options *o,
 }
 
 int
-pool_open_master(struct pool *p, const struct scp_options *o,
-    const struct sftp_opts *fo, const char *host, const char *user,
-    int port)
+pool_open_master(struct pool *p, const struct pool_config *cfg)
 {
 	memset(p, 0, sizeof(*p));
+	p->cfg = cfg;
 	/* Without a directory the argv is the plain one (pool_argv). */
-	if (o->sftp_direct == NULL) {
+	if (!cfg->direct) {
 		(void)pool_make_dir(p);
 	}
-	return pool_first(p, o, fo, host, user, port, 1);
+	return pool_first(p, 1);
 }
 
-struct sftp_session *
+void *
 pool_session(struct pool *p, size_t i)
 {
 	if (i >= p->n) {
@@ -1008,7 +1009,7 @@ pool_close(struct pool *p, int broken)
 	while (p->n > 0) {
 		m = p->m[--p->n];
 		p->m[p->n] = NULL;
-		sftp_session_free(m->sess);
+		p->cfg->session_free(p->cfg->session_ctx, m->sess);
 		m->sess = NULL;
 		if (m->child.pid == -1 && m->role == POOL_MUX) {
 			/* No process: our end closed, the channel ends

@@ -16,6 +16,7 @@
 #include "../transport/ssh_child.h"
 #include "operand.h"
 #include "options.h"
+#include "pool.h"
 
 /* State of one client run. */
 struct cli {
@@ -83,6 +84,25 @@ void legacy_remote_remote(struct cli *x, const struct operand *src,
 void legacy_upload_finish(struct cli *x);
 
 /* --- run_sftp.c --------------------------------------------------- */
+
+/*
+ * What a session pool (pool.h) is opened with for a connection to
+ * `host` (`user`, `port` as for sshargs_connection): the SFTP argv
+ * sshargs_connection() builds, the -v trace sshargs_describe() prints,
+ * -v and -D from `o`, and SFTP sessions opened with `fo`.  The pool
+ * borrows c->pc, which points into `c`: keep `c` where it is, and `o`
+ * and `fo` alive, until pool_close(); then sftp_pool_cfg_release().
+ */
+struct sftp_pool_cfg {
+	struct pool_config pc;
+	struct strvec argv;		/* owned */
+	char *trace;			/* owned, NULL without -v */
+	const struct sftp_opts *fo;
+};
+void sftp_pool_cfg_init(struct sftp_pool_cfg *c, const struct scp_options *o,
+    const struct sftp_opts *fo, const char *host, const char *user,
+    int port);
+void sftp_pool_cfg_release(struct sftp_pool_cfg *c);
 
 void sftp_cli_upload(struct cli *x, const char *src,
     const struct operand *targ);

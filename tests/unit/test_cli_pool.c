@@ -23,6 +23,7 @@
 
 #include "cli/options.h"
 #include "cli/pool.h"
+#include "cli/run.h"
 #include "proto/sftp/sftp.h"
 #include "util/log.h"
 #include "util/parse.h"
@@ -74,13 +75,18 @@ check(const char *const *args, enum pool_role role, const char *ctl,
     const char *const *want)
 {
 	struct scp_options o;
+	struct sftp_pool_cfg c;
+	struct sftp_opts fo;
 	struct strvec sv;
 
 	parse_opts(&o, args);
+	memset(&fo, 0, sizeof(fo));
+	sftp_pool_cfg_init(&c, &o, &fo, "h", "u", -1);
 	strvec_init(&sv);
-	pool_argv(&sv, &o, role, ctl, "h", "u", -1);
+	pool_argv(&sv, &c.pc, role, ctl);
 	assert_argv(&sv, want);
 	strvec_clear(&sv);
+	sftp_pool_cfg_release(&c);
 	options_free(&o);
 }
 
@@ -248,6 +254,7 @@ test_direct_pool(void **state)
 	    NULL };
 	struct scp_options o;
 	struct sftp_opts fo;
+	struct sftp_pool_cfg c;
 	struct pool p;
 	char dir[] = "/tmp/test_cli_pool.XXXXXX", path[512], text[64];
 	size_t i;
@@ -256,7 +263,8 @@ test_direct_pool(void **state)
 	assert_non_null(mkdtemp(dir));
 	parse_opts(&o, args);
 	memset(&fo, 0, sizeof(fo));
-	assert_int_equal(pool_open(&p, &o, &fo, "h", NULL, -1, 3, 1), 0);
+	sftp_pool_cfg_init(&c, &o, &fo, "h", NULL, -1);
+	assert_int_equal(pool_open(&p, &c.pc, 3, 1), 0);
 	assert_int_equal(p.n, 4);
 	assert_int_equal(p.refused, 0);
 	assert_null(p.dir);
@@ -276,6 +284,7 @@ test_direct_pool(void **state)
 		unlink(path);
 	}
 	rmdir(dir);
+	sftp_pool_cfg_release(&c);
 	options_free(&o);
 }
 
@@ -287,15 +296,18 @@ test_direct_cap(void **state)
 	    NULL };
 	struct scp_options o;
 	struct sftp_opts fo;
+	struct sftp_pool_cfg c;
 	struct pool p;
 
 	(void)state;
 	parse_opts(&o, args);
 	memset(&fo, 0, sizeof(fo));
-	assert_int_equal(pool_open(&p, &o, &fo, "h", NULL, -1, 8, 4), 0);
+	sftp_pool_cfg_init(&c, &o, &fo, "h", NULL, -1);
+	assert_int_equal(pool_open(&p, &c.pc, 8, 4), 0);
 	assert_int_equal(p.n, POOL_MAX);
 	assert_int_equal(p.refused, 12 - POOL_MAX);
 	assert_int_equal(pool_close(&p, 1), 0);
+	sftp_pool_cfg_release(&c);
 	options_free(&o);
 }
 
@@ -307,18 +319,21 @@ test_first_fails(void **state)
 	    NULL };
 	struct scp_options o;
 	struct sftp_opts fo;
+	struct sftp_pool_cfg c;
 	struct pool p;
 
 	(void)state;
 	parse_opts(&o, args);
 	memset(&fo, 0, sizeof(fo));
+	sftp_pool_cfg_init(&c, &o, &fo, "h", NULL, -1);
 	/* Its "Connection closed" would make t0901's stderr check fail. */
 	log_init(NULL, LOG_QUIET, 0);
-	assert_int_not_equal(pool_open(&p, &o, &fo, "h", NULL, -1, 4, 0), 0);
+	assert_int_not_equal(pool_open(&p, &c.pc, 4, 0), 0);
 	log_init(NULL, LOG_INFO, 0);
 	assert_int_equal(p.n, 0);
 	assert_null(p.dir);
 	assert_int_equal(pool_close(&p, 0), 0);
+	sftp_pool_cfg_release(&c);
 	options_free(&o);
 }
 
@@ -329,6 +344,7 @@ test_direct_extras_fail(void **state)
 {
 	struct scp_options o;
 	struct sftp_opts fo;
+	struct sftp_pool_cfg c;
 	struct pool p;
 	char dir[] = "/tmp/test_cli_pool.XXXXXX", script[512], flag[512];
 	const char *args[6];
@@ -351,7 +367,8 @@ test_direct_extras_fail(void **state)
 	args[4] = NULL;
 	parse_opts(&o, args);
 	memset(&fo, 0, sizeof(fo));
-	assert_int_equal(pool_open(&p, &o, &fo, "h", NULL, -1, 2, 2), 0);
+	sftp_pool_cfg_init(&c, &o, &fo, "h", NULL, -1);
+	assert_int_equal(pool_open(&p, &c.pc, 2, 2), 0);
 	assert_int_equal(p.n, 1);
 	assert_int_equal(p.refused, 3);
 	use_all(&p, dir, dir);
@@ -363,6 +380,7 @@ test_direct_extras_fail(void **state)
 	snprintf(script, sizeof(script), "%s/pool.0", dir);
 	unlink(script);
 	rmdir(dir);
+	sftp_pool_cfg_release(&c);
 	options_free(&o);
 }
 
@@ -389,6 +407,7 @@ test_ssh_pool(void **state)
 	const char *conf, *host, *rdir, *args[8];
 	struct scp_options o;
 	struct sftp_opts fo;
+	struct sftp_pool_cfg c;
 	struct pool p;
 	struct stat st;
 	char dir[] = "/tmp/test_cli_pool.XXXXXX", ctl[512];
@@ -412,8 +431,8 @@ test_ssh_pool(void **state)
 	args[4] = NULL;
 	parse_opts(&o, args);
 	memset(&fo, 0, sizeof(fo));
-	assert_int_equal(pool_open(&p, &o, &fo, host, NULL, -1, channels,
-	    conns), 0);
+	sftp_pool_cfg_init(&c, &o, &fo, host, NULL, -1);
+	assert_int_equal(pool_open(&p, &c.pc, channels, conns), 0);
 	assert_int_equal(p.n, want);
 	assert_int_equal(p.n + p.refused, channels + conns);
 	if (channels > 1) {
@@ -432,6 +451,7 @@ test_ssh_pool(void **state)
 		assert_int_equal(lstat(ctl, &st), -1);
 	}
 	printf("pool: %d sessions of %d\n", want, channels + conns);
+	sftp_pool_cfg_release(&c);
 	options_free(&o);
 }
 
