@@ -16,7 +16,7 @@
 #include "../transport/ssh_child.h"
 #include "operand.h"
 #include "options.h"
-#include "pool.h"
+#include "../transport/pool.h"
 
 /* State of one client run. */
 struct cli {

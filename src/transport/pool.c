@@ -2,28 +2,29 @@
  * A pool of SFTP sessions to one destination: one private ControlMaster
  * connection carrying several channels, plus optional extra connections
  * (PROTOCOL.md section 7; docs/design-speed.md has the measurements).
+ * The control socket and the mux protocol are mux.c's.
  */
 #include "pool.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "../transport/children.h"
-#include "../transport/io.h"
-#include "../util/buf.h"
 #include "../util/err.h"
 #include "../util/log.h"
 #include "../util/xmalloc.h"
+#include "children.h"
+#include "io.h"
+#include "mux.h"
+
+/* What every mux channel runs: the first connection's command, "sftp"
+ * (cfg->argv; a -D pool has no channels). */
+#define POOL_SUBSYSTEM	"sftp"
 
 /* ssh expands %-tokens in ControlPath: a literal '%' is "%%". */
 static char *
@@ -161,116 +162,6 @@ pool_role_name(enum pool_role role)
 	return "?";
 }
 
-/*
- * Our directories still on disk.  A fatal error (the caller's exit 255,
- * e.g. on SCP_E_SPAWN) leaves by exit() without closing its pool: an
- * atexit() handler removes them then.
- */
-#define POOL_DIRS_MAX	8
-static char *pool_dirs[POOL_DIRS_MAX];
-
-/* Removes what is in `dir` (the socket, a dying master's temporary
- * one), then `dir`.  Only our own mkdtemp directory is ever emptied. */
-static void
-pool_empty_dir(const char *dir)
-{
-	struct dirent *de;
-	DIR *d;
-
-	if ((d = opendir(dir)) != NULL) {
-		while ((de = readdir(d)) != NULL) {
-			if (strcmp(de->d_name, ".") == 0 ||
-			    strcmp(de->d_name, "..") == 0) {
-				continue;
-			}
-			unlinkat(dirfd(d), de->d_name, 0);
-		}
-		closedir(d);
-	}
-	if (rmdir(dir) == -1) {
-		log_debug("pool: rmdir %s: %s", dir, strerror(errno));
-	}
-}
-
-static void
-pool_atexit(void)
-{
-	size_t i;
-
-	for (i = 0; i < POOL_DIRS_MAX; i++) {
-		if (pool_dirs[i] != NULL) {
-			pool_empty_dir(pool_dirs[i]);
-			pool_dirs[i] = NULL;
-		}
-	}
-}
-
-static void
-pool_register_dir(char *dir)
-{
-	static int registered;
-	size_t i;
-
-	if (!registered) {
-		registered = atexit(pool_atexit) == 0;
-	}
-	for (i = 0; i < POOL_DIRS_MAX; i++) {
-		if (pool_dirs[i] == NULL) {
-			pool_dirs[i] = dir;
-			return;
-		}
-	}
-}
-
-/*
- * The private directory for the control socket: under $TMPDIR when that
- * is short enough for a socket path (108 bytes, and ssh adds a 17-byte
- * suffix while binding), else /tmp.  mkdtemp makes it 0700.
- */
-static int
-pool_make_dir(struct pool *p)
-{
-	const char *tmp;
-	char *dir;
-
-	tmp = getenv("TMPDIR");
-	if (tmp == NULL || tmp[0] != '/' || strlen(tmp) > 48) {
-		tmp = "/tmp";
-	}
-	dir = xasprintf("%s/scp-pool.XXXXXXXXXX", tmp);
-	if (mkdtemp(dir) == NULL) {
-		log_debug("pool: mkdtemp %s: %s", dir, strerror(errno));
-		free(dir);
-		return SCP_E_SYS;
-	}
-	p->dir = dir;
-	p->ctlpath = xasprintf("%s/%s", dir, POOL_SOCKET_NAME);
-	pool_register_dir(dir);
-	return 0;
-}
-
-/* Removes the socket (and any temporary one a dying master left) and
- * the directory.  Only our own mkdtemp directory is ever emptied. */
-static void
-pool_remove_dir(struct pool *p)
-{
-	size_t i;
-
-	if (p->dir == NULL) {
-		return;
-	}
-	pool_empty_dir(p->dir);
-	for (i = 0; i < POOL_DIRS_MAX; i++) {
-		if (pool_dirs[i] == p->dir) {
-			pool_dirs[i] = NULL;
-		}
-	}
-	free(p->dir);
-	free(p->ctlpath);
-	p->dir = NULL;
-	p->ctlpath = NULL;
-}
-
 /* Starts the process of a new member (not yet in p->m): NULL with
  * errno when it could not be started. */
 static struct pool_member *
@@ -352,199 +243,6 @@ pool_add_extra(struct pool *p, struct pool_member *m)
 	}
 }
 
-/* Does the master's control socket exist?  ssh listens on it before it
- * opens its own session, so once that session speaks SFTP it is there
- * unless the ssh program is not OpenSSH's or could not bind. */
-static int
-pool_socket_ready(const struct pool *p)
-{
-	struct stat st;
-
-	if (p->ctlpath == NULL || lstat(p->ctlpath, &st) == -1) {
-		return 0;
-	}
-	return S_ISSOCK(st.st_mode);
-}
-
-/* ---- channels over the master's control socket (PROTOCOL.mux) ---- */
-
-#define MUX_MSG_HELLO		0x00000001
-#define MUX_C_NEW_SESSION	0x10000002
-#define MUX_S_PERMISSION_DENIED	0x80000002
-#define MUX_S_FAILURE		0x80000003
-#define MUX_S_SESSION_OPENED	0x80000006
-#define MUX_VERSION		4
-/* Replies of the master are small; anything bigger is not one. */
-#define MUX_MSG_MAX		(64 * 1024)
-
-/* Appends one mux message `body` to `out`: u32 length, then body. */
-static int
-pool_mux_frame(struct buf *out, struct buf *body)
-{
-	int r;
-
-	if ((r = buf_put_string(out, buf_ptr(body), buf_len(body))) != 0) {
-		return r;
-	}
-	buf_reset(body);
-	return 0;
-}
-
-/* Sends descriptor `fd` with one byte, as the master's mm_receive_fd()
- * expects: one sendmsg per descriptor. */
-static int
-pool_mux_send_fd(int sock, int fd)
-{
-	union {
-		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} cm;
-	struct cmsghdr *c;
-	struct msghdr mh;
-	struct iovec iov;
-	char ch = '\0';
-	ssize_t n;
-
-	memset(&mh, 0, sizeof(mh));
-	memset(&cm, 0, sizeof(cm));
-	iov.iov_base = &ch;
-	iov.iov_len = 1;
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	mh.msg_control = cm.buf;
-	mh.msg_controllen = sizeof(cm.buf);
-	c = CMSG_FIRSTHDR(&mh);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	do {
-		n = sendmsg(sock, &mh, MSG_NOSIGNAL);
-	} while (n == -1 && errno == EINTR);
-	return n == 1 ? 0 : -1;
-}
-
-/* Reads one mux message into `b` (reset first).  0 or -1. */
-static int
-pool_mux_read(int sock, struct buf *b)
-{
-	uint8_t hdr[4], *p;
-	uint32_t len;
-	ssize_t n;
-
-	buf_reset(b);
-	n = io_read_full(sock, hdr, sizeof(hdr));
-	if (n != (ssize_t)sizeof(hdr)) {
-		return -1;
-	}
-	len = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 |
-	    (uint32_t)hdr[2] << 8 | hdr[3];
-	if (len < 4 || len > MUX_MSG_MAX || buf_reserve(b, len, &p) != 0) {
-		return -1;
-	}
-	n = io_read_full(sock, p, len);
-	return n == (ssize_t)len ? 0 : -1;
-}
-
-/*
- * Asks the master at j->ctlpath for a session running the "sftp"
- * subsystem on j->fd's peer `peer` (closed here).  Everything is sent
- * at once: the master reads its control socket message by message and
- * takes the descriptors while handling NEW_SESSION.  Then waits for the
- * reply: 0 once the channel is open, -1 when refused (MaxSessions) or
- * the master is not there.
- */
-static int
-pool_mux_session(struct pool_job *j, int peer)
-{
-	struct sockaddr_un sa;
-	struct timespec t0, t1;
-	struct buf *msg = NULL, *body = NULL;
-	uint32_t type, rid;
-	int64_t us;
-	int rc = -1, nul = -1;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sun_family = AF_UNIX;
-	if (strlen(j->ctlpath) >= sizeof(sa.sun_path)) {
-		close(peer);
-		return -1;
-	}
-	memcpy(sa.sun_path, j->ctlpath, strlen(j->ctlpath));
-	if (connect(j->ctl, (struct sockaddr *)&sa, sizeof(sa)) == -1) {
-		log_debug("pool: control socket: %s", strerror(errno));
-		close(peer);
-		return -1;
-	}
-	msg = buf_new(MUX_MSG_MAX);
-	body = buf_new(MUX_MSG_MAX);
-	if (msg == NULL || body == NULL ||
-	    buf_put_u32(body, MUX_MSG_HELLO) != 0 ||
-	    buf_put_u32(body, MUX_VERSION) != 0 ||
-	    pool_mux_frame(msg, body) != 0 ||
-	    buf_put_u32(body, MUX_C_NEW_SESSION) != 0 ||
-	    buf_put_u32(body, 1) != 0 ||		/* request id */
-	    buf_put_cstring(body, "") != 0 ||	/* reserved */
-	    buf_put_u32(body, 0) != 0 ||		/* tty */
-	    buf_put_u32(body, 0) != 0 ||		/* X11 */
-	    buf_put_u32(body, 0) != 0 ||		/* agent */
-	    buf_put_u32(body, 1) != 0 ||		/* subsystem */
-	    buf_put_u32(body, 0xffffffffU) != 0 ||	/* no escape char */
-	    buf_put_cstring(body, "") != 0 ||	/* terminal */
-	    buf_put_cstring(body, "sftp") != 0 ||
-	    pool_mux_frame(msg, body) != 0) {
-		close(peer);
-		goto out;
-	}
-	(void)clock_gettime(CLOCK_MONOTONIC, &t0);
-	/*
-	 * stdin and stdout: the socketpair.  stderr: /dev/null, not ours:
-	 * the master makes the descriptors it gets non-blocking, which
-	 * would reach our own stderr's open file; and the first session
-	 * already shows what the remote side prints there.
-	 */
-	if ((nul = open("/dev/null", O_WRONLY | O_CLOEXEC)) == -1 ||
-	    io_write_full(j->ctl, buf_ptr(msg), buf_len(msg)) != 0 ||
-	    pool_mux_send_fd(j->ctl, peer) != 0 ||
-	    pool_mux_send_fd(j->ctl, peer) != 0 ||
-	    pool_mux_send_fd(j->ctl, nul) != 0) {
-		log_debug("pool: control socket: %s", strerror(errno));
-		close(peer);
-		if (nul != -1) {
-			close(nul);
-		}
-		goto out;
-	}
-	close(peer);
-	close(nul);
-	/* The master's HELLO, then the answer to request 1. */
-	if (pool_mux_read(j->ctl, msg) != 0 ||
-	    buf_get_u32(msg, &type) != 0 || type != MUX_MSG_HELLO ||
-	    pool_mux_read(j->ctl, msg) != 0 ||
-	    buf_get_u32(msg, &type) != 0 || buf_get_u32(msg, &rid) != 0 ||
-	    rid != 1) {
-		log_debug("pool: no answer from the master");
-		goto out;
-	}
-	if (type != MUX_S_SESSION_OPENED) {
-		log_debug("pool: channel refused (%s)",
-		    type == MUX_S_FAILURE ? "failure" :
-		    type == MUX_S_PERMISSION_DENIED ? "permission denied" :
-		    "unexpected reply");
-		goto out;
-	}
-	(void)clock_gettime(CLOCK_MONOTONIC, &t1);
-	us = ((int64_t)t1.tv_sec - (int64_t)t0.tv_sec) * 1000000 +
-	    ((int64_t)t1.tv_nsec - (int64_t)t0.tv_nsec) / 1000;
-	j->rtt_us = us < 0 ? 0 : us > (int64_t)UINT32_MAX ? UINT32_MAX :
-	    (uint32_t)us;
-	rc = 0;
-out:
-	buf_free(msg);
-	buf_free(body);
-	return rc;
-}
-
 /* Job `j` waits for the probe when gated: 1 if the policy wants it. */
 static int
 pool_gate_pass(struct pool_job *j)
@@ -594,14 +292,13 @@ static int
 pool_job_wait_socket(struct pool_job *j)
 {
 	struct timespec ts = { 0, 0 };
-	struct stat st;
 	long ms = 1;
 
 	for (;;) {
 		if (__atomic_load_n(&j->state, __ATOMIC_ACQUIRE) == 2) {
 			return -1;
 		}
-		if (lstat(j->ctlpath, &st) == 0 && S_ISSOCK(st.st_mode)) {
+		if (mux_socket_ready(j->ctlpath)) {
 			return 0;
 		}
 		ts.tv_nsec = ms * 1000000L;
@@ -628,7 +325,8 @@ pool_job_run(void *arg)
 	} else if (!pool_gate_pass(j)) {
 		close(j->peer);
 		j->unwanted = 1;
-	} else if (pool_mux_session(j, j->peer) == 0) {
+	} else if (mux_new_session(j->ctl, j->ctlpath, j->peer, POOL_SUBSYSTEM,
+	    &j->rtt_us) == 0) {
 		pool_gate_open(j, j->rtt_us);
 		/* 0 -> 1 unless pool_job_finish() stopped us (2). */
 		if (__atomic_compare_exchange_n(&j->state, &zero, 1, 0,
@@ -748,7 +446,7 @@ pool_grow(struct pool *p, size_t want)
 	if (want > POOL_MAX) {
 		want = POOL_MAX;
 	}
-	if (!pool_socket_ready(p)) {
+	if (!mux_socket_ready(p->ctlpath)) {
 		if (p->n + p->njob < want) {
 			log_debug("pool: no control socket, no channels");
 		}
@@ -773,7 +471,7 @@ pool_grow_auto(struct pool *p, size_t cap, uint32_t min_rtt, uint32_t step,
 		cap = POOL_MAX;
 	}
 	if (cap < 2 || p->gate != NULL || p->ctlpath == NULL ||
-	    (!early && !pool_socket_ready(p))) {
+	    (!early && !mux_socket_ready(p->ctlpath))) {
 		return;
 	}
 	g = xcalloc(1, sizeof(*g));
@@ -878,7 +576,7 @@ pool_first(struct pool *p, int lazy)
 	if ((m = pool_start(p, cfg->direct ? POOL_DIRECT :
 	    POOL_MASTER)) == NULL) {
 		saved = errno;
-		pool_remove_dir(p);
+		mux_dir_remove(&p->dir, &p->ctlpath);
 		errno = saved;
 		return SCP_E_SPAWN;
 	}
@@ -889,7 +587,7 @@ pool_first(struct pool *p, int lazy)
 	if (r != 0) {
 		m->sess = NULL;
 		pool_discard(p, m);
-		pool_remove_dir(p);
+		mux_dir_remove(&p->dir, &p->ctlpath);
 		return r;
 	}
 	p->m[p->n++] = m;
@@ -922,7 +620,8 @@ pool_open(struct pool *p, const struct pool_config *cfg, int channels,
 		p->refused += want_conn - (POOL_MAX - 1 - want_mux);
 		want_conn = POOL_MAX - 1 - want_mux;
 	}
-	if (want_mux > 0 && pool_make_dir(p) != 0) {
+	if (want_mux > 0 &&
+	    mux_dir_make(POOL_SOCKET_NAME, &p->dir, &p->ctlpath) != 0) {
 		p->refused += want_mux;
 		want_mux = 0;
 	}
@@ -933,7 +632,7 @@ pool_open(struct pool *p, const struct pool_config *cfg, int channels,
 		return r;
 	}
 
-	if (want_mux > 0 && !pool_socket_ready(p)) {
+	if (want_mux > 0 && !mux_socket_ready(p->ctlpath)) {
 		log_debug("pool: no control socket, no mux channels");
 		p->refused += want_mux;
 		want_mux = 0;
@@ -972,7 +671,7 @@ pool_open_master(struct pool *p, const struct pool_config *cfg)
 	p->cfg = cfg;
 	/* Without a directory the argv is the plain one (pool_argv). */
 	if (!cfg->direct) {
-		(void)pool_make_dir(p);
+		(void)mux_dir_make(POOL_SOCKET_NAME, &p->dir, &p->ctlpath);
 	}
 	return pool_first(p, 1);
 }
@@ -1030,6 +729,6 @@ pool_close(struct pool *p, int broken)
 	}
 	p->nmux = 0;
 	p->nconn = 0;
-	pool_remove_dir(p);
+	mux_dir_remove(&p->dir, &p->ctlpath);
 	return bad;
 }

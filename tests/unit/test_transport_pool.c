@@ -1,6 +1,8 @@
 /*
- * Unit tests for src/cli/pool.c: the argv of each kind of member, and
- * whole pools of local sftp-servers (-D).  With POOL_TEST_SSHCONF set,
+ * Unit tests for src/transport/pool.c: the argv of each kind of member,
+ * and whole pools of local sftp-servers (-D).  The configurations are
+ * built as scp builds them, by src/cli's sftp_pool_cfg_init(), so the
+ * argv cases check what really reaches ssh.  With POOL_TEST_SSHCONF set,
  * one more case opens a real pool over ssh (driven by
  * tests/integration/t0901-pool.sh):
  *	POOL_TEST_SSHCONF	ssh -F file
@@ -22,9 +24,9 @@
 #include <cmocka.h>
 
 #include "cli/options.h"
-#include "cli/pool.h"
 #include "cli/run.h"
 #include "proto/sftp/sftp.h"
+#include "transport/pool.h"
 #include "util/log.h"
 #include "util/parse.h"
 #include "util/strvec.h"
@@ -256,7 +258,7 @@ test_direct_pool(void **state)
 	struct sftp_opts fo;
 	struct sftp_pool_cfg c;
 	struct pool p;
-	char dir[] = "/tmp/test_cli_pool.XXXXXX", path[512], text[64];
+	char dir[] = "/tmp/test_transport_pool.XXXXXX", path[512], text[64];
 	size_t i;
 
 	(void)state;
@@ -346,7 +348,7 @@ test_direct_extras_fail(void **state)
 	struct sftp_opts fo;
 	struct sftp_pool_cfg c;
 	struct pool p;
-	char dir[] = "/tmp/test_cli_pool.XXXXXX", script[512], flag[512];
+	char dir[] = "/tmp/test_transport_pool.XXXXXX", script[512], flag[512];
 	const char *args[6];
 	FILE *f;
 
@@ -410,7 +412,7 @@ test_ssh_pool(void **state)
 	struct sftp_pool_cfg c;
 	struct pool p;
 	struct stat st;
-	char dir[] = "/tmp/test_cli_pool.XXXXXX", ctl[512];
+	char dir[] = "/tmp/test_transport_pool.XXXXXX", ctl[512];
 	int want, channels, conns;
 
 	(void)state;
@@ -472,7 +474,7 @@ main(void)
 		cmocka_unit_test(test_ssh_pool),
 	};
 
-	/* As scp does (child.c): a refused session's dead ssh must give
+	/* As scp does (cli/child.c): a refused session's dead ssh must give
 	 * EPIPE, not kill us. */
 	signal(SIGPIPE, SIG_IGN);
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -19,16 +19,21 @@
  * With -D (cfg->direct) every member is a local sftp server started
  * from the same argv; there is no master and no socket.
  *
- * What the pool knows of the command line comes in a struct
- * pool_config: the first connection's argv (built by src/cli), -v and
- * -D.  The SFTP protocol comes in as three callbacks
- * (cfg->session_open/_start/_free) on an opaque session: the pool
- * decides when a descriptor gets a session, never what is spoken on it,
- * so it does not include src/proto, whose SFTP client in turn only asks
- * for peer sessions through its own callback (sftp_session_set_peers).
- * An SFTP-side pool was not split out: what would go there is those
- * three calls, and the background threads that make the calls are the
- * ssh and mux part.
+ * What the pool knows of the command line comes as data, in a struct
+ * pool_config that src/cli fills: the first connection's argv (built
+ * there with sshargs), the user's ssh options, the -v trace, -v and -D.
+ * SFTP comes as three callbacks on an opaque session
+ * (cfg->session_open/_start/_free), so this layer never includes
+ * src/proto.  A callback rather than an SFTP half of the pool in
+ * src/proto/sftp: all the pool does with SFTP is those three calls, made
+ * from the threads that opened the mux channel a moment before, so an
+ * SFTP-side pool would only wrap them again; and proto/sftp already
+ * takes its extra sessions through a callback of its own
+ * (sftp_session_set_peers), which src/cli answers from the pool.  So
+ * src/cli depends on both, and neither on the other.
+ *
+ * pool.c keeps the members, the background channels and the probe's
+ * gate; mux.h the control socket's directory and the mux protocol.
  *
  * Each member's process is listed in transport/children.h, so src/cli's
  * SIGINT/TERM/HUP handlers kill them all.  Members are allocated one by
@@ -36,15 +41,15 @@
  * members.  Nothing here exits: a fork that fails is SCP_E_SPAWN for the
  * caller to turn into its fatal error.
  */
-#ifndef SCP_CLI_POOL_H
-#define SCP_CLI_POOL_H
+#ifndef SCP_TRANSPORT_POOL_H
+#define SCP_TRANSPORT_POOL_H
 
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../transport/ssh_child.h"
 #include "../util/strvec.h"
+#include "ssh_child.h"
 
 /* Upper bound on members: sshd's MaxSessions default (10) is the most
  * channels one connection gives.  children.h tracks the processes (the
