@@ -279,11 +279,12 @@ void *pool_session(struct pool *p, size_t i);
 /*
  * Frees every session (cfg->session_free) and reaps every child
  * (children_finish), the master last (its connection carries the mux
- * channels), then removes the socket and the directory.  `broken` non-zero: a session is unusable, SIGTERM the
- * children first so none can keep us waiting.  Returns the number of
- * children that exited non-zero (for the caller's error count; refused
- * members were already reaped by pool_open and do not count).  Leaves
- * the pool empty; safe to call again.
+ * channels), then removes the socket and the directory.  `broken`
+ * non-zero: a session is unusable, SIGTERM the children first so none
+ * can keep us waiting.  Returns the number of children that exited
+ * non-zero (for the caller's error count; refused members were already
+ * reaped by pool_open and do not count).  Leaves the pool empty; safe
+ * to call again.
  */
 int pool_close(struct pool *p, int broken);
 
