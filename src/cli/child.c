@@ -1,6 +1,7 @@
 /*
- * Child process bookkeeping and signals (PROTOCOL.md section 1, "Exit
- * status": SIGINT/TERM/HUP kill the ssh children, exit 1).
+ * Signals and fatal errors (PROTOCOL.md section 1, "Exit status":
+ * SIGINT/TERM/HUP kill the ssh children, exit 1).  The children
+ * themselves are listed by transport/children.c.
  *
  * The handler only raises a flag and sends SIGTERM to the registered
  * children: the io loops notice the flag (io_set_cancel) or the closed
@@ -12,34 +13,24 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "../transport/children.h"
 #include "../transport/io.h"
 #include "../util/log.h"
 #include "../util/xmalloc.h"
 #include "run.h"
 
-#define MAX_CHILDREN	32
-
 volatile sig_atomic_t cli_interrupted;
-
-/* Read by the signal handler: a slot is only published once complete. */
-static struct ssh_child *volatile children[MAX_CHILDREN];
 
 static void
 cli_on_signal(int sig)
 {
-	int i, saved = errno;
+	int saved = errno;
 
 	(void)sig;
 	cli_interrupted = 1;
-	for (i = 0; i < MAX_CHILDREN; i++) {
-		if (children[i] != NULL) {
-			ssh_child_kill(children[i], SIGTERM);
-		}
-	}
+	children_kill_all(SIGTERM);
 	errno = saved;
 }
 
@@ -51,21 +42,9 @@ cli_on_signal(int sig)
 static void
 cli_on_suspend(int sig)
 {
-	siginfo_t info;
-	int i, saved = errno;
-	pid_t pid;
+	int saved = errno;
 
-	for (i = 0; i < MAX_CHILDREN; i++) {
-		if (children[i] == NULL || (pid = children[i]->pid) <= 1) {
-			continue;
-		}
-		kill(pid, sig);
-		/* WNOWAIT: an exited child stays for ssh_child_finish. */
-		while (waitid(P_PID, (id_t)pid, &info,
-		    WSTOPPED | WEXITED | WNOWAIT) == -1 && errno == EINTR) {
-			continue;
-		}
-	}
+	children_stop_all(sig);
 	kill(getpid(), SIGSTOP);
 	errno = saved;
 }
@@ -102,144 +81,6 @@ cli_signals_install(void)
 }
 
 void
-cli_child_register(struct ssh_child *c)
-{
-	int i;
-
-	for (i = 0; i < MAX_CHILDREN; i++) {
-		if (children[i] == NULL || children[i] == c) {
-			children[i] = c;
-			return;
-		}
-	}
-	/* More children than slots would only lose the signal kill. */
-}
-
-static void
-cli_child_unregister(struct ssh_child *c)
-{
-	int i;
-
-	for (i = 0; i < MAX_CHILDREN; i++) {
-		if (children[i] == c) {
-			children[i] = NULL;
-		}
-	}
-}
-
-int
-cli_child_start(struct ssh_child *c, char *const argv[])
-{
-	if (ssh_child_start(c, argv) == -1) {
-		return -1;
-	}
-	cli_child_register(c);
-	if (cli_interrupted) {
-		ssh_child_kill(c, SIGTERM);
-	}
-	return 0;
-}
-
-int
-cli_child_start_fds(struct ssh_child *c, char *const argv[], int in,
-    int out)
-{
-	if (ssh_child_start_fds(c, argv, in, out) == -1) {
-		return -1;
-	}
-	cli_child_register(c);
-	if (cli_interrupted) {
-		ssh_child_kill(c, SIGTERM);
-	}
-	return 0;
-}
-
-/*
- * With --timeout, a child whose connection we have closed gets that long
- * to exit: a hung ssh (or a peer that never answers) must not keep us
- * waiting forever.  Only for children we talk to (c->fd open): the -3 and
- * -R children run the whole transfer while we wait.
- */
-static void
-cli_child_wait_bounded(struct ssh_child *c)
-{
-	struct timespec tick = { 0, 50 * 1000 * 1000 };
-	unsigned int limit = io_get_timeout();
-	unsigned long waited_ms = 0;
-	siginfo_t info;
-
-	if (limit == 0 || c->pid <= 0 || c->fd == -1) {
-		return;
-	}
-	close(c->fd);
-	c->fd = -1;
-	for (;;) {
-		memset(&info, 0, sizeof(info));
-		/* WNOWAIT: ssh_child_finish() reaps it. */
-		if (waitid(P_PID, (id_t)c->pid, &info,
-		    WEXITED | WNOHANG | WNOWAIT) == -1) {
-			if (errno == EINTR) {
-				continue;
-			}
-			return;
-		}
-		if (info.si_pid == c->pid) {
-			return;
-		}
-		if (waited_ms >= (unsigned long)limit * 1000) {
-			log_error("connection did not close within %u s: "
-			    "killing ssh", limit);
-			ssh_child_kill(c, SIGTERM);
-			return;
-		}
-		nanosleep(&tick, NULL);
-		waited_ms += 50;
-	}
-}
-
-int
-cli_child_finish(struct ssh_child *c)
-{
-	int r;
-
-	cli_child_wait_bounded(c);
-	r = ssh_child_finish(c);
-	cli_child_unregister(c);
-	return r;
-}
-
-int
-cli_child_abort(struct ssh_child *c)
-{
-	ssh_child_kill(c, SIGTERM);
-	return cli_child_finish(c);
-}
-
-void
-cli_child_finish_all(void)
-{
-	int i;
-
-	for (i = 0; i < MAX_CHILDREN; i++) {
-		if (children[i] != NULL) {
-			cli_child_finish(children[i]);
-		}
-	}
-}
-
-void
-cli_child_abort_all(void)
-{
-	int i;
-
-	for (i = 0; i < MAX_CHILDREN; i++) {
-		if (children[i] != NULL) {
-			cli_child_abort(children[i]);
-		}
-	}
-}
-
-void
 cli_fatal(const char *fmt, ...)
 {
 	char msg[1024];
@@ -249,7 +90,7 @@ cli_fatal(const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	log_error("%s", msg);
-	cli_child_abort_all();
+	children_abort_all();
 	exit(255);
 }
 

@@ -130,7 +130,7 @@ local_copy(struct cli *x, const char *src, const char *target)
 	close(sv[1]);
 	c.pid = pid;
 	c.fd = sv[0];
-	cli_child_register(&c);
+	children_register(&c);
 
 	so = x->sopts;
 	/* cp shows no meter; and the name check guards against a hostile
@@ -143,7 +143,7 @@ local_copy(struct cli *x, const char *src, const char *target)
 	if (r < 0) {
 		x->errs++;
 	}
-	if (cli_child_finish(&c) != 0) {
+	if (children_finish(&c) != 0) {
 		x->errs++;
 	}
 }

@@ -12,9 +12,11 @@
 
 #include "../proto/scp/scp.h"
 #include "../proto/sftp/sftp.h"
+#include "../transport/children.h"
 #include "../transport/ssh_child.h"
 #include "operand.h"
 #include "options.h"
+#include "../transport/pool.h"
 
 /* State of one client run. */
 struct cli {
@@ -31,7 +33,7 @@ struct cli {
 	struct sftp_session *upsess;	/* SFTP */
 };
 
-/* --- child.c: children, signals, fatal() ------------------------- */
+/* --- child.c: signals, fatal() ----------------------------------- */
 
 /* Set by SIGINT/SIGTERM/SIGHUP (the io cancel flag). */
 extern volatile sig_atomic_t cli_interrupted;
@@ -43,25 +45,9 @@ extern volatile sig_atomic_t cli_interrupted;
  */
 void cli_signals_install(void);
 
-/* ssh_child_start / _start_fds plus registration for the signal
- * handler.  Same returns. */
-int cli_child_start(struct ssh_child *c, char *const argv[]);
-int cli_child_start_fds(struct ssh_child *c, char *const argv[], int in,
-    int out);
-/* Registers a child forked by hand (local copies). */
-void cli_child_register(struct ssh_child *c);
-/* ssh_child_finish plus unregistration. */
-int cli_child_finish(struct ssh_child *c);
-/*
- * For a connection known to be broken (lost, timed out, out of sync):
- * SIGTERM first, so a hung ssh cannot keep us waiting, then finish.
- * Returns what cli_child_finish returns.
- */
-int cli_child_abort(struct ssh_child *c);
-/* Closes fds and waits for every registered child (at exit). */
-void cli_child_finish_all(void);
-/* Kills (SIGTERM) and reaps every registered child (fatal paths). */
-void cli_child_abort_all(void);
+/* The children are listed by transport/children.h (children_start,
+ * children_finish, ...); the handlers reach them through
+ * children_kill_all() and children_stop_all(). */
 
 /* Prints "scp: <msg>", kills and reaps the children, exits 255. */
 void cli_fatal(const char *fmt, ...)
@@ -98,6 +84,25 @@ void legacy_remote_remote(struct cli *x, const struct operand *src,
 void legacy_upload_finish(struct cli *x);
 
 /* --- run_sftp.c --------------------------------------------------- */
+
+/*
+ * What a session pool (pool.h) is opened with for a connection to
+ * `host` (`user`, `port` as for sshargs_connection): the SFTP argv
+ * sshargs_connection() builds, the -v trace sshargs_describe() prints,
+ * -v and -D from `o`, and SFTP sessions opened with `fo`.  The pool
+ * borrows c->pc, which points into `c`: keep `c` where it is, and `o`
+ * and `fo` alive, until pool_close(); then sftp_pool_cfg_release().
+ */
+struct sftp_pool_cfg {
+	struct pool_config pc;
+	struct strvec argv;		/* owned */
+	char *trace;			/* owned, NULL without -v */
+	const struct sftp_opts *fo;
+};
+void sftp_pool_cfg_init(struct sftp_pool_cfg *c, const struct scp_options *o,
+    const struct sftp_opts *fo, const char *host, const char *user,
+    int port);
+void sftp_pool_cfg_release(struct sftp_pool_cfg *c);
 
 void sftp_cli_upload(struct cli *x, const char *src,
     const struct operand *targ);

@@ -55,7 +55,7 @@ verify_dir(const char *path)
 		err = errno;
 	}
 	log_plain("%s: %s", path, strerror(err));
-	cli_child_finish_all();
+	children_finish_all();
 	exit(1);
 }
 
@@ -230,7 +230,7 @@ run_client(struct scp_options *o)
 		}
 		to_local(&x);
 	}
-	cli_child_finish_all();
+	children_finish_all();
 	if (cli_interrupted) {
 		x.errs++;
 	}

@@ -38,9 +38,9 @@ legacy_start(struct cli *x, struct ssh_child *c, enum sshargs_kind kind,
 		free(desc);
 	}
 	if (in == -1) {
-		r = cli_child_start(c, av.v);
+		r = children_start(c, av.v);
 	} else {
-		r = cli_child_start_fds(c, av.v, in, in);
+		r = children_start_fds(c, av.v, in, in);
 	}
 	if (r == -1) {
 		cli_fatal("fork: %s", strerror(errno));
@@ -93,8 +93,8 @@ legacy_upload_finish(struct cli *x)
 	}
 	x->errs += x->upconn.errs;
 	if (x->stop) {
-		cli_child_abort(&x->up);
-	} else if (cli_child_finish(&x->up) != 0) {
+		children_abort(&x->up);
+	} else if (children_finish(&x->up) != 0) {
 		x->errs++;
 	}
 	x->up_open = 0;
@@ -117,8 +117,8 @@ legacy_download(struct cli *x, const struct operand *src,
 		 * connection): no later operand is tried. */
 		x->errs++;
 		x->stop = 1;
-		cli_child_abort(&c);
-	} else if (cli_child_finish(&c) != 0) {
+		children_abort(&c);
+	} else if (children_finish(&c) != 0) {
 		x->errs++;
 	}
 }
@@ -197,12 +197,12 @@ legacy_relay(struct cli *x, const struct operand *src,
 		if (legacy_relay_fds(c1.fd, c2.fd) != 0) {
 			x->errs++;
 			x->stop = 1;
-			cli_child_abort(&c2);
-			cli_child_abort(&c1);
+			children_abort(&c2);
+			children_abort(&c1);
 			return;
 		}
-		s2 = cli_child_finish(&c2);
-		s1 = cli_child_finish(&c1);
+		s2 = children_finish(&c2);
+		s1 = children_finish(&c1);
 		if (s1 != 0 || s2 != 0) {
 			x->errs++;
 		}
@@ -215,8 +215,8 @@ legacy_relay(struct cli *x, const struct operand *src,
 	    c1.fd);
 	close(c1.fd);
 	c1.fd = -1;
-	s2 = cli_child_finish(&c2);
-	s1 = cli_child_finish(&c1);
+	s2 = children_finish(&c2);
+	s1 = children_finish(&c1);
 	if (s1 != 0 || s2 != 0) {
 		x->errs++;
 	}
@@ -237,12 +237,12 @@ legacy_remote_remote(struct cli *x, const struct operand *src,
 	strvec_init(&av);
 	sshargs_remote_remote(&av, x->o, src, targ);
 	cli_trace_argv(x->o, av.v);
-	if (cli_child_start_fds(&c, av.v, STDIN_FILENO,
+	if (children_start_fds(&c, av.v, STDIN_FILENO,
 	    STDOUT_FILENO) == -1) {
 		cli_fatal("fork: %s", strerror(errno));
 	}
 	strvec_clear(&av);
-	if (cli_child_finish(&c) != 0) {
+	if (children_finish(&c) != 0) {
 		x->errs++;
 	}
 }

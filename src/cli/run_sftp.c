@@ -11,7 +11,6 @@
 #include "../util/log.h"
 #include "../util/strvec.h"
 #include "../util/xmalloc.h"
-#include "pool.h"
 #include "run.h"
 #include "sshargs.h"
 
@@ -40,6 +39,7 @@
 struct sftp_dest {
 	struct cli *x;
 	const struct operand *op;
+	struct sftp_pool_cfg cfg;	/* what `pool` was opened with */
 	struct pool pool;
 	int lazy;
 	int probed;		/* the probe channel was started */
@@ -56,7 +56,7 @@ static struct sftp_dest up_dest;
 static void
 sftp_setup_failed(void)
 {
-	cli_child_abort_all();
+	children_abort_all();
 	exit(cli_interrupted ? 1 : 255);
 }
 
@@ -65,8 +65,8 @@ static void
 sftp_reap(struct cli *x, struct ssh_child *c, int r)
 {
 	if (r < 0) {
-		cli_child_abort(c);
-	} else if (cli_child_finish(c) != 0) {
+		children_abort(c);
+	} else if (children_finish(c) != 0) {
 		x->errs++;
 	}
 }
@@ -91,16 +91,86 @@ sftp_connect(struct cli *x, struct ssh_child *c, const struct operand *op,
 		log_plain("%s", desc);
 		free(desc);
 	}
-	if (cli_child_start(c, av.v) == -1) {
+	if (children_start(c, av.v) == -1) {
 		cli_fatal("fork: %s", strerror(errno));
 	}
 	strvec_clear(&av);
 	if (sftp_session_open(s, c->fd, c->fd, &x->fopts) != 0) {
 		*s = NULL;
-		cli_child_abort(c);
+		children_abort(c);
 		return -1;
 	}
 	return 0;
+}
+
+/* The pool's session callbacks (pool.h): `ctx` is the sftp_pool_cfg. */
+static int
+sftp_pool_session_open(void *ctx, int fd, void **sess)
+{
+	const struct sftp_pool_cfg *c = ctx;
+	struct sftp_session *s;
+	int r;
+
+	if ((r = sftp_session_open(&s, fd, fd, c->fo)) != 0) {
+		return r;
+	}
+	*sess = s;
+	return 0;
+}
+
+static int
+sftp_pool_session_start(void *ctx, int fd, void **sess)
+{
+	const struct sftp_pool_cfg *c = ctx;
+	struct sftp_session *s;
+	int r;
+
+	if ((r = sftp_session_start(&s, fd, fd, c->fo)) != 0) {
+		return r;
+	}
+	*sess = s;
+	return 0;
+}
+
+static void
+sftp_pool_session_free(void *ctx, void *sess)
+{
+	(void)ctx;
+	sftp_session_free(sess);
+}
+
+void
+sftp_pool_cfg_init(struct sftp_pool_cfg *c, const struct scp_options *o,
+    const struct sftp_opts *fo, const char *host, const char *user,
+    int port)
+{
+	memset(c, 0, sizeof(*c));
+	strvec_init(&c->argv);
+	sshargs_connection(&c->argv, o, SSHARGS_SFTP, host, user, port,
+	    "sftp");
+	if (o->verbose) {
+		c->trace = sshargs_describe(o, SSHARGS_SFTP, host, user,
+		    "sftp");
+	}
+	c->fo = fo;
+	c->pc.argv = &c->argv;
+	c->pc.ssh_args = &o->ssh_args;
+	c->pc.trace = c->trace;
+	c->pc.verbose = o->verbose;
+	c->pc.direct = o->sftp_direct != NULL;
+	c->pc.session_open = sftp_pool_session_open;
+	c->pc.session_start = sftp_pool_session_start;
+	c->pc.session_free = sftp_pool_session_free;
+	c->pc.session_ctx = c;
+}
+
+void
+sftp_pool_cfg_release(struct sftp_pool_cfg *c)
+{
+	strvec_clear(&c->argv);
+	free(c->trace);
+	c->trace = NULL;
+	c->pc.trace = NULL;
 }
 
 /* Channels the automatic policy wants for `size` bytes at `rtt_us`. */
@@ -183,7 +253,7 @@ sftp_peers(void *ctx, struct sftp_session *s, uint64_t size,
 		 */
 		if (!d->probed) {
 			d->probed = 1;
-			pool_grow_auto(&d->pool, &d->x->fopts,
+			pool_grow_auto(&d->pool,
 			    sftp_auto_channels(size, rtt_us),
 			    SFTP_AUTO_MIN_RTT, SFTP_AUTO_RTT_STEP, 0);
 		}
@@ -202,8 +272,7 @@ sftp_peers(void *ctx, struct sftp_session *s, uint64_t size,
 				    "channels", (unsigned long long)size, rtt,
 				    want);
 				d->asked = want;
-				pool_grow(&d->pool, d->x->o, &d->x->fopts,
-				    want);
+				pool_grow(&d->pool, want);
 				(void)pool_collect(&d->pool, POOL_WAIT_NONE);
 			}
 			if (want < 2) {
@@ -227,7 +296,8 @@ sftp_peers(void *ctx, struct sftp_session *s, uint64_t size,
  * Opens the sessions to `op` as the options say (-X channels= and
  * connections=, else automatic): with one channel and no connection,
  * exactly today's single ssh.  *s is the first session.  Returns 0, or
- * -1 with everything reaped (message printed).
+ * -1 with everything reaped (message printed).  A fork that fails is
+ * fatal (exit 255), as for every connection.
  */
 static int
 sftp_dest_open(struct cli *x, struct sftp_dest *d, const struct operand *op,
@@ -240,9 +310,10 @@ sftp_dest_open(struct cli *x, struct sftp_dest *d, const struct operand *op,
 	memset(d, 0, sizeof(*d));
 	d->x = x;
 	d->op = op;
+	sftp_pool_cfg_init(&d->cfg, o, &x->fopts, op->host, op->user,
+	    op->port);
 	if ((big = sftp_auto_possible(x, upload)) > 0) {
-		r = pool_open_master(&d->pool, o, &x->fopts, op->host,
-		    op->user, op->port);
+		r = pool_open_master(&d->pool, &d->cfg.pc);
 		d->lazy = r == 0 && d->pool.ctlpath != NULL;
 		/*
 		 * An upload that knows its biggest file starts the probe
@@ -261,16 +332,20 @@ sftp_dest_open(struct cli *x, struct sftp_dest *d, const struct operand *op,
 		 */
 		if (d->lazy && big > 1) {
 			d->probed = 1;
-			pool_grow_auto(&d->pool, &x->fopts,
+			pool_grow_auto(&d->pool,
 			    sftp_auto_channels(big, UINT32_MAX),
 			    SFTP_AUTO_MIN_RTT, SFTP_AUTO_RTT_STEP, 1);
 		}
 	} else {
-		r = pool_open(&d->pool, o, &x->fopts, op->host, op->user,
-		    op->port, o->sftp_channels > 0 ? o->sftp_channels : 1,
+		r = pool_open(&d->pool, &d->cfg.pc,
+		    o->sftp_channels > 0 ? o->sftp_channels : 1,
 		    o->sftp_connections > 0 ? o->sftp_connections : 0);
 	}
+	if (r == SCP_E_SPAWN) {
+		cli_fatal("fork: %s", strerror(errno));
+	}
 	if (r != 0) {
+		sftp_pool_cfg_release(&d->cfg);
 		*s = NULL;
 		return -1;
 	}
@@ -289,6 +364,7 @@ sftp_dest_close(struct cli *x, struct sftp_dest *d, int r)
 	if (pool_close(&d->pool, r < 0) != 0 && r >= 0) {
 		x->errs++;
 	}
+	sftp_pool_cfg_release(&d->cfg);
 }
 
 /* Opens the connection to the target host on first use. */

@@ -30,6 +30,8 @@ scp_strerror(int code)
 		return "timed out";
 	case SCP_E_FATAL:
 		return "fatal error";
+	case SCP_E_SPAWN:
+		return "cannot start process";
 	}
 	return "unknown error";
 }

@@ -23,6 +23,7 @@ enum scp_err {
 	SCP_E_INTR = -10,	/* interrupted by a signal */
 	SCP_E_TIMEOUT = -11,	/* no progress within the time limit */
 	SCP_E_FATAL = -12,	/* unrecoverable: the session must end */
+	SCP_E_SPAWN = -13,	/* a child could not be started, see errno */
 };
 
 /* Returns a static string describing `code`; never NULL. */

@@ -1,13 +1,14 @@
 #!/bin/sh
-# Session pools (src/cli/pool.c, docs/design-speed.md; PROTOCOL.md §7):
+# Session pools (src/transport/pool.c, docs/design-speed.md; PROTOCOL.md §7):
 # several SFTP sessions over one private ControlMaster connection, extra
 # connections, and the quiet fallback when sshd refuses channels
 # (MaxSessions).  The pool is not wired into the CLI yet, so these cases
 # drive it through the unit test binary's live case (test_ssh_pool in
-# tests/unit/test_cli_pool.c), found next to $SCP in its build directory.
+# tests/unit/test_transport_pool.c), found next to $SCP in its build
+# directory.
 . "$(dirname "$0")/lib.sh"
 
-POOLTEST=$(dirname "$SCP_REAL")/tests/unit/test_cli_pool
+POOLTEST=$(dirname "$SCP_REAL")/tests/unit/test_transport_pool
 
 # Our own sshd_config with MaxSessions 2, and an ssh_config with the
 # aliases "max2" for it and "counted" (ours, each connection leaving a
@@ -44,7 +45,7 @@ pool () {
 	    _st=$?
 	cat out err >&2
 	if [ "$_st" -ne 0 ]; then
-		echo "test_cli_pool exited $_st" >&2
+		echo "test_transport_pool exited $_st" >&2
 		return 1
 	fi
 	grep -F "pool: $4 sessions of $(($2 + $3))" out >/dev/null || {

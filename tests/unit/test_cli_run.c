@@ -277,7 +277,7 @@ test_server_source(void **state)
 }
 
 /* --timeout bounds the wait for a child whose connection we closed;
- * cli_child_abort kills at once; a normal exit status passes through. */
+ * children_abort kills at once; a normal exit status passes through. */
 static void
 test_child_finish(void **state)
 {
@@ -287,19 +287,19 @@ test_child_finish(void **state)
 	time_t t0;
 
 	(void)state;
-	assert_int_equal(cli_child_start(&c, ok), 0);
-	assert_int_equal(cli_child_finish(&c), 3);
+	assert_int_equal(children_start(&c, ok), 0);
+	assert_int_equal(children_finish(&c), 3);
 	assert_int_equal(c.pid, -1);
 
 	t0 = time(NULL);
-	assert_int_equal(cli_child_start(&c, sleeper), 0);
-	assert_int_equal(cli_child_abort(&c), 128 + SIGTERM);
+	assert_int_equal(children_start(&c, sleeper), 0);
+	assert_int_equal(children_abort(&c), 128 + SIGTERM);
 	assert_true(time(NULL) - t0 < 10);
 
 	io_set_timeout(1);
 	t0 = time(NULL);
-	assert_int_equal(cli_child_start(&c, sleeper), 0);
-	assert_int_equal(cli_child_finish(&c), 128 + SIGTERM);
+	assert_int_equal(children_start(&c, sleeper), 0);
+	assert_int_equal(children_finish(&c), 128 + SIGTERM);
 	assert_true(time(NULL) - t0 < 10);
 	io_set_timeout(0);
 }

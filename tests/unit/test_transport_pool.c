@@ -1,6 +1,8 @@
 /*
- * Unit tests for src/cli/pool.c: the argv of each kind of member, and
- * whole pools of local sftp-servers (-D).  With POOL_TEST_SSHCONF set,
+ * Unit tests for src/transport/pool.c: the argv of each kind of member,
+ * and whole pools of local sftp-servers (-D).  The configurations are
+ * built as scp builds them, by src/cli's sftp_pool_cfg_init(), so the
+ * argv cases check what really reaches ssh.  With POOL_TEST_SSHCONF set,
  * one more case opens a real pool over ssh (driven by
  * tests/integration/t0901-pool.sh):
  *	POOL_TEST_SSHCONF	ssh -F file
@@ -22,8 +24,9 @@
 #include <cmocka.h>
 
 #include "cli/options.h"
-#include "cli/pool.h"
+#include "cli/run.h"
 #include "proto/sftp/sftp.h"
+#include "transport/pool.h"
 #include "util/log.h"
 #include "util/parse.h"
 #include "util/strvec.h"
@@ -74,13 +77,18 @@ check(const char *const *args, enum pool_role role, const char *ctl,
     const char *const *want)
 {
 	struct scp_options o;
+	struct sftp_pool_cfg c;
+	struct sftp_opts fo;
 	struct strvec sv;
 
 	parse_opts(&o, args);
+	memset(&fo, 0, sizeof(fo));
+	sftp_pool_cfg_init(&c, &o, &fo, "h", "u", -1);
 	strvec_init(&sv);
-	pool_argv(&sv, &o, role, ctl, "h", "u", -1);
+	pool_argv(&sv, &c.pc, role, ctl);
 	assert_argv(&sv, want);
 	strvec_clear(&sv);
+	sftp_pool_cfg_release(&c);
 	options_free(&o);
 }
 
@@ -248,15 +256,17 @@ test_direct_pool(void **state)
 	    NULL };
 	struct scp_options o;
 	struct sftp_opts fo;
+	struct sftp_pool_cfg c;
 	struct pool p;
-	char dir[] = "/tmp/test_cli_pool.XXXXXX", path[512], text[64];
+	char dir[] = "/tmp/test_transport_pool.XXXXXX", path[512], text[64];
 	size_t i;
 
 	(void)state;
 	assert_non_null(mkdtemp(dir));
 	parse_opts(&o, args);
 	memset(&fo, 0, sizeof(fo));
-	assert_int_equal(pool_open(&p, &o, &fo, "h", NULL, -1, 3, 1), 0);
+	sftp_pool_cfg_init(&c, &o, &fo, "h", NULL, -1);
+	assert_int_equal(pool_open(&p, &c.pc, 3, 1), 0);
 	assert_int_equal(p.n, 4);
 	assert_int_equal(p.refused, 0);
 	assert_null(p.dir);
@@ -276,6 +286,7 @@ test_direct_pool(void **state)
 		unlink(path);
 	}
 	rmdir(dir);
+	sftp_pool_cfg_release(&c);
 	options_free(&o);
 }
 
@@ -287,15 +298,18 @@ test_direct_cap(void **state)
 	    NULL };
 	struct scp_options o;
 	struct sftp_opts fo;
+	struct sftp_pool_cfg c;
 	struct pool p;
 
 	(void)state;
 	parse_opts(&o, args);
 	memset(&fo, 0, sizeof(fo));
-	assert_int_equal(pool_open(&p, &o, &fo, "h", NULL, -1, 8, 4), 0);
+	sftp_pool_cfg_init(&c, &o, &fo, "h", NULL, -1);
+	assert_int_equal(pool_open(&p, &c.pc, 8, 4), 0);
 	assert_int_equal(p.n, POOL_MAX);
 	assert_int_equal(p.refused, 12 - POOL_MAX);
 	assert_int_equal(pool_close(&p, 1), 0);
+	sftp_pool_cfg_release(&c);
 	options_free(&o);
 }
 
@@ -307,18 +321,21 @@ test_first_fails(void **state)
 	    NULL };
 	struct scp_options o;
 	struct sftp_opts fo;
+	struct sftp_pool_cfg c;
 	struct pool p;
 
 	(void)state;
 	parse_opts(&o, args);
 	memset(&fo, 0, sizeof(fo));
+	sftp_pool_cfg_init(&c, &o, &fo, "h", NULL, -1);
 	/* Its "Connection closed" would make t0901's stderr check fail. */
 	log_init(NULL, LOG_QUIET, 0);
-	assert_int_not_equal(pool_open(&p, &o, &fo, "h", NULL, -1, 4, 0), 0);
+	assert_int_not_equal(pool_open(&p, &c.pc, 4, 0), 0);
 	log_init(NULL, LOG_INFO, 0);
 	assert_int_equal(p.n, 0);
 	assert_null(p.dir);
 	assert_int_equal(pool_close(&p, 0), 0);
+	sftp_pool_cfg_release(&c);
 	options_free(&o);
 }
 
@@ -329,8 +346,9 @@ test_direct_extras_fail(void **state)
 {
 	struct scp_options o;
 	struct sftp_opts fo;
+	struct sftp_pool_cfg c;
 	struct pool p;
-	char dir[] = "/tmp/test_cli_pool.XXXXXX", script[512], flag[512];
+	char dir[] = "/tmp/test_transport_pool.XXXXXX", script[512], flag[512];
 	const char *args[6];
 	FILE *f;
 
@@ -351,7 +369,8 @@ test_direct_extras_fail(void **state)
 	args[4] = NULL;
 	parse_opts(&o, args);
 	memset(&fo, 0, sizeof(fo));
-	assert_int_equal(pool_open(&p, &o, &fo, "h", NULL, -1, 2, 2), 0);
+	sftp_pool_cfg_init(&c, &o, &fo, "h", NULL, -1);
+	assert_int_equal(pool_open(&p, &c.pc, 2, 2), 0);
 	assert_int_equal(p.n, 1);
 	assert_int_equal(p.refused, 3);
 	use_all(&p, dir, dir);
@@ -363,6 +382,7 @@ test_direct_extras_fail(void **state)
 	snprintf(script, sizeof(script), "%s/pool.0", dir);
 	unlink(script);
 	rmdir(dir);
+	sftp_pool_cfg_release(&c);
 	options_free(&o);
 }
 
@@ -389,9 +409,10 @@ test_ssh_pool(void **state)
 	const char *conf, *host, *rdir, *args[8];
 	struct scp_options o;
 	struct sftp_opts fo;
+	struct sftp_pool_cfg c;
 	struct pool p;
 	struct stat st;
-	char dir[] = "/tmp/test_cli_pool.XXXXXX", ctl[512];
+	char dir[] = "/tmp/test_transport_pool.XXXXXX", ctl[512];
 	int want, channels, conns;
 
 	(void)state;
@@ -412,8 +433,8 @@ test_ssh_pool(void **state)
 	args[4] = NULL;
 	parse_opts(&o, args);
 	memset(&fo, 0, sizeof(fo));
-	assert_int_equal(pool_open(&p, &o, &fo, host, NULL, -1, channels,
-	    conns), 0);
+	sftp_pool_cfg_init(&c, &o, &fo, host, NULL, -1);
+	assert_int_equal(pool_open(&p, &c.pc, channels, conns), 0);
 	assert_int_equal(p.n, want);
 	assert_int_equal(p.n + p.refused, channels + conns);
 	if (channels > 1) {
@@ -432,6 +453,7 @@ test_ssh_pool(void **state)
 		assert_int_equal(lstat(ctl, &st), -1);
 	}
 	printf("pool: %d sessions of %d\n", want, channels + conns);
+	sftp_pool_cfg_release(&c);
 	options_free(&o);
 }
 
@@ -452,7 +474,7 @@ main(void)
 		cmocka_unit_test(test_ssh_pool),
 	};
 
-	/* As scp does (child.c): a refused session's dead ssh must give
+	/* As scp does (cli/child.c): a refused session's dead ssh must give
 	 * EPIPE, not kill us. */
 	signal(SIGPIPE, SIG_IGN);
 	return cmocka_run_group_tests(tests, NULL, NULL);
