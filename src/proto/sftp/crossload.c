@@ -355,13 +355,17 @@ sftp_crossload(struct sftp_session *from, const char *src,
 		goto out;
 	}
 	tdir = r == 0 && sftp_attr_is_dir(&ta);
-	r = 0;
 	if ((multiple || g.n > 1) && !tdir) {
+		/* OpenSSH's line names no file: say which target first. */
+		log_error("%s: %s", tpath, r == SCP_E_PEER ?
+		    sftp_fx2txt(to->last_status) : strerror(ENOTDIR));
+		r = 0;
 		log_error("Target is not a directory, but more files "
 		    "selected for upload");
 		errs = 1;
 		goto out;
 	}
+	r = 0;
 	for (i = 0; i < g.n && !io_cancelled(); i++) {
 		len = strlen(g.v[i]);
 		free(name);

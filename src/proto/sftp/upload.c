@@ -1606,11 +1606,12 @@ sftp_upload(struct sftp_session *s, const char *src, const char *target,
 		a.perm = (st.st_mode & 0777) | 0700;
 		if ((r = sftp_do_mkdir(s, tgt, &a)) != 0) {
 			if (r == SCP_E_PEER) {
-				r = s->last_status;
-				(void)sftp_upload_flush(s);
-				log_error("remote mkdir \"%s\": %s", tgt,
-				    sftp_fx2txt((uint32_t)r));
-				r = SCP_E_SYS;
+				/* The operand's failure, not the run's
+				 * (OpenSSH exits 255): docs/SAFETY.md. */
+				r = sftp_upq_note(s, 1, "remote mkdir \"%s\": "
+				    "%s", tgt, sftp_fx2txt(s->last_status));
+				msg = NULL;
+				goto walked;
 			}
 			goto out;
 		}
