@@ -1550,7 +1550,7 @@ sftp_upload(struct sftp_session *s, const char *src, const char *target,
 	struct dirstack ds;
 	struct dirpre pre;
 	struct stat st;
-	char *tgt = NULL, *name = NULL, *dst = NULL, *msg;
+	char *tgt = NULL, *name = NULL, *dst = NULL, *msg = NULL;
 	int r, tdir = 0, k, here = 0;
 
 	if (s->dead) {
@@ -1562,7 +1562,6 @@ sftp_upload(struct sftp_session *s, const char *src, const char *target,
 		 * docs/SAFETY.md "Failures"). */
 		r = sftp_upq_note(s, 1, "stat local \"%s\": %s", src,
 		    strerror(errno));
-		msg = NULL;
 		goto walked;
 	}
 	if (S_ISDIR(st.st_mode) && s->o->recursive) {
@@ -1610,7 +1609,6 @@ sftp_upload(struct sftp_session *s, const char *src, const char *target,
 				 * (OpenSSH exits 255): docs/SAFETY.md. */
 				r = sftp_upq_note(s, 1, "remote mkdir \"%s\": "
 				    "%s", tgt, sftp_fx2txt(s->last_status));
-				msg = NULL;
 				goto walked;
 			}
 			goto out;
