@@ -3,12 +3,11 @@
  * section 3 for the processes.
  */
 #include <errno.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
+#include "../proto/scp/relay.h"
 #include "../transport/io.h"
 #include "../util/err.h"
 #include "../util/log.h"
@@ -123,101 +122,40 @@ legacy_download(struct cli *x, const struct operand *src,
 	}
 }
 
-/*
- * --timeout with -3: the two connections are relayed through us so that
- * a side that stops talking is noticed.  Bytes flow both ways (data one
- * way, acks the other); an end of file on one side is passed on as a
- * shutdown of the other.  0 when both sides ended, -1 on a timeout, an
- * interrupt or an error (message printed).
- */
-static int
-legacy_relay_fds(int a, int b)
+/* The relay's watch prints what either remote scp reports (relay.h). */
+static void
+relay_msg(void *ctx, const char *text)
 {
-	struct pollfd p[2];
-	unsigned char buf[16384];
-	int fd[2] = { a, b }, eof[2] = { 0, 0 }, i, r;
-	ssize_t n;
-
-	while (!eof[0] || !eof[1]) {
-		for (i = 0; i < 2; i++) {
-			p[i].fd = eof[i] ? -1 : fd[i];
-			p[i].events = POLLIN;
-			p[i].revents = 0;
-		}
-		r = poll(p, 2, (int)io_get_timeout() * 1000);
-		if (io_cancelled()) {
-			return -1;
-		}
-		if (r == 0) {
-			log_error("relay: no data for %u s: %s",
-			    io_get_timeout(), strerror(ETIMEDOUT));
-			return -1;
-		}
-		if (r < 0) {
-			if (errno == EINTR) {
-				continue;
-			}
-			log_error("relay: poll: %s", strerror(errno));
-			return -1;
-		}
-		for (i = 0; i < 2; i++) {
-			if (eof[i] || p[i].revents == 0) {
-				continue;
-			}
-			n = read(fd[i], buf, sizeof(buf));
-			if (n < 0 && (errno == EINTR || errno == EAGAIN)) {
-				continue;
-			}
-			if (n <= 0) {
-				eof[i] = 1;
-				(void)shutdown(fd[1 - i], SHUT_WR);
-				continue;
-			}
-			if (!eof[1 - i] &&
-			    io_write_full(fd[1 - i], buf, (size_t)n) != 0) {
-				log_error("relay: %s", strerror(errno));
-				return -1;
-			}
-		}
-	}
-	return 0;
+	(void)ctx;
+	log_plain("%s", text);
 }
 
 void
 legacy_relay(struct cli *x, const struct operand *src,
     const struct operand *targ)
 {
+	struct scp_relay_watch w;
 	struct ssh_child c1, c2;
 	int s1, s2;
 
-	if (io_get_timeout() > 0) {
-		legacy_start(x, &c1, SSHARGS_LEGACY, src, 'f', src->path, -1);
-		legacy_start(x, &c2, SSHARGS_LEGACY_2ND, targ, 't',
-		    targ->path, -1);
-		if (legacy_relay_fds(c1.fd, c2.fd) != 0) {
-			x->errs++;
-			x->stop = 1;
-			children_abort(&c2);
-			children_abort(&c1);
-			return;
-		}
-		s2 = children_finish(&c2);
-		s1 = children_finish(&c1);
-		if (s1 != 0 || s2 != 0) {
-			x->errs++;
-		}
+	/*
+	 * OpenSSH lets the two remote scps talk directly; relaying here
+	 * costs a copy but lets the watch print their error records,
+	 * which the remote sink never prints (docs/SAFETY.md "Failures").
+	 */
+	legacy_start(x, &c1, SSHARGS_LEGACY, src, 'f', src->path, -1);
+	legacy_start(x, &c2, SSHARGS_LEGACY_2ND, targ, 't', targ->path, -1);
+	scp_relay_watch_init(&w, relay_msg, NULL);
+	if (scp_relay_run(c1.fd, c2.fd, io_get_timeout(), &w) != 0) {
+		x->errs++;
+		x->stop = 1;
+		children_abort(&c2);
+		children_abort(&c1);
 		return;
 	}
-	/* The local scp only waits: the two remote scps talk directly
-	 * (PROTOCOL.md section 3, "-3 legacy"). */
-	legacy_start(x, &c1, SSHARGS_LEGACY, src, 'f', src->path, -1);
-	legacy_start(x, &c2, SSHARGS_LEGACY_2ND, targ, 't', targ->path,
-	    c1.fd);
-	close(c1.fd);
-	c1.fd = -1;
 	s2 = children_finish(&c2);
 	s1 = children_finish(&c1);
-	if (s1 != 0 || s2 != 0) {
+	if (s1 != 0 || s2 != 0 || w.errs > 0) {
 		x->errs++;
 	}
 }

@@ -31,6 +31,10 @@ seed fuzz_scp_record bad_mode 'C064 1 x'
 # mode, size, mtime, atime (big-endian) and a name with a newline
 seed fuzz_scp_record fmt_nl '\001\244\000\000\000\000\000\000\000\014\000\000\000\000\145\123\361\000\377\377\377\377\377\377\377\377a\nb\\\200'
 
+# fuzz_scp_relay: chunks of one header byte (\200 | length: from the sink)
+seed fuzz_scp_relay copy '\201\000\012C0644 5 a\n\201\000\006hello\000\201\000'
+seed fuzz_scp_relay errors '\201\000\012C0644 3 b\n\233\001scp: b: Permission denied\n\026\001scp: c: No such file\n'
+seed fuzz_scp_relay tree '\201\000\012D0755 0 d\n\201\000\012C0600 2 x\n\201\000\003\001\002\000\201\000\002E\n\201\000'
 seed fuzz_brace plain 'dir/file\nfile'
 seed fuzz_brace alt '{a,b,c}\nb'
 seed fuzz_brace nested 'x/{a,{b,c}d}e\ncde'

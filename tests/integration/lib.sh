@@ -256,22 +256,6 @@ test_expect_success_ours () {
 	fi
 }
 
-# test_expect_gap DESC REASON BODY: a behaviour we require but do not
-# have yet (a known gap, named in the closing note of its issue): reported
-# as TAP TODO with REASON, so it is counted and seen but fails no run.
-# When BODY passes, the TODO says so: turn it into test_expect_success.
-test_expect_gap () {
-	test_count=$((test_count + 1))
-	if _run_body "$3"; then
-		printf 'ok %d - %s # TODO gap closed, make it a test: %s\n' \
-		    "$test_count" "$1" "$2"
-	else
-		printf 'not ok %d - %s # TODO known gap: %s\n' "$test_count" \
-		    "$1" "$2"
-		test_todo=$((test_todo + 1))
-	fi
-}
-
 # test_skip DESC REASON
 test_skip () {
 	test_count=$((test_count + 1))

@@ -71,14 +71,6 @@ skip_reason () {
 	fi
 }
 
-# msg_gap PROTO DIR OUTCOME: why the message naming the file is missing
-# in that cell today (a known gap, reported as TAP TODO), or "".
-msg_gap () {
-	if [ "$1/$2" = legacy/relay ] && [ "$3" != good ]; then
-		echo "-O -3: the two remote scps talk to each other directly, as OpenSSH's do; their error records never reach our stderr (the remote sink prints none), so exit 1 but no message names the file: needs a relay that reads the records"
-	fi
-}
-
 for proto in sftp legacy; do
 	for dir in upload download relay local; do
 		for shape in one several tree split many; do
@@ -91,17 +83,8 @@ for proto in sftp legacy; do
 					continue
 				fi
 				before=$test_failed
-				gap=$(msg_gap $proto $dir $outcome)
-				if [ -n "$gap" ]; then
-					# All but the message is asserted.
-					test_expect_success "$name (but the message)" \
-					    "MX_NO_MSG=1 mx_case $proto $dir $shape $outcome"
-					test_expect_gap "$name: the message" "$gap" \
-					    "mx_case $proto $dir $shape $outcome"
-				else
-					test_expect_success "$name" \
-					    "mx_case $proto $dir $shape $outcome"
-				fi
+				test_expect_success "$name" \
+				    "mx_case $proto $dir $shape $outcome"
 				if [ "$test_failed" = "$before" ] &&
 				    [ "${SCPTEST_KEEP:-0}" != 1 ]; then
 					rm -rf "$TRASH/c/$proto-$dir-$shape-$outcome"
