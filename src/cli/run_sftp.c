@@ -103,15 +103,17 @@ sftp_connect(struct cli *x, struct ssh_child *c, const struct operand *op,
 	return 0;
 }
 
-/* The pool's session callbacks (pool.h): `ctx` is the sftp_pool_cfg. */
+/* The pool's session callbacks (pool.h): `ctx` is the sftp_pool_cfg;
+ * `open` is sftp_session_open() or sftp_session_start(). */
 static int
-sftp_pool_session_open(void *ctx, int fd, void **sess)
+sftp_pool_session(int (*open)(struct sftp_session **, int, int,
+    const struct sftp_opts *), void *ctx, int fd, void **sess)
 {
 	const struct sftp_pool_cfg *c = ctx;
 	struct sftp_session *s;
 	int r;
 
-	if ((r = sftp_session_open(&s, fd, fd, c->fo)) != 0) {
+	if ((r = open(&s, fd, fd, c->fo)) != 0) {
 		return r;
 	}
 	*sess = s;
@@ -119,17 +121,15 @@ sftp_pool_session_open(void *ctx, int fd, void **sess)
 }
 
 static int
+sftp_pool_session_open(void *ctx, int fd, void **sess)
+{
+	return sftp_pool_session(sftp_session_open, ctx, fd, sess);
+}
+
+static int
 sftp_pool_session_start(void *ctx, int fd, void **sess)
 {
-	const struct sftp_pool_cfg *c = ctx;
-	struct sftp_session *s;
-	int r;
-
-	if ((r = sftp_session_start(&s, fd, fd, c->fo)) != 0) {
-		return r;
-	}
-	*sess = s;
-	return 0;
+	return sftp_pool_session(sftp_session_start, ctx, fd, sess);
 }
 
 static void
