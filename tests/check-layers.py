@@ -22,6 +22,7 @@ RULES = {
     "transport": ["util"],
     "proto/scp": ["util", "fs", "transport/io.h"],
     "proto/sftp": ["util", "fs", "transport/io.h"],
+    "xfer": ["util", "fs", "transport/io.h", "proto/sftp"],
     "cli": ["*"],
 }
 

@@ -11,6 +11,7 @@
 #include "../util/log.h"
 #include "../util/strvec.h"
 #include "../util/xmalloc.h"
+#include "../xfer/xfer.h"
 #include "run.h"
 #include "sshargs.h"
 
@@ -478,7 +479,7 @@ sftp_cli_relay(struct cli *x, const struct operand *src,
 	 */
 	if (x->upsess != NULL && same_endpoint(src, targ) &&
 	    sftp_can_copy_data(x->upsess)) {
-		r = sftp_crossload(x->upsess, src->path, x->upsess,
+		r = xfer_relay(x->upsess, src->path, x->upsess,
 		    targ->path, x->o->noperands > 2);
 		sftp_count(x, r, 1);
 		return;
@@ -486,7 +487,7 @@ sftp_cli_relay(struct cli *x, const struct operand *src,
 	if (sftp_connect(x, &c, src, &from) != 0) {
 		sftp_setup_failed();
 	}
-	r = sftp_crossload(from, src->path, x->upsess, targ->path,
+	r = xfer_relay(from, src->path, x->upsess, targ->path,
 	    x->o->noperands > 2);
 	if (r < 0 && r != SCP_E_INTR &&
 	    sftp_session_broken_early(x->upsess)) {

@@ -46,6 +46,7 @@
 #include "proto/sftp/sftp.h"
 #include "util/err.h"
 #include "util/log.h"
+#include "xfer/xfer.h"
 
 #define FUZZ_MAX_INPUT	(1024 * 1024)
 
@@ -253,7 +254,7 @@ run_crossload(const struct sftp_opts *o, const uint8_t *p, size_t n,
 		return;
 	}
 	if ((r = sftp_session_open(&to, in2_fd, null_fd, o)) == 0) {
-		r = sftp_crossload(from, xl[op].src, to, xl[op].target,
+		r = xfer_relay(from, xl[op].src, to, xl[op].target,
 		    xl[op].multiple);
 		if (r > 1) {
 			fprintf(stderr, "fuzz_sftp_msg: bad return %d\n", r);

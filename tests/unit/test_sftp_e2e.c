@@ -26,6 +26,7 @@
 #include "transport/ssh_child.h"
 #include "util/err.h"
 #include "util/log.h"
+#include "xfer/xfer.h"
 
 #include "sftp_harness.h"
 
@@ -267,15 +268,15 @@ test_crossload(void **state)
 	harness_server_start(&e->c1, &e->s1, &e->o);
 	harness_server_start(&e->c2, &e->s2, &e->o);
 	harness_put_str("x", "cross\n");
-	assert_int_equal(sftp_crossload(e->s1, "x", e->s2, "y", 0), 0);
+	assert_int_equal(xfer_relay(e->s1, "x", e->s2, "y", 0), 0);
 	harness_assert_file("y", "cross\n");
 	make_tree();
 	assert_int_equal(mkdir("dst", 0755), 0);
-	assert_int_equal(sftp_crossload(e->s1, "src", e->s2, "dst", 0), 0);
+	assert_int_equal(xfer_relay(e->s1, "src", e->s2, "dst", 0), 0);
 	harness_assert_file("dst/src/a", "A\n");
 	harness_assert_file("dst/src/sub/b", "BB\n");
 	harness_assert_file("dst/src/sub/deep/c", "");
-	assert_int_equal(sftp_crossload(e->s1, "nope", e->s2, "dst", 0), 1);
+	assert_int_equal(xfer_relay(e->s1, "nope", e->s2, "dst", 0), 1);
 }
 
 static void
@@ -501,7 +502,7 @@ test_preserve_file(void **state)
 	assert_int_equal(mode_of("pf.down"), 0604);
 	assert_int_equal(mtime_of("pf.down"), 1200000000);
 	harness_server_start(&e->c2, &e->s2, &e->o);
-	assert_int_equal(sftp_crossload(e->s1, "pf", e->s2, "pf.x", 0), 0);
+	assert_int_equal(xfer_relay(e->s1, "pf", e->s2, "pf.x", 0), 0);
 	assert_int_equal(mode_of("pf.x"), 0604);
 	assert_int_equal(mtime_of("pf.x"), 1200000000);
 }
@@ -517,12 +518,12 @@ test_crossload_errors(void **state)
 	harness_put_str("a2", "2");
 	harness_put_str("nd", "x");
 	/* Several sources need an existing directory (no MKDIR). */
-	assert_int_equal(sftp_crossload(e->s1, "a*", e->s2, "nd", 0), 1);
+	assert_int_equal(xfer_relay(e->s1, "a*", e->s2, "nd", 0), 1);
 	harness_assert_file("nd", "x");
-	assert_int_equal(sftp_crossload(e->s1, "a1", e->s2, "nodir", 1), 1);
+	assert_int_equal(xfer_relay(e->s1, "a1", e->s2, "nodir", 1), 1);
 	assert_false(harness_exists("nodir"));
 	assert_int_equal(mkdir("xd", 0755), 0);
-	assert_int_equal(sftp_crossload(e->s1, "a*", e->s2, "xd", 1), 0);
+	assert_int_equal(xfer_relay(e->s1, "a*", e->s2, "xd", 1), 0);
 	harness_assert_file("xd/a1", "1");
 	harness_assert_file("xd/a2", "2");
 }

@@ -28,6 +28,7 @@
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/log.h"
+#include "xfer/xfer.h"
 
 #include "sftp_harness.h"
 
@@ -126,7 +127,7 @@ test_fsync_crossload(void **state)
 	start(e);
 	harness_server_start(&c2, &s2, &e->o);
 	harness_put_str("x", "relayed\n");
-	assert_int_equal(sftp_crossload(e->s, "x", s2, "y", 0), 0);
+	assert_int_equal(xfer_relay(e->s, "x", s2, "y", 0), 0);
 	harness_assert_file("y", "relayed\n");
 	harness_server_stop(&c2, &s2);
 }
@@ -147,14 +148,14 @@ test_copy_data_same_session(void **state)
 	assert_int_equal(write(fd, big, sizeof(big)), (ssize_t)sizeof(big));
 	close(fd);
 	harness_put_str("x", "copied by the server\n");
-	assert_int_equal(sftp_crossload(e->s, "x", e->s, "y", 0), 0);
+	assert_int_equal(xfer_relay(e->s, "x", e->s, "y", 0), 0);
 	harness_assert_file("y", "copied by the server\n");
 	assert_false(harness_exists(".y.scp-part"));
-	assert_int_equal(sftp_crossload(e->s, "big", e->s, "big2", 0), 0);
+	assert_int_equal(xfer_relay(e->s, "big", e->s, "big2", 0), 0);
 	assert_int_equal(system("cmp -s big big2"), 0);
 	/* The same through one session without the extension: relayed. */
 	e->s->exts &= ~SFTP_EXT_COPY_DATA;
-	assert_int_equal(sftp_crossload(e->s, "big", e->s, "big3", 0), 0);
+	assert_int_equal(xfer_relay(e->s, "big", e->s, "big3", 0), 0);
 	assert_int_equal(system("cmp -s big big3"), 0);
 }
 

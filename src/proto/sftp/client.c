@@ -478,6 +478,12 @@ sftp_session_version(struct sftp_session *s)
 }
 
 int
+sftp_can_copy_data(struct sftp_session *s)
+{
+	return sftp_has_ext(s, SFTP_EXT_COPY_DATA);
+}
+
+int
 sftp_has_ext(struct sftp_session *s, unsigned int ext)
 {
 	/* A session that died first offers nothing (its next request
@@ -1126,6 +1132,19 @@ take_name1(struct sftp_session *s, struct buf *b, char **out)
 	}
 	buf_free(b);
 	return 0;
+}
+
+int
+sftp_take_name1(struct sftp_session *s, uint8_t type, struct buf *b,
+    char **out)
+{
+	int r;
+
+	*out = NULL;
+	if ((r = check_typed(s, type, b, SSH2_FXP_NAME)) != 0) {
+		return r;
+	}
+	return take_name1(s, b, out);
 }
 
 int

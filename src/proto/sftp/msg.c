@@ -936,3 +936,25 @@ sftp_reply_ready(struct sftp_session *s, const void *owner, uint32_t *id,
 {
 	return reply_for(s, owner, 0, id, type, body);
 }
+
+int
+sftp_reply_any_ready(struct sftp_session *s, const void **owner,
+    uint32_t *id, uint8_t *type, struct buf **body)
+{
+	size_t got = 0, have;
+	ssize_t i;
+	int r;
+
+	*body = NULL;
+	while ((i = oldest_reply(s, NULL, 1, &have)) < 0) {
+		if (have == 0 || !sftp_msg_buffered(s)) {
+			return 0;
+		}
+		if ((r = reply_receive(s, &got)) < 0) {
+			return r;
+		}
+	}
+	*owner = s->reqs[i].owner;
+	reply_take(s, (size_t)i, id, type, body);
+	return 0;
+}

@@ -100,15 +100,9 @@ int sftp_download(struct sftp_session *s, const char *src,
     const char *target);
 
 /*
- * Remote-to-remote relay (-3): `src` on session `from` (a glob) to
- * `target` on session `to`.  `multiple`: as sftp_upload.
- */
-int sftp_crossload(struct sftp_session *from, const char *src,
-    struct sftp_session *to, const char *target, int multiple);
-
-/*
- * 1 if `s` offers copy-data: sftp_crossload(s, .., s, ..) then has the
- * server copy within itself instead of relaying the bytes through us.
+ * 1 if `s` offers copy-data: xfer_relay(s, .., s, ..) (src/xfer) then
+ * has the server copy within itself instead of relaying the bytes
+ * through us.
  */
 int sftp_can_copy_data(struct sftp_session *s);
 

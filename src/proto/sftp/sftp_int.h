@@ -382,6 +382,10 @@ int sftp_read_ready(struct sftp_session *s);
 int sftp_msg_buffered(const struct sftp_session *s);
 int sftp_reply_ready(struct sftp_session *s, const void *owner,
     uint32_t *id, uint8_t *type, struct buf **body);
+/* sftp_reply_any() taking only replies already filed or buffered whole:
+ * *body NULL when there is none (the engine of src/xfer polls). */
+int sftp_reply_any_ready(struct sftp_session *s, const void **owner,
+    uint32_t *id, uint8_t *type, struct buf **body);
 
 /*
  * Parses a STATUS body (code, message, language; the last two are
@@ -448,6 +452,9 @@ int sftp_take_handle(struct sftp_session *s, uint8_t type, struct buf *b,
     struct sftp_handle *h);
 int sftp_take_attrs(struct sftp_session *s, uint8_t type, struct buf *b,
     struct sftp_attr *a);
+/* A NAME reply of one entry (REALPATH): *out is new (caller frees). */
+int sftp_take_name1(struct sftp_session *s, uint8_t type, struct buf *b,
+    char **out);
 /* Requests with no wait (the engine's): REMOVE, MKDIR, SETSTAT, and
  * posix-rename@openssh.com (caller checks SFTP_EXT_POSIX_RENAME). */
 int sftp_send_path(struct sftp_session *s, uint8_t type, const char *path,

@@ -1,0 +1,108 @@
+/*
+ * The transfer engine (docs/design-engine.md section 2): a queue of jobs
+ * in walk order over endpoints (ep.h).  A job never blocks: it starts
+ * operations on endpoints and advances in their completions; many jobs
+ * are in flight at once, and only the job at the head retires, so its
+ * messages and its error come out in walk order whatever order the
+ * answers came in.
+ *
+ * Ownership: the engine owns the jobs queued on it (xeng_add) and frees
+ * them through their ops once retired or dropped; it does not own the
+ * endpoints.
+ */
+#ifndef SCP_XFER_ENGINE_H
+#define SCP_XFER_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ep.h"
+
+struct xeng;
+struct xjob;
+
+struct xjob_ops {
+	/* Called once when the job may start (a slot is free): starts its
+	 * first operations or finishes at once.  0 or a negative SCP_E_*
+	 * (the engine stops). */
+	int (*start)(struct xjob *j);
+	/* Called when the job reaches the head, before it retires, and
+	 * again whenever it advances there (the meter); may be NULL. */
+	void (*head)(struct xjob *j);
+	/* Frees the job (after its messages are printed). */
+	void (*free)(struct xjob *j);
+};
+
+struct xjob {
+	const struct xjob_ops *ops;
+	struct xeng *eng;
+	struct xjob *next;
+	int active;		/* counts toward the in-flight budget */
+	int started;
+	int done;		/* may retire */
+	int failed;		/* one error, counted at retirement */
+	/* Messages printed (log_error) when the job retires, in order. */
+	char **msgs;
+	size_t nmsgs;
+};
+
+/*
+ * A new engine over endpoints ep[0..nep) (at most 2), at most
+ * `max_active` active jobs in flight (files holding handles) and
+ * `max_queued` jobs queued in all.
+ */
+struct xeng *xeng_new(struct xep **ep, size_t nep, size_t max_active,
+    size_t max_queued);
+
+/*
+ * Frees the engine and every job still queued (their messages are not
+ * printed: only after a fatal error).  NULL-safe.
+ */
+void xeng_free(struct xeng *g);
+
+/*
+ * Appends `j` (initialised with xjob_init(), owned by the engine from
+ * now on, also on failure) and runs the engine until the queue has
+ * room for more.  0, or a negative SCP_E_* once an endpoint broke or we
+ * were interrupted (message printed).
+ */
+int xeng_add(struct xeng *g, struct xjob *j);
+
+/* Runs until every queued job retired.  0 or a negative SCP_E_*. */
+int xeng_drain(struct xeng *g);
+
+/* Errors counted so far (failed jobs retired). */
+size_t xeng_errors(const struct xeng *g);
+
+/* Prepares `j` for xeng_add(): `active` as in xjob.  Never fails. */
+void xjob_init(struct xjob *j, const struct xjob_ops *ops, int active);
+
+/* A message to print when `j` retires (printf-style; sanitised when
+ * printed). */
+void xjob_msg(struct xjob *j, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/*
+ * The job is finished (may retire) and frees its in-flight slot;
+ * `failed` counts one error.
+ */
+void xjob_finish(struct xjob *j, int failed);
+
+/* 1 if `j` is the head of its queue. */
+int xjob_is_head(const struct xjob *j);
+
+/*
+ * Starts `op` on `e` on behalf of a job.  A failure (endpoint broken)
+ * is recorded in the engine, which stops at its next step; returns the
+ * code so the job stops too.
+ */
+int xjob_start_op(struct xjob *j, struct xep *e, struct xop *op);
+
+/* Stops the engine with fatal `code` (message printed by the caller). */
+void xjob_fatal(struct xjob *j, int code);
+
+/* A job that only prints `msg` in walk order (`error`: counts one). */
+int xeng_note(struct xeng *g, int error, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif

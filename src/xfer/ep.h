@@ -1,0 +1,137 @@
+/*
+ * Endpoints of the transfer engine (docs/design-engine.md section 2.1):
+ * where a transfer reads from or writes to, behind one asynchronous,
+ * completion-based interface.  The engine (engine.h) knows jobs and no
+ * protocol; an endpoint knows its protocol and no jobs.
+ *
+ * An operation is a `struct xop` the caller owns and keeps alive until
+ * its completion has run: the caller fills the kind-specific inputs,
+ * calls xep_*(), and the endpoint calls op->done(op) from xep_pump()
+ * once the answer is in, with op->rc set:
+ *    0           done (outputs filled),
+ *    SCP_E_PEER  the far side refused; op->fx is its status code,
+ *    XOP_EOF     READ at or past the end of the file,
+ * and nothing else: a broken endpoint is reported by xep_pump() and
+ * xep_*() themselves returning a negative SCP_E_* code (message printed,
+ * endpoint dead); its outstanding operations then never complete, and
+ * xep_forget() drops them.
+ *
+ * Today's endpoint is one SFTP session (ep_sftp.c); the local file
+ * system and a pool of sessions come next (design-engine.md section 3).
+ */
+#ifndef SCP_XFER_EP_H
+#define SCP_XFER_EP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../proto/sftp/sftp_int.h"
+
+enum xop_kind {
+	XOP_STAT,	/* path -> a (follows links) */
+	XOP_LSTAT,	/* path -> a */
+	XOP_OPEN,	/* path, flags (SSH2_FXF_*), a (mode) -> h */
+	XOP_READ,	/* h, off, len -> data, dlen (valid in done only) */
+	XOP_WRITE,	/* h, off, data, dlen (copied when sent) */
+	XOP_FSETSTAT,	/* h, a */
+	XOP_SETSTAT,	/* path, a */
+	XOP_FSYNC,	/* h */
+	XOP_CLOSE,	/* h */
+	XOP_RENAME,	/* path -> path2, replacing path2 */
+	XOP_REMOVE,	/* path */
+	XOP_COPY,	/* h (source) -> h2 (sink) on one endpoint */
+	XOP_REALPATH,	/* path -> rpath (the caller frees it) */
+};
+
+#define XOP_EOF	1
+
+struct xop {
+	enum xop_kind kind;
+	void (*done)(struct xop *op);
+	void *ctx;		/* the caller's */
+	int tag;		/* the caller's */
+	/* Inputs (as the kind says). */
+	const char *path, *path2;
+	uint32_t flags;
+	uint64_t off;
+	uint32_t len;
+	const void *wdata;
+	size_t wlen;
+	const struct sftp_handle *h, *h2;
+	/* Outputs. */
+	int rc;
+	uint32_t fx;
+	struct sftp_attr a;	/* STAT/LSTAT; input of OPEN/SETSTAT */
+	struct sftp_handle oh;	/* OPEN's handle */
+	const uint8_t *data;	/* READ: valid only inside done() */
+	size_t dlen;
+	char *rpath;		/* REALPATH */
+};
+
+struct xep;
+
+/*
+ * An endpoint over SFTP session `s` (not owned: the caller frees it
+ * after xep_free()).  Never fails.
+ */
+struct xep *xep_sftp(struct sftp_session *s);
+/* The session behind an SFTP endpoint (for what the engine does not
+ * abstract yet: the walk's listings). */
+struct sftp_session *xep_session(struct xep *e);
+
+/* Frees the endpoint; its outstanding operations must be done or
+ * forgotten.  NULL-safe. */
+void xep_free(struct xep *e);
+
+/*
+ * Starts `op` (op->kind and its inputs filled).  0, or a negative
+ * SCP_E_* when the endpoint broke (message printed; `op` will not
+ * complete).
+ */
+int xep_start(struct xep *e, struct xop *op);
+
+/*
+ * Completes every operation whose answer has arrived, without blocking.
+ * Returns how many completed (>= 0), or a negative SCP_E_* when the
+ * endpoint broke.
+ */
+int xep_pump(struct xep *e);
+
+/*
+ * Sends what is batched; *fd is the descriptor to poll() for answers,
+ * or -1 when none are outstanding.  0 or a negative SCP_E_*.
+ */
+int xep_prepare_wait(struct xep *e, int *fd);
+
+/* Operations outstanding. */
+size_t xep_outstanding(const struct xep *e);
+
+/* Drops every outstanding operation without completing it. */
+void xep_forget(struct xep *e);
+
+/* 1 once the endpoint broke. */
+int xep_dead(const struct xep *e);
+
+/*
+ * What the engine sizes itself by: block size for READ and WRITE,
+ * requests in flight for one stream of blocks, handles it may hold
+ * open (0 = no stated limit).
+ */
+uint32_t xep_read_len(const struct xep *e);
+uint32_t xep_write_len(const struct xep *e);
+uint32_t xep_nreq(const struct xep *e);
+uint32_t xep_max_handles(const struct xep *e);
+/* 1 if the endpoint can copy between two of its handles (XOP_COPY). */
+int xep_can_copy(struct xep *e);
+/* 1 if XOP_FSYNC is supported. */
+int xep_can_fsync(struct xep *e);
+
+/*
+ * The far side broke the protocol in a way only the engine sees (data
+ * and EOF that disagree): prints "scp: <msg>", marks the endpoint dead.
+ * Returns SCP_E_FORMAT.
+ */
+int xep_fail(struct xep *e, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+#endif

@@ -1,0 +1,50 @@
+/*
+ * One regular file's job (engine.h): open the source and the sink's
+ * temporary name (or the final one with --inplace), move the data,
+ * close both, check the size, rename into place, set attributes.  Every
+ * step is an endpoint operation, so one job serves any pair of
+ * endpoints; today's user is the remote-to-remote relay (relay.c).
+ *
+ * The sink side follows an SFTP upload (docs/SAFETY.md): the mode of an
+ * existing target survives unless -p, a symlink at the target is
+ * written through, a failed write keeps no partial unless it was cut
+ * clean for --resume, and the temporary file is removed on failure.
+ */
+#ifndef SCP_XFER_FILE_H
+#define SCP_XFER_FILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine.h"
+
+/*
+ * What the file jobs of one transfer share: the endpoints, the options
+ * and the budget of block requests in flight over all files.
+ * Initialise with xfile_ctx_init(); the caller owns it and keeps it
+ * alive while its jobs are queued.
+ */
+struct xfile;
+struct xfile_ctx {
+	struct xep *src, *dst;
+	struct sftp_session *meter;	/* whose options draw the meter */
+	int preserve, inplace, fsync;
+	int copy;		/* src == dst and it copies itself */
+	size_t inflight, cap;	/* READs and WRITEs in flight, all files */
+	uint32_t rnreq, wnreq;	/* per file */
+	struct xfile *starved, *starved_tail;
+	int fsync_warned;
+};
+
+void xfile_ctx_init(struct xfile_ctx *c, struct xep *src, struct xep *dst,
+    const struct sftp_opts *o, struct sftp_session *meter);
+
+/*
+ * Queues the copy of source `spath` (its STAT in `sa`, a regular file)
+ * to sink path `dpath`; `fresh`: the sink cannot have it (inside a
+ * directory just made).  Returns as xeng_add().
+ */
+int xfile_add(struct xeng *g, struct xfile_ctx *c, const char *spath,
+    const struct sftp_attr *sa, const char *dpath, int fresh);
+
+#endif
