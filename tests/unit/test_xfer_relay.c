@@ -1,0 +1,267 @@
+/*
+ * The -3 relay on the transfer engine (src/xfer): many files in flight
+ * between two sftp-server sessions must still give every byte, every
+ * mode, and every message in walk order, whatever file fails where.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "proto/sftp/sftp_int.h"
+#include "transport/ssh_child.h"
+#include "util/log.h"
+#include "xfer/xfer.h"
+
+#include "sftp_harness.h"
+
+struct env {
+	struct harness_dir h;
+	struct ssh_child c1, c2;
+	struct sftp_session *s1, *s2;
+	struct sftp_opts o;
+	int saved_err;
+};
+
+static int
+setup(void **state)
+{
+	struct env *e = calloc(1, sizeof(*e));
+
+	if (e == NULL || harness_dir_enter(&e->h, "xferrelay",
+	    LOG_ERROR) != 0) {
+		free(e);
+		return -1;
+	}
+	e->c1.pid = e->c2.pid = -1;
+	e->saved_err = -1;
+	*state = e;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct env *e = *state;
+	int r;
+
+	harness_server_stop(&e->c1, &e->s1);
+	harness_server_stop(&e->c2, &e->s2);
+	r = harness_dir_leave(&e->h);
+	free(e);
+	return r;
+}
+
+/* Sizes around the block size and the round-trip probes. */
+static const size_t sizes[] = {
+	0, 1, 511, 512, 32767, 32768, 32769, 65536, 100000, 300000,
+};
+#define NSIZES	(sizeof(sizes) / sizeof(sizes[0]))
+
+static void
+put_sized(const char *path, size_t n, unsigned int seed)
+{
+	char *p = malloc(n + 1);
+	size_t i;
+
+	assert_non_null(p);
+	for (i = 0; i < n; i++) {
+		p[i] = (char)((i * 131 + seed * 7) & 0xff);
+	}
+	harness_put(path, p, n, 0640);
+	free(p);
+}
+
+static void
+assert_same(const char *a, const char *b)
+{
+	size_t na, nb;
+	char *pa = harness_get(a, &na), *pb = harness_get(b, &nb);
+
+	assert_int_equal(na, nb);
+	assert_memory_equal(pa, pb, na);
+	free(pa);
+	free(pb);
+}
+
+/* Sends stderr to `path` until err_restore(). */
+static void
+err_to(struct env *e, const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+	assert_true(fd >= 0);
+	fflush(stderr);
+	e->saved_err = dup(2);
+	assert_true(e->saved_err >= 0);
+	assert_int_equal(dup2(fd, 2), 2);
+	close(fd);
+}
+
+static void
+err_restore(struct env *e)
+{
+	fflush(stderr);
+	assert_int_equal(dup2(e->saved_err, 2), 2);
+	close(e->saved_err);
+	e->saved_err = -1;
+}
+
+/* 1 if `a` comes before `b` in the listing of `dir`. */
+static int
+order_of(const char *dir, const char *a, const char *b)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int r = -1;
+
+	assert_non_null(d);
+	while (r < 0 && (de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, a) == 0) {
+			r = 1;
+		} else if (strcmp(de->d_name, b) == 0) {
+			r = 0;
+		}
+	}
+	closedir(d);
+	assert_true(r >= 0);
+	return r;
+}
+
+/* A tree of 120 files in 4 directories, sizes mixed: all arrive. */
+static void
+test_many_files(void **state)
+{
+	struct env *e = *state;
+	char p[64], q[80];
+	size_t i;
+
+	e->o.recursive = 1;
+	e->o.preserve = 1;
+	harness_server_start(&e->c1, &e->s1, &e->o);
+	harness_server_start(&e->c2, &e->s2, &e->o);
+	assert_int_equal(mkdir("t", 0755), 0);
+	for (i = 0; i < 4; i++) {
+		snprintf(p, sizeof(p), "t/d%zu", i);
+		assert_int_equal(mkdir(p, 0750), 0);
+	}
+	for (i = 0; i < 120; i++) {
+		snprintf(p, sizeof(p), "t/d%zu/f%03zu", i % 4, i);
+		put_sized(p, sizes[i % NSIZES], (unsigned int)i);
+	}
+	assert_int_equal(chmod("t/d2", 0555), 0);
+	assert_int_equal(xfer_relay(e->s1, "t", e->s2, "u", 0), 0);
+	for (i = 0; i < 120; i++) {
+		snprintf(p, sizeof(p), "t/d%zu/f%03zu", i % 4, i);
+		snprintf(q, sizeof(q), "u/d%zu/f%03zu", i % 4, i);
+		assert_same(p, q);
+	}
+	/* -p: the modes, a read-only directory's last (after its files). */
+	{
+		struct stat st;
+
+		assert_int_equal(stat("u/d2", &st), 0);
+		assert_int_equal(st.st_mode & 07777, 0555);
+		assert_int_equal(stat("u/d1/f001", &st), 0);
+		assert_int_equal(st.st_mode & 07777, 0640);
+	}
+	assert_int_equal(chmod("t/d2", 0755), 0);
+	assert_int_equal(chmod("u/d2", 0755), 0);
+}
+
+/*
+ * Files that fail in the middle of many (a READ error on a file that
+ * opens, a directory entry that is no regular file): each is reported,
+ * in walk order, and every other file arrives; the result is 1.
+ */
+static void
+test_failures_in_order(void **state)
+{
+	struct env *e = *state;
+	char p[64], q[80], *log;
+	const char *m1, *m2, *m3;
+	size_t i, n;
+
+	e->o.recursive = 1;
+	harness_server_start(&e->c1, &e->s1, &e->o);
+	harness_server_start(&e->c2, &e->s2, &e->o);
+	assert_int_equal(mkdir("t", 0755), 0);
+	for (i = 0; i < 40; i++) {
+		snprintf(p, sizeof(p), "t/f%02zu", i);
+		put_sized(p, sizes[i % NSIZES], (unsigned int)i);
+	}
+	/* Opens, then every READ fails (EIO at offset 0). */
+	assert_int_equal(symlink("/proc/self/mem", "t/f10x"), 0);
+	assert_int_equal(symlink("/proc/self/mem", "t/f30x"), 0);
+	assert_int_equal(mkfifo("t/f20x", 0644), 0);
+	err_to(e, "err.txt");
+	assert_int_equal(xfer_relay(e->s1, "t", e->s2, "u", 0), 1);
+	err_restore(e);
+	for (i = 0; i < 40; i++) {
+		snprintf(p, sizeof(p), "t/f%02zu", i);
+		snprintf(q, sizeof(q), "u/f%02zu", i);
+		assert_same(p, q);
+	}
+	assert_false(harness_exists("u/f10x"));
+	assert_false(harness_exists("u/f30x"));
+	assert_false(harness_exists("u/f20x"));
+	log = harness_get("err.txt", &n);
+	/* The walk names what it lists by the REALPATH of "t". */
+	m1 = strstr(log, "/t/f10x\" : ");
+	m2 = strstr(log, "/t/f20x\": not a regular file");
+	m3 = strstr(log, "/t/f30x\" : ");
+	if (m1 == NULL || m2 == NULL || m3 == NULL) {
+		fprintf(stderr, "%s", log);
+	}
+	assert_non_null(m1);
+	assert_non_null(m2);
+	assert_non_null(m3);
+	/* Walk order is the server's READDIR order: readdir(3) here. */
+	assert_true(order_of("t", "f10x", "f20x") == (m1 < m2));
+	assert_true(order_of("t", "f20x", "f30x") == (m2 < m3));
+	/* No temporary name left behind. */
+	assert_null(strstr(log, ".scp-part"));
+	free(log);
+}
+
+/* A target that is a symlink is written through, the link kept. */
+static void
+test_target_symlink(void **state)
+{
+	struct env *e = *state;
+	struct stat st;
+
+	harness_server_start(&e->c1, &e->s1, &e->o);
+	harness_server_start(&e->c2, &e->s2, &e->o);
+	put_sized("src", 70000, 3);
+	harness_put_str("real", "old");
+	assert_int_equal(symlink("real", "link"), 0);
+	assert_int_equal(xfer_relay(e->s1, "src", e->s2, "link", 0), 0);
+	assert_int_equal(lstat("link", &st), 0);
+	assert_true(S_ISLNK(st.st_mode));
+	assert_same("src", "real");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_many_files, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_failures_in_order, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_target_symlink, setup,
+		    teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
