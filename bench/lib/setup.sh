@@ -210,6 +210,9 @@ dataset_for () {
 	mixed-*) echo mixed ;;
 	long-big-*) echo big256m ;;
 	long-small-*) echo small500 ;;
+	relay-big) echo big1g ;;
+	relay-small) echo small10k ;;
+	long-relay-small) echo small500 ;;
 	*) return 1 ;;
 	esac
 }

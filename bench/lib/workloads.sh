@@ -6,13 +6,16 @@
 # status: ok, fail (exit status), timeout, wrong (output differs).
 
 ALL_WORKLOADS="big-up big-down small-up small-down mixed-up mixed-down
-long-big-up long-big-down long-small-up long-small-down"
+long-big-up long-big-down long-small-up long-small-down relay-big relay-small
+long-relay-small"
 ALL_TOOLS="ours ours-O openssh openssh-O rsync tar raw"
 
-# wl_dir WORKLOAD: up or down.
+# wl_dir WORKLOAD: up, down or relay (-3: from one host to another
+# through this one; both "hosts" are this machine).
 wl_dir () {
 	case $1 in
 	*-up) echo up ;;
+	relay-* | long-relay-*) echo relay ;;
 	*) echo down ;;
 	esac
 }
@@ -20,15 +23,22 @@ wl_dir () {
 # wl_is_file WORKLOAD: true when the workload copies one regular file.
 wl_is_file () {
 	case $1 in
-	big-* | long-big-*) return 0 ;;
+	big-* | long-big-* | relay-big) return 0 ;;
 	esac
 	return 1
 }
 
-# tool_applies TOOL WORKLOAD: raw channel copies single files only.
+# tool_applies TOOL WORKLOAD: raw channel copies single files only; only
+# the scps relay (-3).
 tool_applies () {
 	if [ "$1" = raw ] && ! wl_is_file "$2"; then
 		return 1
+	fi
+	if [ "$(wl_dir "$2")" = relay ]; then
+		case $1 in
+		ours | ours-O | openssh | openssh-O) ;;
+		*) return 1 ;;
+		esac
 	fi
 	return 0
 }
@@ -54,7 +64,19 @@ tool_cmd () {
 		_r=-r
 	fi
 	_src=$W/data/$_ds
-	if [ "$(wl_dir "$_wl")" = up ]; then
+	if [ "$(wl_dir "$_wl")" = relay ]; then
+		# From the "ours" host to the "openssh" one (two endpoints:
+		# the data pass through this scp).
+		case $_t in
+		ours) echo "$OURS -3 -q -F $CFG $_r $_ho:$_src $_hs:$W/rdst/" ;;
+		ours-O) echo "$OURS -O -3 -q -F $CFG $_r $_ho:$_src" \
+		    "$_hs:$W/rdst/" ;;
+		openssh) echo "/usr/bin/scp -3 -q -F $CFG $_r $_ho:$_src" \
+		    "$_hs:$W/rdst/" ;;
+		openssh-O) echo "/usr/bin/scp -O -3 -q -F $CFG $_r" \
+		    "$_ho:$_src $_hs:$W/rdst/" ;;
+		esac
+	elif [ "$(wl_dir "$_wl")" = up ]; then
 		case $_t in
 		ours) echo "$OURS -q -F $CFG $_r $_src $_ho:$W/rdst/" ;;
 		ours-O) echo "$OURS -O -q -F $CFG $_r $_src $_ho:$W/rdst/" ;;
@@ -83,7 +105,7 @@ tool_cmd () {
 
 # target_of WORKLOAD: where the copy lands.
 target_of () {
-	if [ "$(wl_dir "$1")" = up ]; then
+	if [ "$(wl_dir "$1")" != down ]; then
 		echo "$W/rdst/$(dataset_for "$1")"
 	else
 		echo "$W/ldst/$(dataset_for "$1")"
@@ -98,7 +120,7 @@ clear_target () {
 	"$W"/rdst/?* | "$W"/ldst/?*) ;;
 	*) die "refusing to remove $_tg" ;;
 	esac
-	if [ "$(wl_dir "$1")" = up ]; then
+	if [ "$(wl_dir "$1")" != down ]; then
 		if [ -e "$_tg" ]; then
 			timeout 120 ssh -F "$CFG" openssh "rm -rf -- '$_tg'" \
 			    </dev/null || die "remote rm -rf $_tg failed"
