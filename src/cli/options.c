@@ -320,6 +320,7 @@ options_parse(struct scp_options *o, int argc, char **argv)
 			break;
 		case 's':
 			o->mode = SCP_MODE_SFTP;
+			o->mode_forced = 1;
 			break;
 		case 'P':
 			if (parse_port(optarg, &port) != 0 || port <= 0) {

@@ -28,6 +28,7 @@ enum scp_mode {
 
 struct scp_options {
 	enum scp_mode mode;	/* last of -O / -s wins */
+	int mode_forced;	/* -s given: no legacy fallback (run_sftp.c) */
 	int server_sink;	/* -t */
 	int server_source;	/* -f */
 	int recursive;		/* -r */
