@@ -36,20 +36,13 @@ int
 sftp_recv_attrs(struct sftp_session *s, uint32_t id, struct sftp_attr *a)
 {
 	struct buf *b;
+	uint8_t type;
 	int r;
 
-	if ((r = sftp_wait_typed(s, id, SSH2_FXP_ATTRS, &b)) != 0) {
+	if ((r = sftp_reply_wait(s, id, &type, &b)) != 0) {
 		return r;
 	}
-	r = sftp_attr_decode(b, a);
-	if (r == 0 && buf_len(b) != 0) {
-		r = SCP_E_FORMAT;
-	}
-	buf_free(b);
-	if (r != 0) {
-		return sftp_fail(s, SCP_E_FORMAT, "Malformed ATTRS reply");
-	}
-	return 0;
+	return sftp_take_attrs(s, type, b, a);
 }
 
 int
