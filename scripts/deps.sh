@@ -18,6 +18,12 @@ have useradd || need="$need passwd"
 # Test helpers: python3 (exec with SIGINT restored), GNU time (peak RSS).
 have python3 || need="$need python3-minimal"
 [ -x /usr/bin/time ] || need="$need time"
+# Peers no one here wrote (tests/integration/t11xx): a Dropbear server,
+# PuTTY's pscp and puttygen; unshare (util-linux) for Dropbear's mount
+# namespace.
+[ -x /usr/sbin/dropbear ] || need="$need dropbear-bin"
+have pscp || need="$need putty-tools"
+have unshare || need="$need util-linux"
 if [ "${SCP_NEED_CLANG:-0}" = 1 ]; then
 	have clang || need="$need clang"
 	# libFuzzer's runtime is only a Recommends of clang on Debian.

@@ -4,7 +4,9 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -73,6 +75,13 @@ main(int argc, char **argv)
 
 	options_init(&o);
 	r = options_parse(&o, argc, argv);
+	if (r == 0 && o.help) {
+		if (options_help(stdout) != 0) {
+			log_error("stdout: %s", strerror(errno));
+			exit(1);
+		}
+		exit(0);
+	}
 	if (r == SCP_E_FATAL) {
 		log_error("%s", o.errmsg);
 		exit(255);

@@ -18,28 +18,162 @@ const char options_usage_text[] =
     "           [-P port] [-S program] [-X sftp_option]"
     " source ... target\n";
 
-/*
- * '+': no permutation, parsing stops at the first operand as with
- * OpenSSH's BSD getopt (an operand such as "-oProxyCommand=x:y" after a
- * source must stay an operand).  ':': report a missing argument as ':'.
- */
-static const char optstring[] =
-    "+:12346ABCTdfOpqRrstvD:F:J:M:P:S:c:i:l:o:X:";
-
 enum {
 	LONGOPT_INPLACE = 256,
 	LONGOPT_RESUME,
 	LONGOPT_TIMEOUT,
 	LONGOPT_FSYNC,
+	LONGOPT_HELP,
 };
 
-static const struct option longopts[] = {
-	{ "inplace", no_argument, NULL, LONGOPT_INPLACE },
-	{ "resume", no_argument, NULL, LONGOPT_RESUME },
-	{ "timeout", required_argument, NULL, LONGOPT_TIMEOUT },
-	{ "fsync", no_argument, NULL, LONGOPT_FSYNC },
-	{ NULL, 0, NULL, 0 },
+/*
+ * Every option, once: options_parse() builds getopt's optstring and
+ * getopt_long()'s table from it, and options_help() prints it, one line
+ * each, in this order (doc/scp.1's; tests/integration/t0113-help.sh
+ * checks that the two list the same options).
+ */
+struct opt_spec {
+	int val;		/* the letter, or LONGOPT_* */
+	const char *name;	/* long name without "--", NULL: a letter */
+	const char *arg;	/* the argument's name, NULL: takes none */
+	const char *help;	/* one line; NULL: not listed (-M) */
+	int internal;		/* listed under the internal options */
 };
+
+static const struct opt_spec opt_table[] = {
+	{ '3', NULL, NULL,
+	    "copy between remote hosts through this host (default)", 0 },
+	{ '4', NULL, NULL, "make ssh use IPv4 addresses only", 0 },
+	{ '6', NULL, NULL, "make ssh use IPv6 addresses only", 0 },
+	{ 'A', NULL, NULL, "allow ssh-agent forwarding", 0 },
+	{ 'B', NULL, NULL,
+	    "batch mode: never ask for passwords or passphrases", 0 },
+	{ 'C', NULL, NULL, "ask ssh to compress the connection", 0 },
+	{ 'c', NULL, "cipher", "cipher to encrypt the connection with", 0 },
+	{ 'D', NULL, "sftp_server_path",
+	    "start this local SFTP server instead of ssh", 0 },
+	{ 'F', NULL, "ssh_config", "per-user configuration file for ssh", 0 },
+	{ 'i', NULL, "identity_file",
+	    "private key for public key authentication", 0 },
+	{ 'J', NULL, "destination",
+	    "connect through this jump host (ProxyJump)", 0 },
+	{ 'l', NULL, "limit", "limit the bandwidth to limit Kbit/s", 0 },
+	{ 'O', NULL, NULL, "use the legacy SCP/RCP protocol, not SFTP", 0 },
+	{ 'o', NULL, "ssh_option", "pass an option to ssh (ssh_config format)",
+	    0 },
+	{ 'P', NULL, "port", "port to connect to on the remote host", 0 },
+	{ 'p', NULL, NULL, "preserve modification times, access times, modes",
+	    0 },
+	{ 'q', NULL, NULL, "quiet: no progress meter, and ssh -q", 0 },
+	{ 'R', NULL, NULL, "copy between two remote hosts from the origin host",
+	    0 },
+	{ 'r', NULL, NULL, "copy directories recursively", 0 },
+	{ 'S', NULL, "program",
+	    "connect with program instead of " SCP_DEFAULT_SSH, 0 },
+	{ 's', NULL, NULL, "use the SFTP protocol (default)", 0 },
+	{ 'T', NULL, NULL, "do not check the names a legacy server sends", 0 },
+	{ 'v', NULL, NULL, "verbose, also ssh; more -v, more detail", 0 },
+	{ 'X', NULL, "sftp_option",
+	    "tune SFTP: buffer=, nrequests=, channels=, connections=", 0 },
+	{ LONGOPT_FSYNC, "fsync", NULL,
+	    "flush each file to disk before it is put in place", 0 },
+	{ LONGOPT_HELP, "help", NULL, "print this help and exit", 0 },
+	{ LONGOPT_INPLACE, "inplace", NULL,
+	    "write under the final name, no temporary file", 0 },
+	{ LONGOPT_RESUME, "resume", NULL,
+	    "continue interrupted copies from verified partial data", 0 },
+	{ LONGOPT_TIMEOUT, "timeout", "seconds",
+	    "give up after seconds without progress (0: never)", 0 },
+	{ 'd', NULL, NULL, "the target must be a directory (remote scp)", 1 },
+	{ 'f', NULL, NULL, "send files (remote scp, legacy protocol)", 1 },
+	{ 't', NULL, NULL, "receive files (remote scp, legacy protocol)", 1 },
+	{ '1', NULL, NULL, "refused: SSH protocol 1 is not supported", 1 },
+	{ '2', NULL, NULL, "ignored, for compatibility", 1 },
+	/* In OpenSSH 9.2's optstring but never handled: a usage error. */
+	{ 'M', NULL, "x", NULL, 0 },
+};
+
+#define OPT_COUNT (sizeof(opt_table) / sizeof(opt_table[0]))
+
+/* "+:", then each letter (':' after one that takes an argument). */
+#define OPTSTRING_LEN (2 + 2 * OPT_COUNT + 1)
+
+/*
+ * '+': no permutation, parsing stops at the first operand as with
+ * OpenSSH's BSD getopt (an operand such as "-oProxyCommand=x:y" after a
+ * source must stay an operand).  ':': report a missing argument as ':'.
+ * `longopts` has room for OPT_COUNT + 1 entries.
+ */
+static void
+opt_tables(char *optstring, struct option *longopts)
+{
+	size_t i, n = 0, nl = 0;
+
+	optstring[n++] = '+';
+	optstring[n++] = ':';
+	for (i = 0; i < OPT_COUNT; i++) {
+		const struct opt_spec *s = &opt_table[i];
+
+		if (s->name == NULL) {
+			optstring[n++] = (char)s->val;
+			if (s->arg != NULL) {
+				optstring[n++] = ':';
+			}
+			continue;
+		}
+		longopts[nl].name = s->name;
+		longopts[nl].has_arg = s->arg != NULL ? required_argument :
+		    no_argument;
+		longopts[nl].flag = NULL;
+		longopts[nl].val = s->val;
+		nl++;
+	}
+	optstring[n] = '\0';
+	memset(&longopts[nl], 0, sizeof(longopts[nl]));
+}
+
+static int
+help_line(FILE *fp, const struct opt_spec *s)
+{
+	char left[64];
+
+	if (s->name == NULL) {
+		snprintf(left, sizeof(left), "-%c%s%s", s->val,
+		    s->arg != NULL ? " " : "", s->arg != NULL ? s->arg : "");
+	} else {
+		snprintf(left, sizeof(left), "--%s%s%s", s->name,
+		    s->arg != NULL ? "=" : "", s->arg != NULL ? s->arg : "");
+	}
+	return fprintf(fp, "  %-20s %s\n", left, s->help) < 0 ? -1 : 0;
+}
+
+int
+options_help(FILE *fp)
+{
+	size_t i;
+	int internal, failed = 0;
+
+	if (fputs(options_usage_text, fp) == EOF) {
+		failed = 1;
+	}
+	for (internal = 0; internal <= 1; internal++) {
+		if (fputs(internal ? "\nInternal and compatibility options:\n" :
+		    "\nOptions (before the first operand):\n", fp) == EOF) {
+			failed = 1;
+		}
+		for (i = 0; i < OPT_COUNT; i++) {
+			if (opt_table[i].help != NULL &&
+			    opt_table[i].internal == internal &&
+			    help_line(fp, &opt_table[i]) != 0) {
+				failed = 1;
+			}
+		}
+	}
+	if (fflush(fp) == EOF || ferror(fp) || failed) {
+		return SCP_E_SYS;
+	}
+	return 0;
+}
 
 void
 options_init(struct scp_options *o)
@@ -125,13 +259,32 @@ parse_sftp_option(struct scp_options *o, const char *arg)
 int
 options_parse(struct scp_options *o, int argc, char **argv)
 {
+	char optstring[OPTSTRING_LEN];
+	struct option longopts[OPT_COUNT + 1];
 	uint64_t v;
 	int ch, port;
 
 	o->errmsg[0] = '\0';
-	/* 0, not 1: glibc then re-reads the optstring (tests parse often). */
+	opt_tables(optstring, longopts);
+
+	/*
+	 * --help anywhere among the options wins over every other option,
+	 * a bad one included, as in GNU tools; a first pass with the same
+	 * getopt rules finds it, so "-o --help" (an argument), "--" and
+	 * what follows the first operand stay what they are.
+	 * 0, not 1: glibc then re-reads the optstring (tests parse often).
+	 */
 	optind = 0;
 	opterr = 0;
+	while ((ch = getopt_long(argc, argv, optstring, longopts,
+	    NULL)) != -1) {
+		if (ch == LONGOPT_HELP) {
+			o->help = 1;
+			return 0;
+		}
+	}
+
+	optind = 0;
 	while ((ch = getopt_long(argc, argv, optstring, longopts,
 	    NULL)) != -1) {
 		switch (ch) {
@@ -167,6 +320,7 @@ options_parse(struct scp_options *o, int argc, char **argv)
 			break;
 		case 's':
 			o->mode = SCP_MODE_SFTP;
+			o->mode_forced = 1;
 			break;
 		case 'P':
 			if (parse_port(optarg, &port) != 0 || port <= 0) {

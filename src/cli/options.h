@@ -11,6 +11,7 @@
 #define SCP_CLI_OPTIONS_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "../util/strvec.h"
 
@@ -27,6 +28,7 @@ enum scp_mode {
 
 struct scp_options {
 	enum scp_mode mode;	/* last of -O / -s wins */
+	int mode_forced;	/* -s given: no legacy fallback (run_sftp.c) */
 	int server_sink;	/* -t */
 	int server_source;	/* -f */
 	int recursive;		/* -r */
@@ -48,6 +50,7 @@ struct scp_options {
 	int resume;		/* --resume */
 	int fsync;		/* --fsync: flush files to disk (SFTP) */
 	unsigned int timeout;	/* --timeout=N seconds, 0 = none */
+	int help;		/* --help: nothing else was parsed */
 
 	/*
 	 * The user's ssh options in command-line order (-4 -6 -A -C -B
@@ -67,7 +70,11 @@ void options_init(struct scp_options *o);
 
 /*
  * Parses argv (argv[0] is the program name) into `o`.  Operands are left
- * in o->operands.  Returns
+ * in o->operands.  When --help is among the options (before the first
+ * operand and before "--", not as an option's argument) it wins over
+ * everything else, invalid options included: o->help is set, nothing
+ * else is parsed and 0 is returned (print options_help(), exit 0).
+ * Returns
  *   0            success,
  *   SCP_E_FORMAT usage error: print o->errmsg (if not empty) and the
  *                usage text, exit 1,
@@ -82,5 +89,13 @@ void options_free(struct scp_options *o);
 
 /* OpenSSH 9.2's usage text, three lines ending in a newline. */
 extern const char options_usage_text[];
+
+/*
+ * Writes the --help text to `fp` and flushes it: the usage text, then
+ * every option the parser accepts, one line each (-M, a usage error
+ * that OpenSSH's optstring has, excepted).  Returns 0, or SCP_E_SYS when
+ * a write failed (errno set).
+ */
+int options_help(FILE *fp);
 
 #endif

@@ -113,6 +113,48 @@ void sftp_cli_relay(struct cli *x, const struct operand *src,
     const struct operand *targ);
 void sftp_cli_upload_finish(struct cli *x);
 
+/* --- sshtap.c: the legacy fallback's signal ----------------------- */
+
+/*
+ * The automatic fallback (run_sftp.c, doc/scp.1): when the server
+ * refuses the sftp subsystem, an operand is retried once with the
+ * legacy protocol.  ssh's exit status cannot tell a refused subsystem
+ * from a failed login: measured with OpenSSH 9.2's ssh,
+ *   sshd without "Subsystem sftp":  255, "subsystem request failed on
+ *       channel N" (ssh's error(); nothing at all under -q);
+ *   Dropbear 2022.83 with its compiled-in /usr/lib/sftp-server missing
+ *       (it runs it through the user's shell, as sshd does a Subsystem
+ *       path):  127, "sh: 1: /usr/lib/sftp-server: not found" (the
+ *       server's stderr, printed under -q too);
+ *   a wrong key, refused login, unreachable host:  255, "Permission
+ *       denied (publickey)." and the like.
+ * Nor can the SFTP stream: every case ends before VERSION.  So the
+ * signal is ssh's stderr: the first ssh of an SFTP connection is
+ * started with fd 2 a pipe that a thread forwards, byte for byte and
+ * at once, to the real stderr, watching for those two lines.  It is
+ * asked only when the session died before VERSION (where the run
+ * would exit 255, nothing written on either side), after every writer
+ * of the pipe is gone (ssh has exited, so all it printed is read) or
+ * 2 s passed.  Under -q a sshd without the subsystem is not seen (ssh
+ * prints nothing): that run still ends with 255.
+ */
+struct ssh_tap;
+
+/*
+ * Makes fd 2 a watched pipe until ssh_tap_end(): start the child in
+ * between.  Returns the tap, or NULL (nothing changed) when a pipe or
+ * thread cannot be had.  *saved is the real stderr for ssh_tap_end().
+ */
+struct ssh_tap *ssh_tap_begin(int *saved);
+/* Puts the real stderr back on fd 2 (saved -1: nothing to do). */
+void ssh_tap_end(int saved);
+/* 1 if the server refused the subsystem (see above); waits as said
+ * there.  NULL-safe (0). */
+int ssh_tap_refused(struct ssh_tap *t);
+/* The caller is done with `t` (the thread forwards until EOF).
+ * NULL-safe. */
+void ssh_tap_release(struct ssh_tap *t);
+
 /* --- localcopy.c -------------------------------------------------- */
 
 /* local -> local: our own source and sink over a socketpair. */

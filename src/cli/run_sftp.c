@@ -45,6 +45,7 @@ struct sftp_dest {
 	int lazy;
 	int probed;		/* the probe channel was started */
 	size_t asked;		/* most sessions the policy asked for */
+	struct ssh_tap *tap;	/* the first ssh's stderr, or NULL */
 };
 
 /* The upload connection's (x->upsess is its first session). */
@@ -59,6 +60,46 @@ sftp_setup_failed(void)
 {
 	children_abort_all();
 	exit(cli_interrupted ? 1 : 255);
+}
+
+/*
+ * The automatic legacy fallback (issue 16; the signal and what was
+ * measured are in run.h above struct ssh_tap).  Not with -s (the user
+ * asked for SFTP), not with -D (a local program, no subsystem), and only
+ * where the run would otherwise exit 255 because the first session died
+ * before VERSION: no byte of any file was written on either side.
+ */
+static struct ssh_tap *
+sftp_tap_begin(const struct cli *x, int *saved)
+{
+	*saved = -1;
+	if (x->o->mode_forced || x->o->sftp_direct != NULL) {
+		return NULL;
+	}
+	return ssh_tap_begin(saved);
+}
+
+/*
+ * 1 when the connection `t` watched was refused the sftp subsystem: the
+ * rest of the run uses the legacy protocol (the caller retries its
+ * operand), said once (not under -q).  Waits for ssh's last words
+ * first, so call it before the children are killed.
+ */
+static int
+sftp_fallback(struct cli *x, struct ssh_tap *t)
+{
+	static int said;
+
+	if (t == NULL || cli_interrupted || !ssh_tap_refused(t)) {
+		return 0;
+	}
+	x->o->mode = SCP_MODE_LEGACY;
+	if (!said && !x->o->quiet) {
+		log_error("the server has no SFTP subsystem; retrying with "
+		    "the legacy SCP protocol (-O)");
+	}
+	said = 1;
+	return 1;
 }
 
 /* Reaps a connection's child: killed first if its session broke. */
@@ -78,10 +119,11 @@ sftp_reap(struct cli *x, struct ssh_child *c, int r)
  */
 static int
 sftp_connect(struct cli *x, struct ssh_child *c, const struct operand *op,
-    struct sftp_session **s)
+    struct sftp_session **s, struct ssh_tap **tap)
 {
 	struct strvec av;
 	char *desc;
+	int saved, r;
 
 	strvec_init(&av);
 	sshargs_connection(&av, x->o, SSHARGS_SFTP, op->host, op->user,
@@ -92,12 +134,17 @@ sftp_connect(struct cli *x, struct ssh_child *c, const struct operand *op,
 		log_plain("%s", desc);
 		free(desc);
 	}
-	if (children_start(c, av.v) == -1) {
+	*tap = sftp_tap_begin(x, &saved);
+	r = children_start(c, av.v);
+	ssh_tap_end(saved);
+	if (r == -1) {
 		cli_fatal("fork: %s", strerror(errno));
 	}
 	strvec_clear(&av);
 	if (sftp_session_open(s, c->fd, c->fd, &x->fopts) != 0) {
 		*s = NULL;
+		/* ssh's last words first (the tap keeps the verdict). */
+		(void)ssh_tap_refused(*tap);
 		children_abort(c);
 		return -1;
 	}
@@ -306,13 +353,17 @@ sftp_dest_open(struct cli *x, struct sftp_dest *d, const struct operand *op,
 {
 	const struct scp_options *o = x->o;
 	uint64_t big;
-	int r, upload = d == &up_dest;
+	int r, saved, upload = d == &up_dest;
 
 	memset(d, 0, sizeof(*d));
 	d->x = x;
 	d->op = op;
 	sftp_pool_cfg_init(&d->cfg, o, &x->fopts, op->host, op->user,
 	    op->port);
+	/* fd 2 is the tap's pipe while the first ssh starts (and, for a
+	 * pool that waits for VERSION, until it came: our messages then
+	 * pass through the tap too, in order). */
+	d->tap = sftp_tap_begin(x, &saved);
 	if ((big = sftp_auto_possible(x, upload)) > 0) {
 		r = pool_open_master(&d->pool, &d->cfg.pc);
 		d->lazy = r == 0 && d->pool.ctlpath != NULL;
@@ -342,10 +393,12 @@ sftp_dest_open(struct cli *x, struct sftp_dest *d, const struct operand *op,
 		    o->sftp_channels > 0 ? o->sftp_channels : 1,
 		    o->sftp_connections > 0 ? o->sftp_connections : 0);
 	}
+	ssh_tap_end(saved);
 	if (r == SCP_E_SPAWN) {
 		cli_fatal("fork: %s", strerror(errno));
 	}
 	if (r != 0) {
+		/* d->tap stays for the caller's sftp_fallback(). */
 		sftp_pool_cfg_release(&d->cfg);
 		*s = NULL;
 		return -1;
@@ -366,19 +419,47 @@ sftp_dest_close(struct cli *x, struct sftp_dest *d, int r)
 		x->errs++;
 	}
 	sftp_pool_cfg_release(&d->cfg);
+	ssh_tap_release(d->tap);
+	d->tap = NULL;
 }
 
-/* Opens the connection to the target host on first use. */
-static void
+/*
+ * Opens the connection to the target host on first use.  Returns 0, or
+ * 1 when the server refused the subsystem and the run fell back to the
+ * legacy protocol (the caller retries its operand with it).
+ */
+static int
 sftp_up_connect(struct cli *x, const struct operand *targ)
 {
 	if (x->up_open) {
-		return;
+		return 0;
 	}
 	if (sftp_dest_open(x, &up_dest, targ, &x->upsess) != 0) {
+		if (sftp_fallback(x, up_dest.tap)) {
+			ssh_tap_release(up_dest.tap);
+			up_dest.tap = NULL;
+			return 1;
+		}
 		sftp_setup_failed();
 	}
 	x->up_open = 1;
+	return 0;
+}
+
+/*
+ * The upload connection died early: 1 if its server refused the
+ * subsystem, the connection closed and the run now legacy.
+ */
+static int
+sftp_up_fallback(struct cli *x)
+{
+	if (!sftp_fallback(x, up_dest.tap)) {
+		return 0;
+	}
+	x->upsess = NULL;
+	sftp_dest_close(x, &up_dest, -1);
+	x->up_open = 0;
+	return 1;
 }
 
 static void
@@ -398,8 +479,16 @@ sftp_cli_upload(struct cli *x, const char *src, const struct operand *targ)
 {
 	int r;
 
-	sftp_up_connect(x, targ);
+	if (sftp_up_connect(x, targ) != 0) {
+		legacy_upload(x, src, targ);
+		return;
+	}
 	r = sftp_upload(x->upsess, src, targ->path, x->o->noperands > 2);
+	if (r != SCP_E_SYS && r < 0 && r != SCP_E_INTR &&
+	    sftp_session_broken_early(x->upsess) && sftp_up_fallback(x)) {
+		legacy_upload(x, src, targ);
+		return;
+	}
 	if (r == SCP_E_SYS || (r < 0 && r != SCP_E_INTR &&
 	    sftp_session_broken_early(x->upsess))) {
 		/* OpenSSH fatal()s here (failed MKDIR of a multi-source
@@ -437,10 +526,20 @@ sftp_cli_download(struct cli *x, const struct operand *src,
 	int r;
 
 	if (sftp_dest_open(x, &d, src, &s) != 0) {
+		if (sftp_fallback(x, d.tap)) {
+			ssh_tap_release(d.tap);
+			legacy_download(x, src, target);
+			return;
+		}
 		sftp_setup_failed();
 	}
 	r = sftp_download(s, src->path, target);
 	if (r < 0 && r != SCP_E_INTR && sftp_session_broken_early(s)) {
+		if (sftp_fallback(x, d.tap)) {
+			sftp_dest_close(x, &d, -1);
+			legacy_download(x, src, target);
+			return;
+		}
 		/* As when it fails inside sftp_session_open(). */
 		sftp_setup_failed();
 	}
@@ -448,6 +547,30 @@ sftp_cli_download(struct cli *x, const struct operand *src,
 	 * the next operand. */
 	sftp_count(x, r, 0);
 	sftp_dest_close(x, &d, r);
+}
+
+/* The run fell back to legacy with the upload connection open (-3:
+ * the origin refused SFTP, the target did not): what it carries is
+ * finished, then it is closed. */
+static void
+sftp_up_drop(struct cli *x)
+{
+	int r;
+
+	if (!x->up_open) {
+		return;
+	}
+	/* A target refused too shows here (its session dies before
+	 * VERSION): no error of its own, the legacy relay follows. */
+	r = sftp_upload_flush(x->upsess);
+	if (r < 0 && sftp_session_broken_early(x->upsess)) {
+		r = -1;
+	} else {
+		sftp_count(x, r, 1);
+	}
+	x->upsess = NULL;
+	sftp_dest_close(x, &up_dest, r < 0 || x->stop ? -1 : 0);
+	x->up_open = 0;
 }
 
 /* Both operands name one endpoint: same user, host and port. */
@@ -468,11 +591,15 @@ sftp_cli_relay(struct cli *x, const struct operand *src,
 {
 	struct sftp_session *from;
 	struct ssh_child c;
+	struct ssh_tap *tap;
 	int r;
 
 	/* Destination first, once; then one origin connection per
 	 * operand (OpenSSH's order, visible in the -v trace). */
-	sftp_up_connect(x, targ);
+	if (sftp_up_connect(x, targ) != 0) {
+		legacy_relay(x, src, targ);
+		return;
+	}
 	/*
 	 * One endpoint and copy-data offered: the server copies within
 	 * itself over the one session (docs/protocol-sftp.md).
@@ -484,15 +611,27 @@ sftp_cli_relay(struct cli *x, const struct operand *src,
 		sftp_count(x, r, 1);
 		return;
 	}
-	if (sftp_connect(x, &c, src, &from) != 0) {
+	if (sftp_connect(x, &c, src, &from, &tap) != 0) {
+		if (sftp_fallback(x, tap)) {
+			/* The whole run is legacy now, this target too. */
+			ssh_tap_release(tap);
+			sftp_up_drop(x);
+			legacy_relay(x, src, targ);
+			return;
+		}
 		sftp_setup_failed();
 	}
+	ssh_tap_release(tap);
 	r = xfer_relay(from, src->path, x->upsess, targ->path,
 	    x->o->noperands > 2);
 	if (r < 0 && r != SCP_E_INTR &&
 	    sftp_session_broken_early(x->upsess)) {
 		sftp_session_free(from);
 		sftp_reap(x, &c, r);
+		if (sftp_up_fallback(x)) {
+			legacy_relay(x, src, targ);
+			return;
+		}
 		sftp_setup_failed();
 	}
 	sftp_count(x, r, 1);

@@ -1,5 +1,6 @@
 /* Unit tests for src/cli/options.c (PROTOCOL.md section 1). */
 #include <setjmp.h>
+#include <stdio.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -257,6 +258,168 @@ test_no_permutation(void **state)
 	options_free(&o);
 }
 
+struct help_case {
+	const char *args[8];
+	int ret;
+	int help;
+	const char *errmsg;	/* NULL: not checked */
+};
+
+/*
+ * --help among the options wins over everything else (options.h); as
+ * an option's argument, after "--" or after an operand it is not one.
+ */
+static void
+test_help_wins(void **state)
+{
+	static const struct help_case cases[] = {
+		{ { "--help", NULL }, 0, 1, "" },
+		{ { "-r", "-P", "22", "--help", "a", "b", NULL }, 0, 1, "" },
+		{ { "-Z", "--help", NULL }, 0, 1, "" },
+		{ { "--help", "-Z", NULL }, 0, 1, "" },
+		{ { "-P", "0", "--help", NULL }, 0, 1, "" },
+		{ { "-X", "foo=1", "--help", NULL }, 0, 1, "" },
+		{ { "-1", "--help", NULL }, 0, 1, "" },
+		{ { "--he", NULL }, 0, 1, "" },
+		{ { "-o", "--help", "a", "b", NULL }, 0, 0, "" },
+		{ { "--", "--help", NULL }, 0, 0, "" },
+		{ { "a", "--help", NULL }, 0, 0, "" },
+		{ { "--timeout", "--help", "a", "b", NULL }, SCP_E_FATAL, 0,
+		    "Invalid timeout \"--help\"" },
+		{ { "--help=x", NULL }, SCP_E_FORMAT, 0,
+		    "unknown option -- help=x" },
+		{ { "-h", NULL }, SCP_E_FORMAT, 0, "unknown option -- h" },
+		{ { "a", "b", NULL }, 0, 0, "" },
+	};
+	char *argv[MAXARGS];
+	struct scp_options o;
+	size_t i;
+	int r;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		r = parse(&o, cases[i].args, argv);
+		if (r != cases[i].ret || o.help != cases[i].help) {
+			fail_msg("case %zu (%s): got %d/%d want %d/%d", i,
+			    cases[i].args[0], r, o.help, cases[i].ret,
+			    cases[i].help);
+		}
+		if (cases[i].errmsg != NULL) {
+			assert_string_equal(o.errmsg, cases[i].errmsg);
+		}
+		options_free(&o);
+	}
+
+	/* What --help did not take away. */
+	{
+		static const char *const a1[] = { "-o", "--help", "a", "b",
+		    NULL };
+		static const char *const a2[] = { "--", "--help", NULL };
+
+		assert_int_equal(parse(&o, a1, argv), 0);
+		assert_int_equal(o.ssh_args.n, 2);
+		assert_string_equal(o.ssh_args.v[1], "--help");
+		assert_int_equal(o.noperands, 2);
+		options_free(&o);
+		assert_int_equal(parse(&o, a2, argv), 0);
+		assert_int_equal(o.noperands, 1);
+		assert_string_equal(o.operands[0], "--help");
+		options_free(&o);
+	}
+}
+
+/*
+ * The parser accepts exactly OpenSSH 9.2's letters (its optstring,
+ * below), each with or without an argument as there; every other
+ * letter is unknown.  The optstring is built from the same table as
+ * the help, so this also pins the table.
+ */
+static void
+test_letters_are_openssh(void **state)
+{
+	static const char openssh[] =
+	    "12346ABCTdfOpqRrstvD:F:J:M:P:S:c:i:l:o:X:";
+	static const char alnum[] = "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+	char *argv[MAXARGS], opt[3], want[64];
+	const char *args[2], *p;
+	struct scp_options o;
+	size_t i;
+
+	(void)state;
+	for (i = 0; alnum[i] != '\0'; i++) {
+		opt[0] = '-';
+		opt[1] = alnum[i];
+		opt[2] = '\0';
+		args[0] = opt;
+		args[1] = NULL;
+		parse(&o, args, argv);
+		p = strchr(openssh, alnum[i]);
+		if (p == NULL) {
+			snprintf(want, sizeof(want), "unknown option -- %c",
+			    alnum[i]);
+			assert_string_equal(o.errmsg, want);
+		} else if (p[1] == ':') {
+			snprintf(want, sizeof(want),
+			    "option requires an argument -- %c", alnum[i]);
+			assert_string_equal(o.errmsg, want);
+		} else if (alnum[i] != '1') {
+			assert_string_equal(o.errmsg, "");
+		}
+		options_free(&o);
+	}
+}
+
+/* Every --help line but the usage lines and headings, in order. */
+static void
+test_help_text(void **state)
+{
+	static const char *const want[] = { "-3", "-4", "-6", "-A", "-B",
+	    "-C", "-c cipher", "-D sftp_server_path", "-F ssh_config",
+	    "-i identity_file", "-J destination", "-l limit", "-O",
+	    "-o ssh_option", "-P port", "-p", "-q", "-R", "-r", "-S program",
+	    "-s", "-T", "-v", "-X sftp_option", "--fsync", "--help",
+	    "--inplace", "--resume", "--timeout=seconds", "-d", "-f", "-t",
+	    "-1", "-2", NULL };
+	char *text = NULL, *line, *save = NULL, *nl;
+	size_t len = 0, n = 0, usage_len;
+	FILE *fp;
+
+	(void)state;
+	fp = open_memstream(&text, &len);
+	assert_non_null(fp);
+	assert_int_equal(options_help(fp), 0);
+	assert_int_equal(fclose(fp), 0);
+
+	usage_len = strlen(options_usage_text);
+	assert_true(len > usage_len);
+	assert_memory_equal(text, options_usage_text, usage_len);
+	for (line = strtok_r(text + usage_len, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		assert_true(strlen(line) < 80);
+		if (line[0] != ' ') {
+			continue;	/* a heading */
+		}
+		/* "  OPTION  description": the option, then two spaces. */
+		assert_true(strncmp(line, "  -", 3) == 0);
+		nl = strstr(line + 2, "  ");
+		assert_non_null(nl);
+		*nl = '\0';
+		assert_non_null(want[n]);
+		assert_string_equal(line + 2, want[n]);
+		n++;
+	}
+	assert_null(want[n]);
+	free(text);
+
+	/* A failed write is reported (main exits 1). */
+	fp = fopen("/dev/full", "w");
+	if (fp != NULL) {
+		assert_int_equal(options_help(fp), SCP_E_SYS);
+		fclose(fp);
+	}
+}
+
 static void
 test_usage_text(void **state)
 {
@@ -280,6 +443,9 @@ main(void)
 		cmocka_unit_test(test_ssh_args),
 		cmocka_unit_test(test_no_permutation),
 		cmocka_unit_test(test_usage_text),
+		cmocka_unit_test(test_help_wins),
+		cmocka_unit_test(test_letters_are_openssh),
+		cmocka_unit_test(test_help_text),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

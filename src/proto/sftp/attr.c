@@ -2,7 +2,7 @@
  * ATTRS (draft-ietf-secsh-filexfer-02 section 5): flags, then size,
  * uid/gid, permissions, atime/mtime and extended pairs as flagged.
  */
-#include "sftp_int.h"
+#include "wire.h"
 
 #include <string.h>
 #include <sys/stat.h>

@@ -5,7 +5,7 @@
  * escapes.  No brace expansion and no '~' here (done by path
  * preparation).  A leading '.' in a name must be matched literally.
  */
-#include "sftp_int.h"
+#include "glob.h"
 
 #include <errno.h>
 #include <stdlib.h>
