@@ -25,7 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../proto/sftp/sftp_int.h"
+#include "../proto/sftp/wire.h"
 
 enum xop_kind {
 	XOP_STAT,	/* path -> a (follows links) */

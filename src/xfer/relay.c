@@ -15,6 +15,8 @@
 #include <sys/stat.h>
 
 #include "../fs/name.h"
+#include "../proto/sftp/glob.h"
+#include "../proto/sftp/transfer.h"
 #include "../transport/io.h"
 #include "../util/err.h"
 #include "../util/log.h"
