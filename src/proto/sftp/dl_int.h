@@ -1,7 +1,7 @@
 /*
  * Internals shared by the download files of src/proto/sftp, and only by
- * them: what other files use of downloads (sftp_copy_handle,
- * sftp_read_block, sftp_read_reply) is declared in sftp_int.h, and
+ * them: what other files use of downloads (sftp_read_block,
+ * sftp_read_reply) is declared in transfer.h, and
  * sftp_download() in sftp.h.
  *
  * Who owns what:
@@ -40,7 +40,6 @@ struct outfile;
 /* Data sink for download_read: the local outfile or a remote writer. */
 struct rsink {
 	struct outfile *of;
-	struct sftp_rfile *rf;
 	int err;		/* errno of the first local write failure */
 	int failed;
 	uint64_t contig;	/* out: bytes from 0 written with no hole */

@@ -139,24 +139,14 @@ download_read(struct sftp_session *s, const struct sftp_handle *h,
 				/* Not written: a partial ends here. */
 				hole = st.q[i].off;
 			}
-			if (!sink->failed) {
-				if (sink->of != NULL &&
-				    outfile_pwrite(sink->of, data, dlen,
-				    st.q[i].off) != 0) {
-					sink->err = errno;
-					sink->failed = 1;
-					max_req = 0;
-					if (st.q[i].off < hole) {
-						hole = st.q[i].off;
-					}
-				} else if (sink->rf != NULL &&
-				    ((r = sftp_rfile_write(sink->rf, data,
-				    dlen, st.q[i].off)) != 0)) {
-					goto out;
-				}
-				if (sink->rf != NULL && sink->rf->failed) {
-					sink->failed = 1;
-					max_req = 0;
+			if (!sink->failed && sink->of != NULL &&
+			    outfile_pwrite(sink->of, data, dlen,
+			    st.q[i].off) != 0) {
+				sink->err = errno;
+				sink->failed = 1;
+				max_req = 0;
+				if (st.q[i].off < hole) {
+					hole = st.q[i].off;
 				}
 			}
 			total += dlen;
@@ -228,17 +218,6 @@ out:
 	}
 	free(st.q);
 	return r;
-}
-
-int
-sftp_copy_handle(struct sftp_session *s, const struct sftp_handle *h,
-    uint64_t size, struct sftp_rfile *rf, uint64_t *end, uint32_t *status)
-{
-	struct rsink sink;
-
-	memset(&sink, 0, sizeof(sink));
-	sink.rf = rf;
-	return download_read(s, h, size, 0, &sink, end, status, size != 0);
 }
 
 int

@@ -199,15 +199,7 @@ int sftp_upload_spec_resolve(struct sftp_session *s);
 /* Drops the queue (session_free). */
 void sftp_upq_free(struct sftp_session *s);
 
-/* ---- download.c ---- */
-
-/*
- * Pipelined READs of open remote handle `h` (of `size` bytes per STAT)
- * written into `rf` at the same offsets (crossload).  *end: EOF offset.
- * 0, 1 when the server reported a read error (*status), or <0 fatal.
- */
-int sftp_copy_handle(struct sftp_session *s, const struct sftp_handle *h,
-    uint64_t size, struct sftp_rfile *rf, uint64_t *end, uint32_t *status);
+/* ---- dl_read.c ---- */
 
 /*
  * Reads `len` bytes at `off` of open handle `h` into `p`, one READ at a
