@@ -24,7 +24,7 @@
  * most s->nreq WRITEs outstanding; nothing of a file is kept in memory
  * after its WRITE is sent.
  */
-#include "sftp_int.h"
+#include "up_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
