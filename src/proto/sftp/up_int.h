@@ -8,15 +8,18 @@
  *			for several operands), its name there, the way a
  *			directory is made (temporary tree or not), sftp_upload()
  *	up_spec.c	the speculative tree: a directory operand walked
- *			before its target's answers are in (its side in the
- *			queue is uppipe.c's)
+ *			before its target's answers are in, on both sides
+ *			(the walk's and the queue's)
  *	up_walk.c	the walk of a local directory and the requests that
  *			make its remote counterpart (MKDIR, STAT, statvfs)
  *	up_sync.c	one file uploaded the sequential way (big files,
  *			--resume, the room check, the hand-off to multi.c)
  *	rfile.c		the remote file writer and the temporary name
- *	uppipe.c	the queue of jobs in walk order, many files in
- *			flight
+ *	upq.c		the queue of jobs in walk order (upq_int.h): what the
+ *			walk queues, the head's retirement, the dispatch of
+ *			replies
+ *	upq_file.c	a small file's job: OPEN, WRITEs, CLOSE, rename
+ *	upq_budget.c	how much the queue may have in flight
  *
  * Conventions as in sftp_int.h: 0 or a negative SCP_E_* code; where a
  * function returns 1 that is one file's or directory's failure, already
@@ -161,7 +164,7 @@ int sftp_upload_spec_given_up(const struct sftp_session *s);
  * below).  0, or <0 when the session broke. */
 int sftp_upload_spec_resolve(struct sftp_session *s);
 
-/* ---- uppipe.c: what the walk queues ---- */
+/* ---- upq.c, upq_file.c: what the walk queues ---- */
 
 /*
  * Every call queues a job in walk order and returns once the queue has

@@ -1,7 +1,9 @@
 /*
- * The speculative tree, the operand's half: the walk of a directory
- * operand started before its target's answers are in, then the
- * decision (the queue's half is in uppipe.c).
+ * The speculative tree, both its halves: the operand's (the walk of a
+ * directory operand started before its target's answers are in, then
+ * the decision) and the queue's (the tree's root node, the files and
+ * directories it asked the server to create, their removal when the
+ * tree is ours but not wanted).
  *
  * `scp -r dir host:existing/` is the usual
  * directory upload: the target is a directory and dir is new in it.
@@ -17,13 +19,16 @@
  * opened are closed quietly, what we created is removed if the tree is
  * ours, and the walk is done again the right way.
  */
-#include "up_int.h"
+#include "upq_int.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "../../util/err.h"
+#include "../../util/strvec.h"
 #include "../../util/xmalloc.h"
+
+/* ---- the operand's side ---- */
 
 /* One speculative walk: what it asked, what came back, the decision. */
 struct upspec {
@@ -184,4 +189,106 @@ out:
 	free(tgt);
 	free(dst);
 	return r;
+}
+
+/* ---- the queue's side ---- */
+
+int
+upq_spec_skip(const struct sftp_upq *q)
+{
+	return q->spec_dir != NULL && q->spec_dir->cancelled;
+}
+
+/* Never waits: the tree's answers came before those of anything in it. */
+int
+upq_spec_settle(struct sftp_session *s, const struct ujob *j)
+{
+	if (j == NULL || !upq_dir_spec_pending(j->dir)) {
+		return 0;
+	}
+	return sftp_upload_spec_resolve(s);
+}
+/*
+ * Best effort removal of what a speculative walk created in a tree
+ * that is ours but not wanted: files first, directories deepest first,
+ * then `tmp` itself.  In order behind the OPENs and MKDIRs (the server
+ * takes requests in order); a file still open goes all the same.
+ */
+static int
+spec_remove(struct sftp_session *s, struct sftp_upq *q, const char *tmp)
+{
+	struct ujob *j = upq_job_new(s, UJ_RMDIR);
+	uint32_t id;
+	size_t i;
+	int r = 0;
+
+	upq_dir_unref(j->dir);
+	j->dir = NULL;
+	j->rpath = xstrdup(tmp);
+	sftp_req_owner(s, j);
+	for (i = 0; r == 0 && i < q->spec_files.n; i++) {
+		if ((r = sftp_send_path(s, SSH2_FXP_REMOVE,
+		    q->spec_files.v[i], NULL, &id)) == 0) {
+			j->nout++;
+		}
+	}
+	for (i = q->spec_dirs.n; r == 0 && i > 0; i--) {
+		if ((r = sftp_send_path(s, SSH2_FXP_RMDIR,
+		    q->spec_dirs.v[i - 1], NULL, &id)) == 0) {
+			j->nout++;
+		}
+	}
+	if (r == 0 && (r = sftp_send_path(s, SSH2_FXP_RMDIR, tmp, NULL,
+	    &id)) == 0) {
+		j->nout++;
+	}
+	sftp_req_owner(s, NULL);
+	j->state = j->nout > 0 ? US_OPEN : US_DONE;
+	return r;
+}
+
+struct upq_dir *
+sftp_upq_spec_begin(struct sftp_session *s)
+{
+	struct sftp_upq *q = upq_get(s);
+	struct upq_dir *d = xcalloc(1, sizeof(*d));
+
+	d->refs = 2;		/* the caller's and the queue's */
+	d->spec_pending = 1;
+	q->spec_dir = d;
+	strvec_clear(&q->spec_files);
+	strvec_clear(&q->spec_dirs);
+	return d;
+}
+
+void
+sftp_upq_spec_end(struct sftp_session *s)
+{
+	struct sftp_upq *q = s->upq;
+
+	if (q != NULL && q->spec_dir != NULL) {
+		upq_dir_unref(q->spec_dir);
+		q->spec_dir = NULL;
+	}
+}
+
+void
+sftp_upq_spec_decided(struct upq_dir *root, int ours)
+{
+	root->spec_pending = 0;
+	root->cancelled = !ours;
+}
+
+int
+sftp_upq_spec_finish(struct sftp_session *s, const char *tmp)
+{
+	struct sftp_upq *q = upq_get(s);
+	int r = 0;
+
+	if (tmp != NULL && (r = spec_remove(s, q, tmp)) != 0) {
+		r = upq_abort(s, q, r);
+	}
+	strvec_clear(&q->spec_files);
+	strvec_clear(&q->spec_dirs);
+	return r != 0 ? r : upq_pump(s, q, 0);
 }

@@ -1,7 +1,7 @@
 /*
  * The walk of a local source tree (OpenSSH's upload_dir_internal,
  * PROTOCOL.md section 4): its directories in name order, each made
- * remotely (or found there) and its files queued in walk order (uppipe.c);
+ * remotely (or found there) and its files queued in walk order (upq.c);
  * loops and SFTP_MAX_DEPTH stopped; a directory's attributes set after
  * everything inside.  Also the requests that make one remote directory,
  * sent ahead of their answers (MKDIR, STAT, statvfs in one round trip),
@@ -250,7 +250,7 @@ sftp_updir_recv_tree(struct sftp_session *s, const char *dst,
 
 /*
  * Queues the upload of local directory `lpath` as remote `rpath`
- * (uppipe.c).  `how`: 0 when the remote parent existed: an existing
+ * (upq.c).  `how`: 0 when the remote parent existed: an existing
  * directory is reused (and keeps its mode), which takes a STAT (sent
  * already when `pre` says so).  SFTP_UPQ_FRESH or SFTP_UPQ_DIRECT: the
  * parent is one we are creating (its node `pdir`, NULL when that MKDIR

@@ -6,7 +6,7 @@
  * directory made for several sources, and the way a directory operand
  * is made: under a temporary tree published once whole, the speculative
  * way (up_spec.c), an interrupted tree continued (--resume), or in
- * place.  What the walk finds is queued (uppipe.c) and comes out in walk
+ * place.  What the walk finds is queued (upq.c) and comes out in walk
  * order; the operand's end is a job of its own.
  */
 #include "up_int.h"
