@@ -105,19 +105,30 @@ job_free(struct ujob *j)
 	free(j);
 }
 
-void
-upq_job_msg(struct ujob *j, const char *fmt, ...)
+static void
+job_vmsg(struct ujob *j, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
+static void
+job_vmsg(struct ujob *j, const char *fmt, va_list ap)
 {
 	char *m;
-	va_list ap;
 
-	va_start(ap, fmt);
 	if (vasprintf(&m, fmt, ap) == -1) {
 		m = NULL;
 	}
-	va_end(ap);
 	strvec_push(&j->msgs, m != NULL ? m : "out of memory");
 	free(m);
+}
+
+void
+upq_job_msg(struct ujob *j, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	job_vmsg(j, fmt, ap);
+	va_end(ap);
 }
 
 struct sftp_upq *
@@ -570,7 +581,6 @@ int
 sftp_upq_note(struct sftp_session *s, int error, const char *fmt, ...)
 {
 	struct ujob *j;
-	char *m;
 	va_list ap;
 
 	if (upq_spec_skip(upq_get(s))) {
@@ -578,12 +588,8 @@ sftp_upq_note(struct sftp_session *s, int error, const char *fmt, ...)
 	}
 	j = upq_job_new(s, UJ_NOTE);
 	va_start(ap, fmt);
-	if (vasprintf(&m, fmt, ap) == -1) {
-		m = NULL;
-	}
+	job_vmsg(j, fmt, ap);
 	va_end(ap);
-	strvec_push(&j->msgs, m != NULL ? m : "out of memory");
-	free(m);
 	j->failed = error;
 	return upq_pump(s, s->upq, 0);
 }
