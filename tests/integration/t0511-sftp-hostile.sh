@@ -89,7 +89,7 @@ test_expect_success_ours 'first requests follow INIT before VERSION (-D and -S)'
 	unset SCPTEST_SFTP_LOG
 '
 
-# A directory upload walks before the target's answers (upload.c, the
+# A directory upload walks before the target's answers (up_spec.c, the
 # speculative tree): the MKDIR of the temporary tree and the files'
 # OPENs (3; WRITEs, 6, need a handle) travel with INIT.
 test_expect_success_ours 'a directory upload opens its files before VERSION (-D)' '
@@ -107,7 +107,7 @@ test_expect_success_ours 'a directory upload opens its files before VERSION (-D)
 '
 
 # OpenSSH's sftp-server handles one request per 16 KiB it reads, so a
-# burst of small WRITEs piles up in its input buffer (uppipe.c,
+# burst of small WRITEs piles up in its input buffer (upq_budget.c,
 # upq_small_max()).  With -D (a local server) at most 128 KiB of them
 # wait for replies at once.  Through ssh (-S) 512 KiB until the round
 # trip is timed, and 1 MiB once it is known to be long (the held replies

@@ -48,7 +48,7 @@ test_expect_success 'existing directory: reused, other files kept' '
 	no_tmp r2
 '
 
-# The walk starts before the answers (upload.c, the speculative tree)
+# The walk starts before the answers (up_spec.c, the speculative tree)
 # and opens files in the temporary tree with EXCL: a stale tree's own
 # files are never truncated, and nothing is written into it.
 test_expect_success_ours 'stale .NAME.scp-dir: copy done the plain way, stale left' '

@@ -118,84 +118,11 @@ int sftp_multi_download(struct sftp_session *s, const char *rpath,
  * provider is asked), else 0.  Pure. */
 int sftp_multi_possible(const struct sftp_session *s, uint64_t size);
 
-/*
- * The sequential pieces uppipe.c falls back on: the temporary name
- * beside `path` (caller frees); one file's whole upload (0, 1 error
- * printed, <0 fatal); the statvfs room check (0 fits or unknown, 1 too
- * big with the message printed, <0 fatal).
- */
+/* The temporary name beside `path` for a copy of a source with attrs
+ * `src` (caller frees); also the relay's (src/xfer/file.c). */
 char *sftp_upload_temp_name(const char *path, const struct sftp_attr *src);
-int sftp_upload_file_sync(struct sftp_session *s, const char *lpath,
-    const char *rpath, int fresh);
-int sftp_upload_room(struct sftp_session *s, const char *rpath,
-    uint64_t size);
-/* Forgets the cached upload target (sftp_upload_flush, session end). */
-void sftp_upload_target_forget(struct sftp_session *s);
 
-/* ---- uppipe.c: uploads of many files in flight ---- */
-
-/*
- * Every call queues a job in walk order and returns once the queue has
- * room again; messages and errors of a job come out when it reaches the
- * head (in walk order), counted for sftp_upload_flush().  Each returns 0
- * or a negative code when the session broke or we were interrupted (the
- * queue is then dropped, the message printed).
- *
- * sftp_upq_mkdir: MKDIR `rpath` (inside a directory we are creating, so
- * it cannot exist) without waiting; the node returned (caller releases
- * it) is the `dir` of the jobs inside it, which fail quietly if it could
- * not be made.  *rc gets the return code.
- * sftp_upq_file: one local file; `fresh`: SFTP_UPQ_FRESH when the
- * target cannot exist, SFTP_UPQ_DIRECT when moreover it is inside a
- * temporary tree that sftp_upq_publish() renames into place once whole
- * (the file is then written under its own name: no temp name, no
- * rename); `failmsg` is printed after its errors if it fails; `known`
- * is the stat(2) of `lpath` the caller just made, or NULL.
- * sftp_upq_publish: rename the temporary tree `tmp` to `dst` once all
- * queued before has retired.
- * sftp_upq_setstat: a directory's attributes, after everything queued.
- * sftp_upq_note: a message in walk order; `error` counts it as one.
- * sftp_upq_opend: the end of an operand: `failmsg` is printed if any job
- * since the last opend (or `errs`) failed.
- */
-struct sftp_upq;
-struct upq_dir;
-struct upq_dir *sftp_upq_mkdir(struct sftp_session *s, const char *rpath,
-    const struct sftp_attr *a, struct upq_dir *parent, int *rc);
-void sftp_upq_dir_release(struct upq_dir *d);
-int sftp_upq_file(struct sftp_session *s, const char *lpath,
-    const char *rpath, const struct stat *known, int fresh,
-    struct upq_dir *dir, const char *failmsg);
-int sftp_upq_setstat(struct sftp_session *s, const char *rpath,
-    const struct sftp_attr *a, struct upq_dir *dir);
-int sftp_upq_publish(struct sftp_session *s, const char *tmp,
-    const char *dst);
-/* RMDIR `path` without waiting (an unneeded temporary tree). */
-int sftp_upq_rmdir(struct sftp_session *s, const char *path);
-#define SFTP_UPQ_FRESH	1
-#define SFTP_UPQ_DIRECT	2
-int sftp_upq_note(struct sftp_session *s, int error, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-int sftp_upq_opend(struct sftp_session *s, int errs, const char *failmsg);
-/*
- * A directory upload may walk before the target's answers are in
- * (upload.c, a speculative tree): sftp_upq_spec_begin() makes the root
- * node everything queued until sftp_upq_spec_end() belongs to (the
- * caller owns one reference, released with sftp_upq_dir_release()).
- * Its OPENs use EXCL and are recorded.  The queue asks upload.c to
- * decide (sftp_upload_spec_resolve) before any job inside moves on;
- * the decision is given with sftp_upq_spec_decided(): not ours, and
- * everything inside is dropped quietly (handles closed).
- * sftp_upq_spec_finish() forgets what was recorded, removing it first
- * when `tmp` (the tree, ours but unwanted) is given: 0 or <0.
- */
-struct upq_dir *sftp_upq_spec_begin(struct sftp_session *s);
-void sftp_upq_spec_end(struct sftp_session *s);
-void sftp_upq_spec_decided(struct upq_dir *root, int ours);
-int sftp_upq_spec_finish(struct sftp_session *s, const char *tmp);
-/* upload.c: takes the speculative tree's answers and decides (the
- * queue's hook above).  0, or <0 when the session broke. */
-int sftp_upload_spec_resolve(struct sftp_session *s);
+/* ---- uploads (their internals: up_int.h) ---- */
 /* Drops the queue (session_free). */
 void sftp_upq_free(struct sftp_session *s);
 
