@@ -5,10 +5,6 @@
  */
 #include "wire.h"
 #include "wire_int.h"
-/* sftp_session_free() drops the upload queue (sftp_upq_free): the one
- * place the wire still knows a transfer (docs/design-engine.md step 4
- * removes the queue). */
-#include "transfer.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -186,7 +182,9 @@ sftp_session_free(struct sftp_session *s)
 	if (s == NULL) {
 		return;
 	}
-	sftp_upq_free(s);
+	if (s->xfer_free != NULL) {
+		s->xfer_free(s);
+	}
 	sftp_req_forget(s, NULL);
 	free(s->reqs);
 	buf_free(s->wbuf);

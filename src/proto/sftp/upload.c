@@ -198,6 +198,8 @@ sftp_upload(struct sftp_session *s, const char *src, const char *target,
 	if (s->dead) {
 		return SCP_E_CLOSED;
 	}
+	/* The target cached on the session goes when it does. */
+	s->xfer_free = sftp_upq_free;
 	memset(&pre, 0, sizeof(pre));
 	if (stat(src, &st) == -1) {
 		/* One file's failure, in walk order (OpenSSH is fatal here:

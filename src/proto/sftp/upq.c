@@ -135,6 +135,7 @@ struct sftp_upq *
 upq_get(struct sftp_session *s)
 {
 	if (s->upq == NULL) {
+		s->xfer_free = sftp_upq_free;
 		s->upq = xcalloc(1, sizeof(*s->upq));
 		strvec_init(&s->upq->spec_files);
 		strvec_init(&s->upq->spec_dirs);

@@ -212,7 +212,13 @@ struct sftp_session {
 	 * speculative tree, whose answers the upload queue must not take).
 	 */
 	const void *reply_hold;
-	struct sftp_upq *upq;	/* uploads in flight (uppipe.c), or NULL */
+	/*
+	 * What a transfer hangs on the session (the upload queue and
+	 * cached target, upq.c and upload.c) is freed through this hook
+	 * when the session is, so the wire never calls up into them.
+	 */
+	void (*xfer_free)(struct sftp_session *s);
+	struct sftp_upq *upq;	/* uploads in flight (upq.c), or NULL */
 	/* A directory upload walking before its target's answers came
 	 * (upload.c), or NULL. */
 	struct upspec *up_spec;
