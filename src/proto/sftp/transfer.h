@@ -1,8 +1,8 @@
 /*
  * Declarations shared by the transfers of SFTP mode, above the wire
  * (wire.h): the progress meter and path helpers (meter.c, path.c), a
- * remote file written (upload.c, used by multi.c) or
- * read (download.c), one big file over several sessions (multi.c), the
+ * remote file written (upload.c, used by multi_up.c) or
+ * read (download.c), one big file over several sessions (multi*.c), the
  * sequential upload pieces (upload.c) and the upload queue (uppipe.c).
  * The transfer engine (docs/design-engine.md) is to replace these.
  *
@@ -31,7 +31,7 @@ void sftp_meter_start(struct sftp_session *s, const char *path,
 void sftp_meter_update(struct sftp_session *s, uint64_t done);
 void sftp_meter_end(struct sftp_session *s);
 
-/* ---- upload.c: writing a remote file (shared with multi.c) ---- */
+/* ---- upload.c: writing a remote file (shared with multi_up.c) ---- */
 
 /* A WRITE not yet acknowledged. */
 struct sftp_wpend {
@@ -55,7 +55,7 @@ struct sftp_rfile {
 	uint64_t fail_off;	/* lowest offset of a failed WRITE */
 	/*
 	 * Called by sftp_rfile_finish() once the CLOSE is answered, before
-	 * the rename: other sessions' CLOSEs of the same file (multi.c) are
+	 * the rename: other sessions' CLOSEs of the same file (multi_up.c) are
 	 * waited for there, in the same round trip.  Nonzero: the file
 	 * is not whole, it is not published.  Cleared when called.
 	 */
@@ -89,7 +89,7 @@ int sftp_rfile_write(struct sftp_rfile *rf, const void *p, size_t n,
  * errors; 0 or a negative code. */
 int sftp_rfile_finish(struct sftp_rfile *rf, int ok, uint64_t size);
 
-/* ---- multi.c: one big file over several sessions ---- */
+/* ---- multi*.c: one big file over several sessions (multi_int.h) ---- */
 
 /* Returned when the file is not split: copy it on one session. */
 #define SFTP_MULTI_DECLINED	2

@@ -405,7 +405,7 @@ int sftp_parse_status(struct buf *b, uint32_t *code, char **msg);
 
 /*
  * Reads that never block, for an engine polling several sessions
- * (multi.c): sftp_read_ready() reads what the descriptor has ready into
+ * (multi_pipe.c): sftp_read_ready() reads what the descriptor has ready into
  * the read-ahead, grown to hold a whole message of any size, and
  * returns 1 when a whole message is buffered (the next reply can be
  * taken without blocking), 0 when not yet, or a negative code (the
