@@ -12,6 +12,7 @@
 
 #include "../proto/scp/scp.h"
 #include "../proto/sftp/sftp.h"
+#include "../xfer/xfer.h"
 #include "../transport/children.h"
 #include "../transport/ssh_child.h"
 #include "operand.h"

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../proto/sftp/transfer.h"
+#include "transfer.h"
 #include "../transport/io.h"
 #include "../util/err.h"
 #include "../util/log.h"

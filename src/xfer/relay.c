@@ -16,7 +16,7 @@
 
 #include "../fs/name.h"
 #include "../proto/sftp/glob.h"
-#include "../proto/sftp/transfer.h"
+#include "transfer.h"
 #include "../transport/io.h"
 #include "../util/err.h"
 #include "../util/log.h"

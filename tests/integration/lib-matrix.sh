@@ -15,7 +15,7 @@
 #	tree	 tree (-r)		tree/sub/v/victim
 #	many	 many (-r, 40 files)	many/v/victim
 
-# Above MULTI_FLOOR (8 MiB, src/proto/sftp/multi.c): smaller files are
+# Above MULTI_FLOOR (8 MiB, src/xfer/multi.c): smaller files are
 # never split, whatever -X channels= says.
 MX_BIG=9437185
 

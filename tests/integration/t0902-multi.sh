@@ -1,5 +1,5 @@
 #!/bin/sh
-# One big file over several SFTP sessions (src/proto/sftp/multi.c,
+# One big file over several SFTP sessions (src/xfer/multi.c,
 # src/cli/run_sftp.c; docs/design-speed.md; PROTOCOL.md section 7):
 # -X channels=N splits the file into ranges copied over N channels of one
 # private ControlMaster connection; the result must be byte-identical,

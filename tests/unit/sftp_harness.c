@@ -19,6 +19,7 @@
 
 #include "fs/outfile.h"
 #include "proto/sftp/sftp_int.h"
+#include "xfer/transfer.h"
 #include "transport/io.h"
 #include "transport/ssh_child.h"
 #include "util/buf.h"

@@ -25,8 +25,10 @@
 
 #include "fs/outfile.h"
 #include "proto/sftp/sftp_int.h"
+#include "xfer/transfer.h"
 #include "transport/ssh_child.h"
 #include "util/log.h"
+#include "xfer/xfer.h"
 
 #include "sftp_harness.h"
 

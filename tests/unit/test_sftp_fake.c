@@ -23,10 +23,12 @@
 
 #include "fs/outfile.h"
 #include "proto/sftp/sftp_int.h"
+#include "xfer/transfer.h"
 #include "transport/io.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/log.h"
+#include "xfer/xfer.h"
 
 #include "sftp_harness.h"
 

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "proto/sftp/sftp_int.h"
+#include "xfer/transfer.h"
 #include "transport/io.h"
 #include "util/buf.h"
 #include "util/log.h"

@@ -28,7 +28,9 @@
 
 #include "fs/outfile.h"
 #include "proto/sftp/sftp_int.h"
+#include "xfer/transfer.h"
 #include "util/log.h"
+#include "xfer/xfer.h"
 
 #define SERVER		"/usr/lib/openssh/sftp-server"
 #define NOBODY		65534

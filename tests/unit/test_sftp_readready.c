@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "proto/sftp/sftp_int.h"
+#include "xfer/transfer.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/log.h"

@@ -30,6 +30,7 @@
 #include "util/log.h"
 #include "util/parse.h"
 #include "util/strvec.h"
+#include "xfer/xfer.h"
 
 #define SFTP_SERVER	"/usr/lib/openssh/sftp-server"
 

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "proto/sftp/sftp_int.h"
+#include "xfer/transfer.h"
 #include "transport/ssh_child.h"
 #include "util/log.h"
 #include "xfer/xfer.h"

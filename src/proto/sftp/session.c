@@ -194,3 +194,17 @@ sftp_session_free(struct sftp_session *s)
 	free(s->vfs_dir);
 	free(s);
 }
+
+void
+sftp_session_set_peers(struct sftp_session *s, sftp_peers_fn *fn,
+    void *ctx)
+{
+	s->peers = fn;
+	s->peers_ctx = ctx;
+}
+
+uint32_t
+sftp_session_rtt(const struct sftp_session *s)
+{
+	return s->rtt_us;
+}

@@ -1,5 +1,6 @@
 /*
- * SFTP mode (PROTOCOL.md section 4): the operations src/cli calls.
+ * SFTP mode (PROTOCOL.md section 4): the sessions src/cli opens and
+ * src/xfer transfers over (the transfers themselves: xfer/xfer.h).
  *
  * A session speaks SFTP v3 (draft-ietf-secsh-filexfer-02, plus OpenSSH's
  * extensions) over a pair of descriptors, normally the stdio of
@@ -11,10 +12,6 @@
  *   <0  the session is unusable (malformed reply, lost connection:
  *       SCP_E_CLOSED; interrupt: SCP_E_INTR); the message has been
  *       printed.
- * Exception: SCP_E_SYS from sftp_upload() means a local condition that
- * OpenSSH treats as fatal (exit 255): the local source is missing, the
- * MKDIR of a multi-source target failed, or a ~user target needs the
- * missing expand-path extension.  The session is still usable.
  * docs/protocol-sftp.md describes what is spoken and validated.
  */
 #ifndef SCP_PROTO_SFTP_SFTP_H
@@ -71,33 +68,6 @@ int sftp_session_version(struct sftp_session *s);
 
 /* Frees the session; does not close the descriptors.  NULL-safe. */
 void sftp_session_free(struct sftp_session *s);
-
-/*
- * Upload of one local operand `src` to remote `target`.  `multiple` is
- * set when there are several sources (the target must be, or is made, a
- * directory).  Paths are as the user typed them: "", "~", "~/x",
- * "~user/x" are resolved as PROTOCOL.md section 4 says.
- */
-int sftp_upload(struct sftp_session *s, const char *src,
-    const char *target, int multiple);
-
-/*
- * Uploads keep many files in flight.  With o->defer set, across
- * operands too: an sftp_upload() may return 0 while some of its files
- * are still on their way, and their errors are reported (and counted)
- * later.  Without it, sftp_upload() waits for its own files.  sftp_upload_flush() waits
- * for everything queued: 0 all arrived, 1 some failed (reported), <0
- * the session broke.  Call it after the last sftp_upload() and before
- * using the session for anything else.
- */
-int sftp_upload_flush(struct sftp_session *s);
-
-/*
- * Download of remote operand `src` (a glob pattern, expanded over
- * READDIR) to local `target`.
- */
-int sftp_download(struct sftp_session *s, const char *src,
-    const char *target);
 
 /*
  * 1 if `s` offers copy-data: xfer_relay(s, .., s, ..) (src/xfer) then

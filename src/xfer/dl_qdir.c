@@ -15,14 +15,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../fs/name.h"
-#include "../../fs/outfile.h"
-#include "../../transport/io.h"
-#include "../../util/buf.h"
-#include "../../util/err.h"
-#include "../../util/log.h"
-#include "../../util/strvec.h"
-#include "../../util/xmalloc.h"
+#include "../fs/name.h"
+#include "../fs/outfile.h"
+#include "../transport/io.h"
+#include "../util/buf.h"
+#include "../util/err.h"
+#include "../util/log.h"
+#include "../util/strvec.h"
+#include "../util/xmalloc.h"
 
 /*
  * One NAME reply of a listing: take_names() of client.c, with the

@@ -14,12 +14,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../fs/outfile.h"
-#include "../../util/buf.h"
-#include "../../util/err.h"
-#include "../../util/log.h"
-#include "../../util/strvec.h"
-#include "../../util/xmalloc.h"
+#include "../fs/outfile.h"
+#include "../util/buf.h"
+#include "../util/err.h"
+#include "../util/log.h"
+#include "../util/strvec.h"
+#include "../util/xmalloc.h"
 
 int
 dl_small(const struct dl_engine *e, const struct sftp_attr *a)

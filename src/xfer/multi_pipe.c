@@ -16,12 +16,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../fs/outfile.h"
-#include "../../transport/io.h"
-#include "../../util/buf.h"
-#include "../../util/err.h"
-#include "../../util/log.h"
-#include "../../util/xmalloc.h"
+#include "../fs/outfile.h"
+#include "../transport/io.h"
+#include "../util/buf.h"
+#include "../util/err.h"
+#include "../util/log.h"
+#include "../util/xmalloc.h"
 
 /*
  * Bytes one session keeps in flight (asked or sent, not yet answered),

@@ -14,12 +14,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../fs/name.h"
-#include "../../fs/outfile.h"
-#include "../../transport/io.h"
-#include "../../util/err.h"
-#include "../../util/log.h"
-#include "../../util/xmalloc.h"
+#include "../fs/name.h"
+#include "../fs/outfile.h"
+#include "../transport/io.h"
+#include "../util/err.h"
+#include "../util/log.h"
+#include "../util/xmalloc.h"
 
 int
 download_cmp_dirent(const void *a, const void *b)

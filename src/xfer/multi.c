@@ -35,8 +35,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "../../util/err.h"
-#include "../../util/log.h"
+#include "../util/err.h"
+#include "../util/log.h"
 
 /* Smaller files are never split: opening handles costs round trips. */
 #define MULTI_FLOOR		(8ULL * 1024 * 1024)
@@ -299,18 +299,4 @@ multi_free(struct multi *m)
 		free(m->p[i].blk);
 		m->p[i].blk = NULL;
 	}
-}
-
-void
-sftp_session_set_peers(struct sftp_session *s, sftp_peers_fn *fn,
-    void *ctx)
-{
-	s->peers = fn;
-	s->peers_ctx = ctx;
-}
-
-uint32_t
-sftp_session_rtt(const struct sftp_session *s)
-{
-	return s->rtt_us;
 }

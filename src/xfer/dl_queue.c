@@ -14,12 +14,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../transport/io.h"
-#include "../../util/buf.h"
-#include "../../util/err.h"
-#include "../../util/log.h"
-#include "../../util/strvec.h"
-#include "../../util/xmalloc.h"
+#include "../transport/io.h"
+#include "../util/buf.h"
+#include "../util/err.h"
+#include "../util/log.h"
+#include "../util/strvec.h"
+#include "../util/xmalloc.h"
 
 struct dl_job *
 dl_job_new(enum dl_kind kind, const char *rpath, const char *lname,

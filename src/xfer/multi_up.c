@@ -11,9 +11,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../transport/io.h"
-#include "../../util/err.h"
-#include "../../util/log.h"
+#include "../transport/io.h"
+#include "../util/err.h"
+#include "../util/log.h"
 
 /* rf.closed_cb of an upload: the other sessions' CLOSE replies, 0 or 1
  * (from 1, multi_close_wait() has no fatal to return). */

@@ -31,7 +31,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "sftp_int.h"
+#include "../proto/sftp/glob.h"
+#include "../proto/sftp/wire.h"
+#include "transfer.h"
 
 struct stat;
 struct upq_dir;

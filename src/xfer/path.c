@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-#include "../../util/xmalloc.h"
+#include "../util/xmalloc.h"
 
 char *
 sftp_path_append(const char *dir, const char *name)

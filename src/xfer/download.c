@@ -26,13 +26,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../fs/name.h"
-#include "../../fs/outfile.h"
-#include "../../transport/io.h"
-#include "../../util/err.h"
-#include "../../util/log.h"
-#include "../../util/strvec.h"
-#include "../../util/xmalloc.h"
+#include "../fs/name.h"
+#include "../fs/outfile.h"
+#include "../transport/io.h"
+#include "../util/err.h"
+#include "../util/log.h"
+#include "../util/strvec.h"
+#include "../util/xmalloc.h"
 
 /*
  * The local name for a glob result: its last component; "." for "."

@@ -32,12 +32,12 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "../../transport/io.h"
-#include "../../util/buf.h"
-#include "../../util/err.h"
-#include "../../util/log.h"
-#include "../../util/strvec.h"
-#include "../../util/xmalloc.h"
+#include "../transport/io.h"
+#include "../util/buf.h"
+#include "../util/err.h"
+#include "../util/log.h"
+#include "../util/strvec.h"
+#include "../util/xmalloc.h"
 
 /* ---- jobs ---- */
 

@@ -13,9 +13,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../fs/outfile.h"
-#include "../../util/err.h"
-#include "../../util/log.h"
+#include "../fs/outfile.h"
+#include "../util/err.h"
+#include "../util/log.h"
 
 int
 sftp_multi_download(struct sftp_session *s, const char *rpath,

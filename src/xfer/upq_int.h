@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 #include "up_int.h"
-#include "../../util/strvec.h"
+#include "../util/strvec.h"
 
 enum ujob_kind {
 	UJ_FILE,	/* a small regular file, pipelined */

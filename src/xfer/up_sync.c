@@ -16,11 +16,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../fs/outfile.h"
-#include "../../transport/io.h"
-#include "../../util/err.h"
-#include "../../util/log.h"
-#include "../../util/xmalloc.h"
+#include "../fs/outfile.h"
+#include "../transport/io.h"
+#include "../util/err.h"
+#include "../util/log.h"
+#include "../util/xmalloc.h"
 
 /*
  * --resume: whether remote `rpath` already holds local file `fd` (`a`):

@@ -11,11 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../fs/outfile.h"
-#include "../../transport/io.h"
-#include "../../util/buf.h"
-#include "../../util/err.h"
-#include "../../util/xmalloc.h"
+#include "../fs/outfile.h"
+#include "../transport/io.h"
+#include "../util/buf.h"
+#include "../util/err.h"
+#include "../util/xmalloc.h"
 
 struct rdreq {
 	uint32_t id;

@@ -16,7 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "wire.h"
+#include "../proto/sftp/wire.h"
+#include "xfer.h"
 
 struct stat;
 

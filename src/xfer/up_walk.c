@@ -18,10 +18,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../transport/io.h"
-#include "../../util/err.h"
-#include "../../util/strvec.h"
-#include "../../util/xmalloc.h"
+#include "../transport/io.h"
+#include "../util/err.h"
+#include "../util/strvec.h"
+#include "../util/xmalloc.h"
 
 /* ---- the local directory ---- */
 

@@ -24,7 +24,9 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "sftp_int.h"
+#include "../proto/sftp/glob.h"
+#include "../proto/sftp/wire.h"
+#include "transfer.h"
 
 struct buf;
 struct outfile;

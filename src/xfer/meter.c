@@ -1,10 +1,10 @@
 /* The progress meter of a transfer, as the session's options say. */
-#include "wire.h"
+#include "../proto/sftp/wire.h"
 #include "transfer.h"
 
 #include <string.h>
 
-#include "../../util/progress.h"
+#include "../util/progress.h"
 
 void
 sftp_meter_start(struct sftp_session *s, const char *path, uint64_t size)

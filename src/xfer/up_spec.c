@@ -24,9 +24,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../util/err.h"
-#include "../../util/strvec.h"
-#include "../../util/xmalloc.h"
+#include "../util/err.h"
+#include "../util/strvec.h"
+#include "../util/xmalloc.h"
 
 /* ---- the operand's side ---- */
 

@@ -17,12 +17,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../fs/outfile.h"
-#include "../../transport/io.h"
-#include "../../util/buf.h"
-#include "../../util/err.h"
-#include "../../util/log.h"
-#include "../../util/xmalloc.h"
+#include "../fs/outfile.h"
+#include "../transport/io.h"
+#include "../util/buf.h"
+#include "../util/err.h"
+#include "../util/log.h"
+#include "../util/xmalloc.h"
 
 /*
  * The temporary name beside `path`: outfile_partname() of its last

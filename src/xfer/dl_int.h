@@ -29,8 +29,10 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "sftp_int.h"
-#include "../../util/strvec.h"
+#include "../proto/sftp/glob.h"
+#include "../proto/sftp/wire.h"
+#include "transfer.h"
+#include "../util/strvec.h"
 
 struct buf;
 struct outfile;

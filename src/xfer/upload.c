@@ -16,11 +16,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "../../fs/name.h"
-#include "../../transport/io.h"
-#include "../../util/err.h"
-#include "../../util/log.h"
-#include "../../util/xmalloc.h"
+#include "../fs/name.h"
+#include "../transport/io.h"
+#include "../util/err.h"
+#include "../util/log.h"
+#include "../util/xmalloc.h"
 
 /*
  * The name a source gets inside a target directory.  "." and ".."

@@ -7,7 +7,7 @@
  */
 #include "multi_int.h"
 
-#include "../../util/log.h"
+#include "../util/log.h"
 
 /*
  * Chunks: what is left divided by twice the sessions, within these

@@ -16,10 +16,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../fs/outfile.h"
-#include "../../util/err.h"
-#include "../../util/log.h"
-#include "../../util/xmalloc.h"
+#include "../fs/outfile.h"
+#include "../util/err.h"
+#include "../util/log.h"
+#include "../util/xmalloc.h"
 
 /*
  * --resume: whether the local file `lname` already holds the whole remote
