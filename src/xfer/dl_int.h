@@ -121,13 +121,13 @@ int download_dir(struct sftp_session *s, const char *rpath,
  * Requests of files in flight: four for a small file (OPEN, READ, the
  * EOF probe, CLOSE), so 500 small files go in one wave.  Their replies
  * are tiny but for the DATA, which the byte budget bounds (the deadlock
- * rule above SFTP_MAX_NREQ), as uppipe.c's WRITEs.
+ * rule above SFTP_MAX_NREQ), as upq_file.c's WRITEs.
  */
 #define DL_MAX_REQS	(4 * SFTP_MAX_NREQ)
 /* READ bytes held by small files in flight, whatever -X says. */
 #define DL_MAX_BYTES	(8 * 1024 * 1024)
 /*
- * READDIRs in flight per directory (client.c's READDIR_AHEAD): the
+ * READDIRs in flight per directory (readdir.c's READDIR_AHEAD): the
  * server answers a handle's requests in order and replies come back in
  * arrival order (sftp_reply_any), so a listing of a few hundred names
  * costs one round trip; the ones after the end say EOF and are dropped.

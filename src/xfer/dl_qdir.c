@@ -25,7 +25,7 @@
 #include "../util/xmalloc.h"
 
 /*
- * One NAME reply of a listing: take_names() of client.c, with the
+ * One NAME reply of a listing: take_names() of readdir.c, with the
  * messages kept for the job's turn.
  */
 static int

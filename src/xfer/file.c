@@ -2,7 +2,8 @@
  * The file job (file.h) as a chain of completions: open the source,
  * open the sink (with the STATs of the final name in the same round
  * trip), data, closes and attributes together, rename.  Messages are
- * OpenSSH's (crossload_file, do_upload) and are kept for the head.
+ * OpenSSH's (its crossload_file and do_upload) and are kept for the
+ * head.
  */
 #include "file.h"
 

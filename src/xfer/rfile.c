@@ -1,10 +1,10 @@
 /*
- * The remote file writer (sftp_rfile_*, sftp_int.h): one file over one
+ * The remote file writer (sftp_rfile_*, transfer.h): one file over one
  * session, its WRITEs pipelined, then attributes, fsync, CLOSE and the
- * rename into place.  The sequential upload (up_sync.c), the -3 relay
- * (crossload.c), a file split over sessions (multi.c) and
- * sftp_copy_handle (download.c) write through it.  Also the temporary
- * name beside a target, which the upload queue's files use too.
+ * rename into place.  The sequential upload (up_sync.c) and a file
+ * split over sessions (multi_up.c) write through it; the engine's file
+ * job (file.c) does the same as operations.  Also the temporary name
+ * beside a target, which the upload queue's files and the engine use.
  *
  * Unlike OpenSSH, a file is written under a temporary name
  * ".<name>.scp-part" beside the target and renamed over it

@@ -3,7 +3,7 @@
  * (wire.h): the progress meter and path helpers (meter.c, path.c), a
  * remote file written (upload.c, used by multi_up.c) or
  * read (download.c), one big file over several sessions (multi*.c), the
- * sequential upload pieces (upload.c) and the upload queue (uppipe.c).
+ * sequential upload pieces (upload.c) and the upload queue (upq.c).
  * The transfer engine (docs/design-engine.md) is to replace these.
  *
  * Returns: 0 or a negative SCP_E_* code as wire.h says; functions that

@@ -17,7 +17,7 @@
  * sequential code printed them.  Work that needs the sequential code
  * (big files, --resume, a target that is a symlink, a directory's
  * attributes) is a job run synchronously when it reaches the head; the
- * requests of later jobs stay in flight meanwhile (msg.c files their
+ * requests of later jobs stay in flight meanwhile (reply.c files their
  * replies).
  *
  * Here: the jobs and directory nodes, the head, the pump, and the jobs
@@ -360,7 +360,7 @@ upq_abort(struct sftp_session *s, struct sftp_upq *q, int r)
  * Whether a reply can be taken without waiting while the walk goes on
  * (upq_pump with room left).  On a long link the first files' HANDLEs
  * come back while later ones are still being opened here (the batch
- * goes out every SFTP_OBUF_HOLD_US, msg.c): their data should follow at
+ * goes out every SFTP_OBUF_HOLD_US, send.c): their data should follow at
  * once, not after the walk.  The descriptor is looked at once per write
  * of the batch, not once per file; short links keep the walk undisturbed.
  */
