@@ -1,11 +1,11 @@
 /*
- * The file job (file.h) as a chain of completions: open the source,
- * open the sink (with the STATs of the final name in the same round
- * trip), data, closes and attributes together, rename.  Messages are
- * OpenSSH's (its crossload_file and do_upload) and are kept for the
- * head.
+ * The file job (file.h) as a chain of completions: the source's OPEN
+ * and the sink's (with the STATs of the final name) in one round trip,
+ * data (file_data.c), closes and attributes together, rename.
+ * Messages are OpenSSH's (its crossload_file and do_upload) and are
+ * kept for the head.
  */
-#include "file.h"
+#include "file_int.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -16,45 +16,8 @@
 #include "../util/log.h"
 #include "../util/xmalloc.h"
 
-enum {
-	F_SOPEN, F_DOPEN, F_LINK, F_DATA, F_CLOSE, F_RENAME, F_END
-};
-
-struct xfile {
-	struct xjob j;
-	struct xfile_ctx *c;
-	char *spath, *dpath, *tmp;
-	struct sftp_attr sa;
-	uint64_t size;
-	int fresh, depth, inplace;
-	int phase;
-	int pending;		/* operations of this phase unanswered */
-	struct xop o_sopen, o_dstat, o_dlstat, o_dopen, o_copy, o_real;
-	struct xop o_sclose, o_keep, o_trunc, o_attr, o_fsync, o_dclose;
-	struct xop o_rename, o_remove;
-	struct sftp_handle sh, dh;
-	struct sftp_attr final;
-	/* The data: OpenSSH's do_download() pipeline, over two ends. */
-	uint64_t offset, data_end, total, eof_at, fail_off;
-	uint32_t buflen, max_req;
-	size_t nreads, nwrites;
-	int read_error, wfail;
-	uint32_t rstatus, wstatus;
-	int starved;
-	struct xfile *snext;
-	int ok, rc, keep;
-	int data_started, metered;
-};
-
-/* One READ or WRITE in flight. */
-struct xblk {
-	struct xop op;
-	struct xfile *f;
-};
-
-static void file_fill(struct xfile *f);
-static void file_data_done(struct xfile *f);
 static void file_open_dst(struct xfile *f);
+static void file_dst_opened(struct xfile *f);
 
 void
 xfile_ctx_init(struct xfile_ctx *c, struct xep *src, struct xep *dst,
@@ -74,8 +37,8 @@ xfile_ctx_init(struct xfile_ctx *c, struct xep *src, struct xep *dst,
 	c->cap = (size_t)c->rnreq + c->wnreq;
 }
 
-static int
-file_op(struct xfile *f, struct xep *e, struct xop *op, enum xop_kind kind,
+int
+xfile_op(struct xfile *f, struct xep *e, struct xop *op, enum xop_kind kind,
     void (*done)(struct xop *))
 {
 	op->kind = kind;
@@ -86,8 +49,8 @@ file_op(struct xfile *f, struct xep *e, struct xop *op, enum xop_kind kind,
 	return xjob_start_op(&f->j, e, op);
 }
 
-static const char *
-fx(const struct xop *op)
+const char *
+xfile_fx(const struct xop *op)
 {
 	return sftp_fx2txt(op->fx);
 }
@@ -115,7 +78,7 @@ file_cleanup(struct xfile *f)
 		    f->tmp);
 	} else if (!f->ok && f->tmp != NULL && !io_cancelled()) {
 		f->o_remove.path = f->tmp;
-		(void)file_op(f, f->c->dst, &f->o_remove, XOP_REMOVE,
+		(void)xfile_op(f, f->c->dst, &f->o_remove, XOP_REMOVE,
 		    done_remove);
 		return;
 	}
@@ -129,7 +92,7 @@ done_rename(struct xop *op)
 
 	if (op->rc == SCP_E_PEER) {
 		xjob_msg(&f->j, "rename \"%s\" to \"%s\": %s", f->tmp,
-		    f->dpath, fx(op));
+		    f->dpath, xfile_fx(op));
 		f->ok = 0;
 	}
 	file_cleanup(f);
@@ -144,30 +107,30 @@ file_closed(struct xfile *f)
 	}
 	if (f->o_trunc.tag && f->o_trunc.rc != 0) {
 		xjob_msg(&f->j, "remote ftruncate \"%s\": %s", f->dpath,
-		    fx(&f->o_trunc));
+		    xfile_fx(&f->o_trunc));
 		f->ok = 0;
 	}
 	if (f->o_attr.tag && f->o_attr.rc != 0) {
 		xjob_msg(&f->j, "remote fsetstat \"%s\": %s", f->dpath,
-		    fx(&f->o_attr));
+		    xfile_fx(&f->o_attr));
 		/* OpenSSH reports this but keeps the file. */
 		f->rc = 1;
 	}
 	if (f->o_fsync.tag && f->o_fsync.rc != 0) {
 		/* As OpenSSH's do_fsync(): reported, the file is kept. */
-		xjob_msg(&f->j, "remote fsync: %s", fx(&f->o_fsync));
+		xjob_msg(&f->j, "remote fsync: %s", xfile_fx(&f->o_fsync));
 		f->rc = 1;
 	}
 	if (f->o_dclose.rc != 0) {
 		xjob_msg(&f->j, "close remote \"%s\": %s", f->dpath,
-		    fx(&f->o_dclose));
+		    xfile_fx(&f->o_dclose));
 		f->ok = 0;
 	}
 	if (f->tmp != NULL && f->ok) {
 		f->phase = F_RENAME;
 		f->o_rename.path = f->tmp;
 		f->o_rename.path2 = f->dpath;
-		(void)file_op(f, f->c->dst, &f->o_rename, XOP_RENAME,
+		(void)xfile_op(f, f->c->dst, &f->o_rename, XOP_RENAME,
 		    done_rename);
 		return;
 	}
@@ -189,8 +152,8 @@ done_close(struct xop *op)
  * fsync and CLOSE travel together: requests on one handle are handled
  * in order (filexfer-02).
  */
-static void
-file_close(struct xfile *f, int sclose)
+void
+xfile_close(struct xfile *f, int sclose)
 {
 	struct xfile_ctx *c = f->c;
 
@@ -198,7 +161,7 @@ file_close(struct xfile *f, int sclose)
 	f->pending = 0;
 	if (sclose) {
 		f->o_sclose.h = &f->sh;
-		if (file_op(f, c->src, &f->o_sclose, XOP_CLOSE,
+		if (xfile_op(f, c->src, &f->o_sclose, XOP_CLOSE,
 		    done_close) != 0) {
 			return;
 		}
@@ -215,7 +178,7 @@ file_close(struct xfile *f, int sclose)
 			f->o_keep.a.flags = SSH2_FILEXFER_ATTR_SIZE;
 			f->o_keep.a.size = f->fail_off;
 			f->keep = 1;
-			if (file_op(f, c->dst, &f->o_keep, XOP_FSETSTAT,
+			if (xfile_op(f, c->dst, &f->o_keep, XOP_FSETSTAT,
 			    done_close) != 0) {
 				return;
 			}
@@ -227,7 +190,7 @@ file_close(struct xfile *f, int sclose)
 		memset(&f->o_trunc.a, 0, sizeof(f->o_trunc.a));
 		f->o_trunc.a.flags = SSH2_FILEXFER_ATTR_SIZE;
 		f->o_trunc.a.size = f->data_end;
-		if (file_op(f, c->dst, &f->o_trunc, XOP_FSETSTAT,
+		if (xfile_op(f, c->dst, &f->o_trunc, XOP_FSETSTAT,
 		    done_close) != 0) {
 			return;
 		}
@@ -235,7 +198,7 @@ file_close(struct xfile *f, int sclose)
 	if (f->ok && f->final.flags != 0) {
 		f->o_attr.h = &f->dh;
 		f->o_attr.a = f->final;
-		if (file_op(f, c->dst, &f->o_attr, XOP_FSETSTAT,
+		if (xfile_op(f, c->dst, &f->o_attr, XOP_FSETSTAT,
 		    done_close) != 0) {
 			return;
 		}
@@ -243,7 +206,7 @@ file_close(struct xfile *f, int sclose)
 	if (f->ok && c->fsync) {
 		if (xep_can_fsync(c->dst)) {
 			f->o_fsync.h = &f->dh;
-			if (file_op(f, c->dst, &f->o_fsync, XOP_FSYNC,
+			if (xfile_op(f, c->dst, &f->o_fsync, XOP_FSYNC,
 			    done_close) != 0) {
 				return;
 			}
@@ -254,270 +217,7 @@ file_close(struct xfile *f, int sclose)
 		}
 	}
 	f->o_dclose.h = &f->dh;
-	(void)file_op(f, c->dst, &f->o_dclose, XOP_CLOSE, done_close);
-}
-
-/* ---- data ---- */
-
-static void
-starve(struct xfile *f)
-{
-	struct xfile_ctx *c = f->c;
-
-	if (f->starved) {
-		return;
-	}
-	f->starved = 1;
-	f->snext = NULL;
-	if (c->starved_tail != NULL) {
-		c->starved_tail->snext = f;
-	} else {
-		c->starved = f;
-	}
-	c->starved_tail = f;
-}
-
-/* Budget freed: files waiting for it go on, oldest (walk order) first. */
-static void
-kick(struct xfile_ctx *c)
-{
-	struct xfile *f;
-
-	while (c->inflight < c->cap && (f = c->starved) != NULL) {
-		c->starved = f->snext;
-		if (c->starved == NULL) {
-			c->starved_tail = NULL;
-		}
-		f->starved = 0;
-		file_fill(f);
-	}
-}
-
-static void done_read(struct xop *op);
-static void done_write(struct xop *op);
-
-static struct xblk *
-blk_new(struct xfile *f, enum xop_kind kind)
-{
-	struct xblk *b = xcalloc(1, sizeof(*b));
-
-	b->f = f;
-	b->op.kind = kind;
-	b->op.ctx = b;
-	b->op.done = kind == XOP_READ ? done_read : done_write;
-	return b;
-}
-
-static int
-send_read(struct xfile *f, uint64_t off, uint32_t len)
-{
-	struct xblk *b = blk_new(f, XOP_READ);
-
-	b->op.h = &f->sh;
-	b->op.off = off;
-	b->op.len = len;
-	f->nreads++;
-	f->c->inflight++;
-	if (xjob_start_op(&f->j, f->c->src, &b->op) != 0) {
-		free(b);
-		return -1;
-	}
-	return 0;
-}
-
-static void
-done_write(struct xop *op)
-{
-	struct xblk *b = op->ctx;
-	struct xfile *f = b->f;
-
-	f->nwrites--;
-	f->c->inflight--;
-	if (op->rc != 0) {
-		/* The partial is whole below the first failed WRITE. */
-		if (!f->wfail || op->off < f->fail_off) {
-			f->fail_off = op->off;
-		}
-		if (!f->wfail) {
-			f->wfail = 1;
-			f->wstatus = op->fx;
-		}
-		f->max_req = 0;
-	}
-	free(b);
-	file_fill(f);
-	kick(f->c);
-}
-
-static void
-file_meter(struct xfile *f)
-{
-	if (f->metered && xjob_is_head(&f->j)) {
-		sftp_meter_update(f->c->meter, f->total);
-	}
-}
-
-static void
-done_read(struct xop *op)
-{
-	struct xblk *b = op->ctx, *w;
-	struct xfile *f = b->f;
-	uint64_t end;
-
-	f->nreads--;
-	f->c->inflight--;
-	if (op->rc == XOP_EOF) {
-		if (op->off < f->eof_at) {
-			f->eof_at = op->off;
-		}
-		f->max_req = 0;
-	} else if (op->rc != 0) {
-		if (!f->read_error) {
-			f->read_error = 1;
-			f->rstatus = op->fx;
-		}
-		f->max_req = 0;
-	} else {
-		if (!f->wfail) {
-			w = blk_new(f, XOP_WRITE);
-			w->op.h = &f->dh;
-			w->op.off = op->off;
-			w->op.wdata = op->data;
-			w->op.wlen = op->dlen;
-			f->nwrites++;
-			f->c->inflight++;
-			if (xjob_start_op(&f->j, f->c->dst, &w->op) != 0) {
-				free(w);
-				free(b);
-				return;
-			}
-		}
-		f->total += op->dlen;
-		end = op->off + op->dlen;
-		if (end > f->data_end) {
-			f->data_end = end;
-		}
-		file_meter(f);
-		if (op->dlen < op->len) {
-			/* Short block: ask for the rest. */
-			if (send_read(f, end, op->len - (uint32_t)op->dlen) !=
-			    0) {
-				free(b);
-				return;
-			}
-			if (op->dlen < f->buflen) {
-				f->buflen = op->dlen < SFTP_MIN_BLOCK ?
-				    SFTP_MIN_BLOCK : (uint32_t)op->dlen;
-			}
-		}
-		if (f->max_req > 0) {
-			if (f->size > 0 && f->offset > f->size) {
-				/* One at a time past the expected end. */
-				f->max_req = 1;
-			} else if (f->max_req < f->c->rnreq) {
-				f->max_req++;
-			}
-		}
-	}
-	free(b);
-	file_fill(f);
-	kick(f->c);
-}
-
-/* Asks for more blocks while the file's and the transfer's budgets
- * allow; ends the data phase once nothing is in flight or due. */
-static void
-file_fill(struct xfile *f)
-{
-	struct xfile_ctx *c = f->c;
-
-	if (f->phase != F_DATA) {
-		return;
-	}
-	if (io_cancelled()) {
-		f->max_req = 0;
-	}
-	while (f->max_req > 0 && f->nreads < f->max_req &&
-	    f->nwrites < c->wnreq) {
-		if (c->inflight >= c->cap) {
-			starve(f);
-			return;
-		}
-		if (send_read(f, f->offset, f->buflen) != 0) {
-			return;
-		}
-		f->offset += f->buflen;
-	}
-	if (f->max_req == 0 && f->nreads == 0 && f->nwrites == 0) {
-		file_data_done(f);
-	}
-}
-
-static void
-file_data_done(struct xfile *f)
-{
-	f->phase = F_CLOSE;
-	if (!f->read_error && !f->wfail &&
-	    (f->data_end > f->eof_at || f->total != f->data_end)) {
-		/* EOF before data we received, or a hole: the server lies. */
-		xjob_fatal(&f->j, xep_fail(f->c->src,
-		    "Server sent inconsistent data and EOF"));
-		return;
-	}
-	f->ok = !f->read_error;
-	if (f->read_error) {
-		xjob_msg(&f->j, "read remote \"%s\" : %s", f->spath,
-		    sftp_fx2txt(f->rstatus));
-	}
-	/* As a download: EOF away from the STAT size means neither the old
-	 * nor the new file; not committed (0 = pseudo-file). */
-	if (f->ok && f->size != 0 && f->data_end != f->size) {
-		xjob_msg(&f->j, "read remote \"%s\": file changed size during "
-		    "transfer (expected %llu bytes, got %llu)", f->spath,
-		    (unsigned long long)f->size,
-		    (unsigned long long)f->data_end);
-		f->ok = 0;
-	}
-	file_close(f, 1);
-}
-
-static void
-done_copy(struct xop *op)
-{
-	struct xfile *f = op->ctx;
-
-	f->pending--;
-	if (op->rc == 0) {
-		/* The server read to its EOF; trust the STAT size (only
-		 * --inplace truncates to it). */
-		f->data_end = f->total = f->size;
-		f->ok = 1;
-		file_meter(f);
-		file_close(f, 1);
-		return;
-	}
-	log_debug("copy-data \"%s\": %s, relaying", f->spath, fx(op));
-	file_fill(f);
-}
-
-static void
-file_start_data(struct xfile *f)
-{
-	struct xfile_ctx *c = f->c;
-
-	f->phase = F_DATA;
-	f->data_started = 1;
-	f->pending = 0;
-	f->buflen = xep_read_len(c->src);
-	f->max_req = 1;
-	f->eof_at = UINT64_MAX;
-	if (c->copy) {
-		f->o_copy.h = &f->sh;
-		f->o_copy.h2 = &f->dh;
-		(void)file_op(f, c->src, &f->o_copy, XOP_COPY, done_copy);
-		return;
-	}
-	file_fill(f);
+	(void)xfile_op(f, c->dst, &f->o_dclose, XOP_CLOSE, done_close);
 }
 
 /* ---- opening ---- */
@@ -569,11 +269,11 @@ file_through_link(struct xfile *f)
 	f->o_dclose.h = &f->dh;
 	f->o_remove.path = f->tmp;
 	f->o_real.path = f->dpath;
-	if (file_op(f, c->dst, &f->o_dclose, XOP_CLOSE, done_link) != 0 ||
-	    file_op(f, c->dst, &f->o_remove, XOP_REMOVE, done_link) != 0) {
+	if (xfile_op(f, c->dst, &f->o_dclose, XOP_CLOSE, done_link) != 0 ||
+	    xfile_op(f, c->dst, &f->o_remove, XOP_REMOVE, done_link) != 0) {
 		return;
 	}
-	(void)file_op(f, c->dst, &f->o_real, XOP_REALPATH, done_link);
+	(void)xfile_op(f, c->dst, &f->o_real, XOP_REALPATH, done_link);
 }
 
 static void
@@ -584,11 +284,11 @@ file_dst_opened(struct xfile *f)
 
 	if (f->o_dopen.rc != 0) {
 		xjob_msg(&f->j, "dest open \"%s\": %s", f->dpath,
-		    fx(&f->o_dopen));
+		    xfile_fx(&f->o_dopen));
 		f->ok = 0;
 		f->pending = 0;
 		f->o_sclose.h = &f->sh;
-		(void)file_op(f, c->src, &f->o_sclose, XOP_CLOSE,
+		(void)xfile_op(f, c->src, &f->o_sclose, XOP_CLOSE,
 		    done_sclose_only);
 		return;
 	}
@@ -621,22 +321,26 @@ file_dst_opened(struct xfile *f)
 		f->final.flags = SSH2_FILEXFER_ATTR_PERMISSIONS;
 		f->final.perm = f->o_dopen.a.perm;
 	}
-	file_start_data(f);
+	xfile_start_data(f);
 }
 
+static void file_opened(struct xfile *f);
+
+/* Every open of this phase is answered: go on from what they said. */
 static void
-done_dopen(struct xop *op)
+done_open(struct xop *op)
 {
 	struct xfile *f = op->ctx;
 
 	if (--f->pending == 0) {
-		file_dst_opened(f);
+		file_opened(f);
 	}
 }
 
 /*
  * The STATs of the final name (its mode survives unless -p, PROTOCOL.md
- * section 4) and the OPEN of the temporary name travel together.
+ * section 4) and the OPEN of the temporary name travel together, and
+ * with the source's OPEN unless the final name itself is written.
  */
 static void
 file_open_dst(struct xfile *f)
@@ -644,8 +348,7 @@ file_open_dst(struct xfile *f)
 	struct xfile_ctx *c = f->c;
 	struct xop *o = &f->o_dopen;
 
-	f->phase = F_DOPEN;
-	f->pending = 0;
+	f->dst_sent = 1;
 	f->o_dstat.tag = f->o_dlstat.tag = 0;
 	memset(&o->a, 0, sizeof(o->a));
 	o->a.flags = SSH2_FILEXFER_ATTR_PERMISSIONS;
@@ -657,43 +360,79 @@ file_open_dst(struct xfile *f)
 	}
 	if (f->tmp != NULL && !f->fresh) {
 		f->o_dstat.path = f->o_dlstat.path = f->dpath;
-		if (file_op(f, c->dst, &f->o_dstat, XOP_STAT,
-		    done_dopen) != 0 ||
-		    file_op(f, c->dst, &f->o_dlstat, XOP_LSTAT,
-		    done_dopen) != 0) {
+		if (xfile_op(f, c->dst, &f->o_dstat, XOP_STAT,
+		    done_open) != 0 ||
+		    xfile_op(f, c->dst, &f->o_dlstat, XOP_LSTAT,
+		    done_open) != 0) {
 			return;
 		}
 	}
 	o->path = f->tmp != NULL ? f->tmp : f->dpath;
-	(void)file_op(f, c->dst, o, XOP_OPEN, done_dopen);
+	(void)xfile_op(f, c->dst, o, XOP_OPEN, done_open);
 }
 
 static void
-done_sopen(struct xop *op)
+done_undo(struct xop *op)
 {
 	struct xfile *f = op->ctx;
 
-	f->pending--;
-	if (op->rc != 0) {
-		xjob_msg(&f->j, "remote open \"%s\": %s", f->spath, fx(op));
+	if (--f->pending == 0) {
+		file_end(f);
+	}
+}
+
+static void
+file_opened(struct xfile *f)
+{
+	struct xfile_ctx *c = f->c;
+
+	if (f->o_sopen.rc != 0) {
+		xjob_msg(&f->j, "remote open \"%s\": %s", f->spath,
+		    xfile_fx(&f->o_sopen));
 		f->ok = 0;
+		/* The temporary file made meanwhile goes again. */
+		if (f->dst_sent && f->o_dopen.rc == 0 && f->tmp != NULL) {
+			f->pending = 0;
+			f->o_dclose.h = &f->o_dopen.oh;
+			f->o_remove.path = f->tmp;
+			if (xfile_op(f, c->dst, &f->o_dclose, XOP_CLOSE,
+			    done_undo) == 0) {
+				(void)xfile_op(f, c->dst, &f->o_remove,
+				    XOP_REMOVE, done_undo);
+			}
+			return;
+		}
 		file_end(f);
 		return;
 	}
-	f->sh = op->oh;
-	file_open_dst(f);
+	f->sh = f->o_sopen.oh;
+	if (!f->dst_sent) {
+		/* In place: the final name is opened once the source is. */
+		file_open_dst(f);
+		return;
+	}
+	file_dst_opened(f);
 }
 
 static int
 file_start(struct xjob *j)
 {
 	struct xfile *f = (struct xfile *)j;
+	int r;
 
-	f->phase = F_SOPEN;
+	f->phase = F_OPEN;
+	f->pending = 0;
 	f->o_sopen.path = f->spath;
 	f->o_sopen.flags = SSH2_FXF_READ;
 	memset(&f->o_sopen.a, 0, sizeof(f->o_sopen.a));
-	return file_op(f, f->c->src, &f->o_sopen, XOP_OPEN, done_sopen);
+	if ((r = xfile_op(f, f->c->src, &f->o_sopen, XOP_OPEN,
+	    done_open)) != 0) {
+		return r;
+	}
+	if (!f->inplace) {
+		file_open_dst(f);
+	}
+	return 0;
 }
 
 /* The meter shows the head's progress; a file done before it became

@@ -1,0 +1,304 @@
+/*
+ * The file job's data (file_int.h): OpenSSH's do_download() READ
+ * pipeline, each block written to the sink at its offset as it comes,
+ * under a budget of requests in flight that the transfer's files share
+ * (the oldest file waiting goes first), and copy-data when both ends
+ * are one server.  Small files are asked for whole, with a probe past
+ * their end, in one round trip.
+ */
+#include "file_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "transfer.h"
+#include "../transport/io.h"
+#include "../util/err.h"
+#include "../util/log.h"
+#include "../util/xmalloc.h"
+
+/* Files up to this many blocks are asked for whole at once. */
+#define FILE_SMALL_BLOCKS	4
+
+/* One READ or WRITE in flight. */
+struct xblk {
+	struct xop op;
+	struct xfile *f;
+};
+
+
+static void file_fill(struct xfile *f);
+static void file_data_done(struct xfile *f);
+
+static void
+starve(struct xfile *f)
+{
+	struct xfile_ctx *c = f->c;
+
+	if (f->starved) {
+		return;
+	}
+	f->starved = 1;
+	f->snext = NULL;
+	if (c->starved_tail != NULL) {
+		c->starved_tail->snext = f;
+	} else {
+		c->starved = f;
+	}
+	c->starved_tail = f;
+}
+
+/* Budget freed: files waiting for it go on, oldest (walk order) first. */
+static void
+kick(struct xfile_ctx *c)
+{
+	struct xfile *f;
+
+	while (c->inflight < c->cap && (f = c->starved) != NULL) {
+		c->starved = f->snext;
+		if (c->starved == NULL) {
+			c->starved_tail = NULL;
+		}
+		f->starved = 0;
+		file_fill(f);
+	}
+}
+
+static void done_read(struct xop *op);
+static void done_write(struct xop *op);
+
+static struct xblk *
+blk_new(struct xfile *f, enum xop_kind kind)
+{
+	struct xblk *b = xcalloc(1, sizeof(*b));
+
+	b->f = f;
+	b->op.kind = kind;
+	b->op.ctx = b;
+	b->op.done = kind == XOP_READ ? done_read : done_write;
+	return b;
+}
+
+static int
+send_read(struct xfile *f, uint64_t off, uint32_t len)
+{
+	struct xblk *b = blk_new(f, XOP_READ);
+
+	b->op.h = &f->sh;
+	b->op.off = off;
+	b->op.len = len;
+	f->nreads++;
+	f->c->inflight++;
+	if (xjob_start_op(&f->j, f->c->src, &b->op) != 0) {
+		free(b);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+done_write(struct xop *op)
+{
+	struct xblk *b = op->ctx;
+	struct xfile *f = b->f;
+
+	f->nwrites--;
+	f->c->inflight--;
+	if (op->rc != 0) {
+		/* The partial is whole below the first failed WRITE. */
+		if (!f->wfail || op->off < f->fail_off) {
+			f->fail_off = op->off;
+		}
+		if (!f->wfail) {
+			f->wfail = 1;
+			f->wstatus = op->fx;
+		}
+		f->max_req = 0;
+	}
+	free(b);
+	file_fill(f);
+	kick(f->c);
+}
+
+static void
+file_meter(struct xfile *f)
+{
+	if (f->metered && xjob_is_head(&f->j)) {
+		sftp_meter_update(f->c->meter, f->total);
+	}
+}
+
+static void
+done_read(struct xop *op)
+{
+	struct xblk *b = op->ctx, *w;
+	struct xfile *f = b->f;
+	uint64_t end;
+
+	f->nreads--;
+	f->c->inflight--;
+	if (op->rc == XOP_EOF) {
+		if (op->off < f->eof_at) {
+			f->eof_at = op->off;
+		}
+		f->max_req = 0;
+	} else if (op->rc != 0) {
+		if (!f->read_error) {
+			f->read_error = 1;
+			f->rstatus = op->fx;
+		}
+		f->max_req = 0;
+	} else {
+		if (!f->wfail) {
+			w = blk_new(f, XOP_WRITE);
+			w->op.h = &f->dh;
+			w->op.off = op->off;
+			w->op.wdata = op->data;
+			w->op.wlen = op->dlen;
+			f->nwrites++;
+			f->c->inflight++;
+			if (xjob_start_op(&f->j, f->c->dst, &w->op) != 0) {
+				free(w);
+				free(b);
+				return;
+			}
+		}
+		f->total += op->dlen;
+		end = op->off + op->dlen;
+		if (end > f->data_end) {
+			f->data_end = end;
+		}
+		file_meter(f);
+		if (op->dlen < op->len) {
+			/* Short block: ask for the rest. */
+			if (send_read(f, end, op->len - (uint32_t)op->dlen) !=
+			    0) {
+				free(b);
+				return;
+			}
+			if (op->dlen < f->buflen) {
+				f->buflen = op->dlen < SFTP_MIN_BLOCK ?
+				    SFTP_MIN_BLOCK : (uint32_t)op->dlen;
+			}
+		}
+		if (f->max_req > 0) {
+			if (f->size > 0 && f->offset > f->size) {
+				/* One at a time past the expected end. */
+				f->max_req = 1;
+			} else if (f->max_req < f->c->rnreq) {
+				f->max_req++;
+			}
+		}
+	}
+	free(b);
+	file_fill(f);
+	kick(f->c);
+}
+
+/* Asks for more blocks while the file's and the transfer's budgets
+ * allow; ends the data phase once nothing is in flight or due. */
+static void
+file_fill(struct xfile *f)
+{
+	struct xfile_ctx *c = f->c;
+
+	if (f->phase != F_DATA) {
+		return;
+	}
+	if (io_cancelled()) {
+		f->max_req = 0;
+	}
+	while (f->max_req > 0 && f->nreads < f->max_req &&
+	    f->nwrites < c->wnreq) {
+		if (c->inflight >= c->cap) {
+			starve(f);
+			return;
+		}
+		if (send_read(f, f->offset, f->buflen) != 0) {
+			return;
+		}
+		f->offset += f->buflen;
+	}
+	if (f->max_req == 0 && f->nreads == 0 && f->nwrites == 0) {
+		file_data_done(f);
+	}
+}
+
+static void
+file_data_done(struct xfile *f)
+{
+	f->phase = F_CLOSE;
+	if (!f->read_error && !f->wfail &&
+	    (f->data_end > f->eof_at || f->total != f->data_end)) {
+		/* EOF before data we received, or a hole: the server lies. */
+		xjob_fatal(&f->j, xep_fail(f->c->src,
+		    "Server sent inconsistent data and EOF"));
+		return;
+	}
+	f->ok = !f->read_error;
+	if (f->read_error) {
+		xjob_msg(&f->j, "read remote \"%s\" : %s", f->spath,
+		    sftp_fx2txt(f->rstatus));
+	}
+	/* As a download: EOF away from the STAT size means neither the old
+	 * nor the new file; not committed (0 = pseudo-file). */
+	if (f->ok && f->size != 0 && f->data_end != f->size) {
+		xjob_msg(&f->j, "read remote \"%s\": file changed size during "
+		    "transfer (expected %llu bytes, got %llu)", f->spath,
+		    (unsigned long long)f->size,
+		    (unsigned long long)f->data_end);
+		f->ok = 0;
+	}
+	xfile_close(f, 1);
+}
+
+static void
+done_copy(struct xop *op)
+{
+	struct xfile *f = op->ctx;
+
+	f->pending--;
+	if (op->rc == 0) {
+		/* The server read to its EOF; trust the STAT size (only
+		 * --inplace truncates to it). */
+		f->data_end = f->total = f->size;
+		f->ok = 1;
+		file_meter(f);
+		xfile_close(f, 1);
+		return;
+	}
+	log_debug("copy-data \"%s\": %s, relaying", f->spath, xfile_fx(op));
+	file_fill(f);
+}
+
+void
+xfile_start_data(struct xfile *f)
+{
+	struct xfile_ctx *c = f->c;
+
+	f->phase = F_DATA;
+	f->data_started = 1;
+	f->pending = 0;
+	f->buflen = xep_read_len(c->src);
+	f->max_req = 1;
+	if (f->size > 0 && f->size <= (uint64_t)f->buflen * FILE_SMALL_BLOCKS) {
+		/*
+		 * A small file: its blocks and a probe past its end in one
+		 * round trip (a first block as long as the file, so no
+		 * short DATA asks for the rest); the probe's EOF ends it.
+		 */
+		if (f->size < f->buflen) {
+			f->buflen = (uint32_t)f->size;
+		}
+		f->max_req = (uint32_t)((f->size + f->buflen - 1) / f->buflen) +
+		    1;
+	}
+	f->eof_at = UINT64_MAX;
+	if (c->copy) {
+		f->o_copy.h = &f->sh;
+		f->o_copy.h2 = &f->dh;
+		(void)xfile_op(f, c->src, &f->o_copy, XOP_COPY, done_copy);
+		return;
+	}
+	file_fill(f);
+}

@@ -1,0 +1,61 @@
+/*
+ * Between the two files of the file job (file.h): file.c (its life,
+ * the opens, the closes and the rename) and file_data.c (the data
+ * pipeline between the two endpoints).  Nothing else includes this.
+ */
+#ifndef SCP_XFER_FILE_INT_H
+#define SCP_XFER_FILE_INT_H
+
+#include "file.h"
+
+/* Where a file job is (its phase; `pending` counts its answers). */
+enum {
+	F_OPEN, F_LINK, F_DATA, F_CLOSE, F_RENAME, F_END
+};
+
+/*
+ * One file's job, owned by the engine from xfile_add() until it
+ * retires (file_free).  Its operations are its members (one of each
+ * kind in flight at a time) except READs and WRITEs, which are
+ * struct xblk of file_data.c, freed in their completion.
+ */
+struct xfile {
+	struct xjob j;
+	struct xfile_ctx *c;
+	char *spath, *dpath, *tmp;
+	struct sftp_attr sa;
+	uint64_t size;
+	int fresh, depth, inplace;
+	int phase;
+	int pending;		/* operations of this phase unanswered */
+	struct xop o_sopen, o_dstat, o_dlstat, o_dopen, o_copy, o_real;
+	struct xop o_sclose, o_keep, o_trunc, o_attr, o_fsync, o_dclose;
+	struct xop o_rename, o_remove;
+	struct sftp_handle sh, dh;
+	struct sftp_attr final;
+	/* The data: OpenSSH's do_download() pipeline, over two ends. */
+	uint64_t offset, data_end, total, eof_at, fail_off;
+	uint32_t buflen, max_req;
+	size_t nreads, nwrites;
+	int read_error, wfail;
+	uint32_t rstatus, wstatus;
+	int starved;
+	struct xfile *snext;
+	int ok, rc, keep;
+	int data_started, metered;
+	int dst_sent;		/* the sink's opens went out */
+};
+
+/* Starts `op` of `kind` on `e` for `f`, one more of the phase's
+ * pending answers; 0 or the fatal code (the engine stops). */
+int xfile_op(struct xfile *f, struct xep *e, struct xop *op,
+    enum xop_kind kind, void (*done)(struct xop *));
+/* The status text of a refused operation. */
+const char *xfile_fx(const struct xop *op);
+/* Closes both ends (`sclose`: the source too) with the sink's
+ * attributes, then renames or cleans up: the job ends there. */
+void xfile_close(struct xfile *f, int sclose);
+/* The data phase, once both ends are open. */
+void xfile_start_data(struct xfile *f);
+
+#endif
