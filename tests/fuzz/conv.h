@@ -123,7 +123,7 @@ void conv_model_reset(void);
 /* An open handle: its name on the wire, what it is open on. */
 struct conv_handle {
 	char name[16];
-	char *path;		/* NULL once closed */
+	char *path;
 	int dir;
 	int listed;		/* READDIRs answered */
 };

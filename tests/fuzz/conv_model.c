@@ -208,13 +208,7 @@ model_handle_new(struct conv_out *o, const char *c, int dir, int fuzz)
 	char lit[64];
 	size_t i, n;
 
-	for (i = 0; i < nhandles; i++) {
-		if (handles[i].path == NULL) {
-			h = &handles[i];
-			break;
-		}
-	}
-	if (h == NULL && nhandles < MAXENT) {
+	if (nhandles < MAXENT) {
 		h = &handles[nhandles++];
 	}
 	if (h != NULL) {

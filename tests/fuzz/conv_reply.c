@@ -528,10 +528,10 @@ conv_reply(const struct conv_req *q, int fuzz, struct conv_out *o)
 	default:
 		/* CLOSE, WRITE, SETSTAT, FSETSTAT, REMOVE, MKDIR, RMDIR,
 		 * RENAME, SYMLINK, and anything unknown: a STATUS. */
-		if (q->type == 4 && h != NULL) {
-			free(h->path);
-			h->path = NULL;
-		} else if (q->type == 6 && h != NULL) {
+		/* A CLOSE leaves the handle usable: replies may go out of
+		 * order, but the model executes requests in order, so a
+		 * READ answered after its CLOSE still finds its file. */
+		if (q->type == 6 && h != NULL) {
 			model_grow(h->path, q->off + q->len);
 		} else if (q->type == 14) {
 			model_make(c, 2);
