@@ -33,7 +33,6 @@
  * failed single-file atomic download must leave no file at all under
  * <dir>/dl: "never lie" (src/fs/outfile.h).
  */
-#include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,7 +41,6 @@
 #include <unistd.h>
 
 #include "fuzz_util.h"
-#include "fs/outfile.h"
 #include "proto/sftp/sftp.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -139,48 +137,6 @@ check_topdir(void)
 
 	fz_check_only(topdir, allowed);
 	fz_check_tmpdir();
-}
-
-/* A failed single-file atomic download leaves nothing, or after a lost
- * connection only its partial under the temporary name (kept for
- * --resume, docs/SAFETY.md); a good one, the file and nothing else. */
-static void
-check_single(int r)
-{
-	struct dirent *de;
-	struct stat st;
-	char path[4400];
-	int n = 0;
-	DIR *d;
-
-	if ((d = opendir(dldir)) == NULL) {
-		fz_die("opendir dl");
-	}
-	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0) {
-			continue;
-		}
-		if ((r == SCP_E_CLOSED || r == SCP_E_INTR ||
-		    r == SCP_E_TIMEOUT || r == SCP_E_SYS) &&
-		    outfile_is_partname(de->d_name, "out")) {
-			continue;
-		}
-		if (r != 0 || strcmp(de->d_name, "out") != 0) {
-			fprintf(stderr, "fuzz_sftp_msg: download returned %d "
-			    "and left %s\n", r, de->d_name);
-			abort();
-		}
-		n++;
-	}
-	closedir(d);
-	snprintf(path, sizeof(path), "%s/out", dldir);
-	if (r == 0 && (n != 1 || lstat(path, &st) == -1 ||
-	    !S_ISREG(st.st_mode))) {
-		fprintf(stderr, "fuzz_sftp_msg: download returned 0 but "
-		    "made no regular file\n");
-		abort();
-	}
 }
 
 static int
@@ -325,7 +281,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	}
 	if (single) {
-		check_single(r);
+		fz_check_single(dldir, "out", r);
 	}
 done:
 	check_topdir();

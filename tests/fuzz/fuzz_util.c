@@ -12,6 +12,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fs/outfile.h"
+#include "util/err.h"
+
 static char topdir[4096];
 
 void
@@ -154,6 +157,45 @@ fz_check_tmpdir(void)
 	allowed[0] = slash != NULL ? slash + 1 : topdir;
 	allowed[1] = NULL;
 	fz_check_only(tmp, allowed);
+}
+
+void
+fz_check_single(const char *dir, const char *name, int r)
+{
+	struct dirent *de;
+	struct stat st;
+	char path[8192];
+	int n = 0;
+	DIR *d;
+
+	if ((d = opendir(dir)) == NULL) {
+		fz_die(dir);
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0) {
+			continue;
+		}
+		if ((r == SCP_E_CLOSED || r == SCP_E_INTR ||
+		    r == SCP_E_TIMEOUT || r == SCP_E_SYS) &&
+		    outfile_is_partname(de->d_name, name)) {
+			continue;
+		}
+		if (r != 0 || strcmp(de->d_name, name) != 0) {
+			fprintf(stderr, "fuzz: download returned %d and left "
+			    "%s\n", r, de->d_name);
+			abort();
+		}
+		n++;
+	}
+	closedir(d);
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if (r == 0 && (n != 1 || lstat(path, &st) == -1 ||
+	    !S_ISREG(st.st_mode))) {
+		fprintf(stderr, "fuzz: download returned 0 but made no "
+		    "regular file\n");
+		abort();
+	}
 }
 
 void

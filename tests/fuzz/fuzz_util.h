@@ -1,6 +1,6 @@
 /*
  * Helpers shared by the harnesses that touch the file system
- * (fuzz_sftp_msg, fuzz_scp_sink): a private directory, feeding a peer's
+ * (fuzz_sftp_msg, fuzz_sftp_conv, fuzz_scp_sink): a private directory, feeding a peer's
  * byte stream through a memfd, and the "nothing written elsewhere"
  * check.  Every function aborts on failure: a harness problem must
  * never look like a clean run.
@@ -38,6 +38,15 @@ void fz_check_only(const char *dir, const char *const *allowed);
  * private directory by a level or two shows up here.
  */
 void fz_check_tmpdir(void);
+
+/*
+ * After a single-file download of `name` into directory `dir` that
+ * returned `r`: a failed atomic download leaves nothing, or after a
+ * lost connection only its partial under the temporary name (kept for
+ * --resume, docs/SAFETY.md); a good one, the regular file `name` and
+ * nothing else.
+ */
+void fz_check_single(const char *dir, const char *name, int r);
 
 /* Replaces the content of memfd `fd` with p[0..n) and rewinds it. */
 void fz_feed(int fd, const uint8_t *p, size_t n);

@@ -303,3 +303,34 @@ st 0 "" | msg $STATUS 5				# CLOSE
 st 0 "" | msg $STATUS 6				# RENAME
 st 0 "" | msg $STATUS 7
 finish2 xl_file $((0xc0)) "$xsrc"
+
+# ---- fuzz_sftp_conv: two config bytes, then the server's script ----
+# (fuzz_sftp_conv.c, conv.c).  A zero op answers the oldest request as
+# the model would, so a run of zeros is a whole successful conversation;
+# the prefixes depart from it.
+conv() {	# conv NAME CFG CFG2 PREFIX (printf format) [ZEROS]
+	mkdir -p "$c/fuzz_sftp_conv"
+	{ b "$2"; b "$3"; printf "$4"; head -c "${5:-600}" /dev/zero; } \
+	    > "$c/fuzz_sftp_conv/$1"
+}
+conv dl_file 0 0 ''				# /r/f to dl/out
+conv dl_file_resume $((0x06)) 0 ''		# -p --resume
+conv dl_glob $((0x10)) 0 ''			# /r/[a-c]* into dl
+conv dl_tree $((0x21)) 0 ''			# -r ~/d: d, d/dsub
+conv dl_tree_start $((0x29)) 0 ''		# the same, VERSION lazily
+conv dl_tree_small $((0x23)) $((0x07)) ''	# -p, 16 requests of 4096
+conv dl_two $((0x31)) 0 ''			# -r d* then /r/b
+conv ul_file $((0x40)) 0 ''			# src/f to /r/t
+conv ul_dir $((0x51)) 0 ''			# -r src/d to ~/t
+conv ul_multi $((0x61)) $((0x20)) ''		# -r f d g to /r/dd, deferred
+conv xl_glob $((0x70)) 0 ''			# -3 /r/[a-c]* to /r/dd
+conv xl_tree $((0x71)) $((0x10)) ''		# -3 -r ~/d to t
+# Out of order: always the newest request first; every read a byte.
+{ b $((0x21)); b 0; i=0; while [ $i -lt 300 ]; do b 1; i=$((i + 1)); done; } \
+    > "$c/fuzz_sftp_conv/dl_tree_newest"
+conv dl_tree_trickle $((0x21)) 0 '\200\001'
+# Hostile READDIR names: the first listing (the 4th reply of the glob,
+# the 7th of -r ~/d) is five entries "../x", "/etc/x", "a/b", "..",
+# "x\ny" (table indexes in conv_reply.c), model attributes.
+conv dl_glob_hostile $((0x10)) 0 '\000\000\000\004\005\005\000\006\000\007\000\012\000\013\000'
+conv dl_tree_hostile $((0x21)) 0 '\000\000\000\000\000\000\004\005\005\000\006\000\007\000\012\000\013\000'

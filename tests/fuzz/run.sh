@@ -20,8 +20,8 @@ case $2 in
 esac
 here=$(cd "$(dirname "$0")" && pwd)
 build=$(cd "$1" && pwd) || exit 2
-targets="fuzz_scp_record fuzz_brace fuzz_operand fuzz_sftp_msg fuzz_scp_sink fuzz_scp_relay"
-ntargets=6
+targets="fuzz_scp_record fuzz_brace fuzz_operand fuzz_sftp_msg fuzz_scp_sink fuzz_scp_relay fuzz_sftp_conv"
+ntargets=7
 each=$(($2 / ntargets))
 if [ "$each" -lt 3 ]; then
 	each=3
@@ -45,7 +45,8 @@ for t in $targets; do
 		cp "$here/corpus/$t"/* "$work/$t/corpus/" 2>/dev/null
 	fi
 	extra=""
-	if [ "$t" = fuzz_sftp_msg ] || [ "$t" = fuzz_scp_sink ]; then
+	if [ "$t" = fuzz_sftp_msg ] || [ "$t" = fuzz_scp_sink ] ||
+	    [ "$t" = fuzz_sftp_conv ]; then
 		# The client's own "scp: ..." messages would drown the log;
 		# sanitizer reports still come through (libFuzzer dups
 		# stderr for them).
