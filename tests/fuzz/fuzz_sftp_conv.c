@@ -43,6 +43,7 @@
 #include "conv.h"
 #include "fuzz_util.h"
 #include "proto/sftp/sftp.h"
+#include "xfer/xfer.h"
 #include "util/err.h"
 #include "util/log.h"
 
@@ -270,8 +271,8 @@ run_crossload(const struct sftp_opts *o, int start, int deep)
 		return r;
 	}
 	if ((r = open_session(&to, fds[1][0], o, start)) == 0) {
-		r = deep ? sftp_crossload(from, "~/d", to, "t", 0) :
-		    sftp_crossload(from, "/r/[a-c]*", to, "/r/dd", 1);
+		r = deep ? xfer_relay(from, "~/d", to, "t", 0) :
+		    xfer_relay(from, "/r/[a-c]*", to, "/r/dd", 1);
 	}
 	sftp_session_free(from);
 	sftp_session_free(to);
@@ -315,7 +316,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (op == 7) {
 		conv_attach(fds[1][0]);
 		r = run_crossload(&o, start, (cfg2 & 0x10) != 0);
-		check_ret("sftp_crossload", r);
+		check_ret("xfer_relay", r);
 		goto done;
 	}
 	if ((r = open_session(&s, fds[0][0], &o, start)) != 0) {
