@@ -462,6 +462,7 @@ file_free(struct xjob *j)
 {
 	struct xfile *f = (struct xfile *)j;
 
+	xfile_blks_free(f);
 	free(f->spath);
 	free(f->dpath);
 	free(f->tmp);

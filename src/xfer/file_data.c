@@ -24,6 +24,7 @@
 struct xblk {
 	struct xop op;
 	struct xfile *f;
+	struct xblk *prev, *next;	/* the file's blocks in flight */
 };
 
 
@@ -76,7 +77,36 @@ blk_new(struct xfile *f, enum xop_kind kind)
 	b->op.kind = kind;
 	b->op.ctx = b;
 	b->op.done = kind == XOP_READ ? done_read : done_write;
+	b->next = f->blks;
+	if (b->next != NULL) {
+		b->next->prev = b;
+	}
+	f->blks = b;
 	return b;
+}
+
+static void
+blk_free(struct xblk *b)
+{
+	struct xfile *f = b->f;
+
+	if (b->prev != NULL) {
+		b->prev->next = b->next;
+	} else {
+		f->blks = b->next;
+	}
+	if (b->next != NULL) {
+		b->next->prev = b->prev;
+	}
+	free(b);
+}
+
+void
+xfile_blks_free(struct xfile *f)
+{
+	while (f->blks != NULL) {
+		blk_free(f->blks);
+	}
 }
 
 static int
@@ -90,7 +120,7 @@ send_read(struct xfile *f, uint64_t off, uint32_t len)
 	f->nreads++;
 	f->c->inflight++;
 	if (xjob_start_op(&f->j, f->c->src, &b->op) != 0) {
-		free(b);
+		blk_free(b);
 		return -1;
 	}
 	return 0;
@@ -115,7 +145,7 @@ done_write(struct xop *op)
 		}
 		f->max_req = 0;
 	}
-	free(b);
+	blk_free(b);
 	file_fill(f);
 	kick(f->c);
 }
@@ -158,8 +188,8 @@ done_read(struct xop *op)
 			f->nwrites++;
 			f->c->inflight++;
 			if (xjob_start_op(&f->j, f->c->dst, &w->op) != 0) {
-				free(w);
-				free(b);
+				blk_free(w);
+				blk_free(b);
 				return;
 			}
 		}
@@ -173,7 +203,7 @@ done_read(struct xop *op)
 			/* Short block: ask for the rest. */
 			if (send_read(f, end, op->len - (uint32_t)op->dlen) !=
 			    0) {
-				free(b);
+				blk_free(b);
 				return;
 			}
 			if (op->dlen < f->buflen) {
@@ -190,7 +220,7 @@ done_read(struct xop *op)
 			}
 		}
 	}
-	free(b);
+	blk_free(b);
 	file_fill(f);
 	kick(f->c);
 }

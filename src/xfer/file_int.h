@@ -17,8 +17,11 @@ enum {
  * One file's job, owned by the engine from xfile_add() until it
  * retires (file_free).  Its operations are its members (one of each
  * kind in flight at a time) except READs and WRITEs, which are
- * struct xblk of file_data.c, freed in their completion.
+ * struct xblk of file_data.c, freed in their completion (or with the
+ * job, when the engine stopped).
  */
+struct xblk;
+
 struct xfile {
 	struct xjob j;
 	struct xfile_ctx *c;
@@ -44,6 +47,9 @@ struct xfile {
 	int ok, rc, keep;
 	int data_started, metered;
 	int dst_sent;		/* the sink's opens went out */
+	/* READs and WRITEs in flight (file_data.c): an engine stopped by
+	 * a fatal error never completes them, file_free() frees them. */
+	struct xblk *blks;
 };
 
 /* Starts `op` of `kind` on `e` for `f`, one more of the phase's
@@ -57,5 +63,7 @@ const char *xfile_fx(const struct xop *op);
 void xfile_close(struct xfile *f, int sclose);
 /* The data phase, once both ends are open. */
 void xfile_start_data(struct xfile *f);
+/* Frees the blocks still in flight (the job is freed unfinished). */
+void xfile_blks_free(struct xfile *f);
 
 #endif
