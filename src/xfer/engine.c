@@ -27,6 +27,7 @@ struct xeng {
 	size_t max_active, max_queued;
 	size_t errors;
 	int fatal;		/* the first fatal code, or 0 */
+	int dropped;		/* drop_all() ran */
 };
 
 struct xeng *
@@ -285,11 +286,38 @@ step(struct xeng *g)
 	return g->fatal;
 }
 
+/*
+ * The engine stopped: what finished before the first unfinished job is
+ * reported in walk order, the first file that did not arrive is named
+ * (as the download and upload queues do), the rest is dropped and the
+ * endpoints forget what is outstanding.
+ */
 static void
 drop_all(struct xeng *g)
 {
+	struct xjob *j;
+	int inorder = 1, named = 0;
 	size_t i;
 
+	if (g->dropped) {
+		return;
+	}
+	g->dropped = 1;
+	for (j = g->head; j != NULL; j = j->next) {
+		if (!j->done) {
+			inorder = 0;
+		}
+		if (inorder) {
+			for (i = 0; i < j->nmsgs; i++) {
+				log_error("%s", j->msgs[i]);
+				free(j->msgs[i]);
+			}
+			j->nmsgs = 0;
+		} else if (!named && j->started && !j->done &&
+		    j->ops->stopped != NULL) {
+			named = j->ops->stopped(j, g->fatal);
+		}
+	}
 	for (i = 0; i < g->nep; i++) {
 		xep_forget(g->ep[i]);
 	}

@@ -29,6 +29,10 @@ struct xjob_ops {
 	/* Called when the job reaches the head, before it retires, and
 	 * again whenever it advances there (the meter); may be NULL. */
 	void (*head)(struct xjob *j);
+	/* The engine stopped (fatal `code`) with this job started and not
+	 * finished, the first such in walk order: returns 1 if it said
+	 * which file did not arrive.  May be NULL. */
+	int (*stopped)(struct xjob *j, int code);
 	/* Frees the job (after its messages are printed). */
 	void (*free)(struct xjob *j);
 };
@@ -56,7 +60,8 @@ struct xeng *xeng_new(struct xep **ep, size_t nep, size_t max_active,
 
 /*
  * Frees the engine and every job still queued (their messages are not
- * printed: only after a fatal error).  NULL-safe.
+ * printed: only after a fatal error, which printed what had finished in
+ * walk order and named the first file that did not).  NULL-safe.
  */
 void xeng_free(struct xeng *g);
 

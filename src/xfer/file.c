@@ -457,6 +457,23 @@ file_head(struct xjob *j)
 	}
 }
 
+static int
+file_stopped(struct xjob *j, int code)
+{
+	struct xfile *f = (struct xfile *)j;
+
+	(void)code;
+	if (f->phase == F_END) {
+		return 0;
+	}
+	if (f->metered) {
+		sftp_meter_end(f->c->meter);
+		f->metered = 0;
+	}
+	log_error("copy \"%s\" to \"%s\" interrupted", f->spath, f->dpath);
+	return 1;
+}
+
 static void
 file_free(struct xjob *j)
 {
@@ -473,6 +490,7 @@ file_free(struct xjob *j)
 static const struct xjob_ops file_ops = {
 	.start = file_start,
 	.head = file_head,
+	.stopped = file_stopped,
 	.free = file_free,
 };
 
