@@ -479,6 +479,7 @@ file_free(struct xjob *j)
 {
 	struct xfile *f = (struct xfile *)j;
 
+	xfile_unstarve(f);
 	xfile_blks_free(f);
 	free(f->spath);
 	free(f->dpath);

@@ -49,6 +49,28 @@ starve(struct xfile *f)
 	c->starved_tail = f;
 }
 
+void
+xfile_unstarve(struct xfile *f)
+{
+	struct xfile_ctx *c = f->c;
+	struct xfile **pp, *prev = NULL;
+
+	if (!f->starved) {
+		return;
+	}
+	for (pp = &c->starved; *pp != NULL; prev = *pp, pp = &(*pp)->snext) {
+		if (*pp == f) {
+			*pp = f->snext;
+			if (c->starved_tail == f) {
+				c->starved_tail = prev;
+			}
+			break;
+		}
+	}
+	f->starved = 0;
+	f->snext = NULL;
+}
+
 /* Budget freed: files waiting for it go on, oldest (walk order) first. */
 static void
 kick(struct xfile_ctx *c)
@@ -257,6 +279,7 @@ file_fill(struct xfile *f)
 static void
 file_data_done(struct xfile *f)
 {
+	xfile_unstarve(f);
 	f->phase = F_CLOSE;
 	if (!f->read_error && !f->wfail &&
 	    (f->data_end > f->eof_at || f->total != f->data_end)) {

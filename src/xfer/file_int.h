@@ -65,5 +65,8 @@ void xfile_close(struct xfile *f, int sclose);
 void xfile_start_data(struct xfile *f);
 /* Frees the blocks still in flight (the job is freed unfinished). */
 void xfile_blks_free(struct xfile *f);
+/* Takes `f` off the list of files waiting for the shared budget (it
+ * left its data phase, or is freed). */
+void xfile_unstarve(struct xfile *f);
 
 #endif

@@ -203,6 +203,37 @@ test_many_files(void **state)
 }
 
 /*
+ * A tight budget (one request in flight per file and direction, small
+ * blocks): most files wait for the shared budget, and each must still
+ * leave the waiting list when its data ends (a file freed while listed
+ * was a use after free).
+ */
+static void
+test_tight_budget(void **state)
+{
+	struct env *e = *state;
+	char p[64], q[80];
+	size_t i;
+
+	e->o.recursive = 1;
+	e->o.nrequests = 1;
+	e->o.buffer_len = 512;
+	harness_server_start(&e->c1, &e->s1, &e->o);
+	harness_server_start(&e->c2, &e->s2, &e->o);
+	assert_int_equal(mkdir("t", 0755), 0);
+	for (i = 0; i < 150; i++) {
+		snprintf(p, sizeof(p), "t/f%03zu", i);
+		put_sized(p, (i * 97) % 3000, (unsigned int)i);
+	}
+	assert_int_equal(xfer_relay(e->s1, "t", e->s2, "u", 0), 0);
+	for (i = 0; i < 150; i++) {
+		snprintf(p, sizeof(p), "t/f%03zu", i);
+		snprintf(q, sizeof(q), "u/f%03zu", i);
+		assert_same(p, q);
+	}
+}
+
+/*
  * Files that fail in the middle of many (a READ error on a file that
  * opens, a directory entry that is no regular file): each is reported,
  * in walk order, and every other file arrives; the result is 1.
@@ -292,6 +323,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_many_files, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_tight_budget, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_failures_in_order, setup,
 		    teardown),
