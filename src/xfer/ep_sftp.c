@@ -299,6 +299,13 @@ xep_pump(struct xep *e)
 			buf_free(b);
 			continue;
 		}
+		if (owner == s || owner == NULL) {
+			/* A request of the session's own helpers left in
+			 * flight under the engine: not an operation. */
+			buf_free(b);
+			return sftp_fail(s, SCP_E_FATAL, "internal error: "
+			    "reply %u has no operation", id);
+		}
 		if ((r = complete(e, (struct xop *)owner, type, b)) != 0) {
 			return r;
 		}
