@@ -49,12 +49,7 @@ xeng_new(struct xep **ep, size_t nep, size_t max_active, size_t max_queued)
 static void
 job_free(struct xjob *j)
 {
-	size_t i;
-
-	for (i = 0; i < j->nmsgs; i++) {
-		free(j->msgs[i]);
-	}
-	free(j->msgs);
+	strvec_clear(&j->msgs);
 	j->ops->free(j);
 }
 
@@ -86,19 +81,19 @@ xjob_init(struct xjob *j, const struct xjob_ops *ops, int active)
 	memset(j, 0, sizeof(*j));
 	j->ops = ops;
 	j->active = active;
+	strvec_init(&j->msgs);
 }
 
-void
-xjob_msg(struct xjob *j, const char *fmt, ...)
+/* Prints `j`'s messages, once. */
+static void
+job_say(struct xjob *j)
 {
-	va_list ap;
-	char *m;
+	size_t i;
 
-	va_start(ap, fmt);
-	m = xvasprintf(fmt, ap);
-	va_end(ap);
-	j->msgs = xreallocarray(j->msgs, j->nmsgs + 1, sizeof(*j->msgs));
-	j->msgs[j->nmsgs++] = m;
+	for (i = 0; i < j->msgs.n; i++) {
+		log_error("%s", j->msgs.v[i]);
+	}
+	strvec_clear(&j->msgs);
 }
 
 void
@@ -165,7 +160,6 @@ static void
 retire(struct xeng *g)
 {
 	struct xjob *j;
-	size_t i;
 
 	while ((j = g->head) != NULL && g->fatal == 0) {
 		if (j->ops->head != NULL) {
@@ -174,9 +168,7 @@ retire(struct xeng *g)
 		if (!j->done) {
 			break;
 		}
-		for (i = 0; i < j->nmsgs; i++) {
-			log_error("%s", j->msgs[i]);
-		}
+		job_say(j);
 		if (j->failed) {
 			g->errors++;
 		}
@@ -308,11 +300,7 @@ drop_all(struct xeng *g)
 			inorder = 0;
 		}
 		if (inorder) {
-			for (i = 0; i < j->nmsgs; i++) {
-				log_error("%s", j->msgs[i]);
-				free(j->msgs[i]);
-			}
-			j->nmsgs = 0;
+			job_say(j);
 		} else if (!named && j->started && !j->done &&
 		    j->ops->stopped != NULL) {
 			named = j->ops->stopped(j, g->fatal);
@@ -407,8 +395,7 @@ xeng_note(struct xeng *g, int error, const char *fmt, ...)
 	va_start(ap, fmt);
 	m = xvasprintf(fmt, ap);
 	va_end(ap);
-	j->msgs = xmalloc(sizeof(*j->msgs));
-	j->msgs[0] = m;
-	j->nmsgs = 1;
+	strvec_push(&j->msgs, m);
+	free(m);
 	return xeng_add(g, j);
 }

@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../util/strvec.h"
 #include "ep.h"
 
 struct xeng;
@@ -45,9 +46,9 @@ struct xjob {
 	int started;
 	int done;		/* may retire */
 	int failed;		/* one error, counted at retirement */
-	/* Messages printed (log_error) when the job retires, in order. */
-	char **msgs;
-	size_t nmsgs;
+	/* Messages printed (log_error) when the job retires, in order:
+	 * append with strvec_pushf(&j->msgs, ...). */
+	struct strvec msgs;
 };
 
 /*
@@ -81,11 +82,6 @@ size_t xeng_errors(const struct xeng *g);
 
 /* Prepares `j` for xeng_add(): `active` as in xjob.  Never fails. */
 void xjob_init(struct xjob *j, const struct xjob_ops *ops, int active);
-
-/* A message to print when `j` retires (printf-style; sanitised when
- * printed). */
-void xjob_msg(struct xjob *j, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
 
 /*
  * The job is finished (may retire) and frees its in-flight slot;

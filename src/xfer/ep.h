@@ -131,7 +131,6 @@ int xep_can_fsync(struct xep *e);
  * and EOF that disagree): prints "scp: <msg>", marks the endpoint dead.
  * Returns SCP_E_FORMAT.
  */
-int xep_fail(struct xep *e, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+int xep_fail(struct xep *e, const char *msg);
 
 #endif

@@ -7,7 +7,6 @@
  */
 #include "ep.h"
 
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -385,15 +384,7 @@ xep_can_fsync(struct xep *e)
 }
 
 int
-xep_fail(struct xep *e, const char *fmt, ...)
+xep_fail(struct xep *e, const char *msg)
 {
-	va_list ap;
-	char *m;
-
-	va_start(ap, fmt);
-	m = xvasprintf(fmt, ap);
-	va_end(ap);
-	(void)sftp_fail(e->s, SCP_E_FORMAT, "%s", m);
-	free(m);
-	return SCP_E_FORMAT;
+	return sftp_fail(e->s, SCP_E_FORMAT, "%s", msg);
 }

@@ -74,7 +74,7 @@ static void
 file_cleanup(struct xfile *f)
 {
 	if (f->keep) {
-		xjob_msg(&f->j, "partial data kept in \"%s\" (--resume)",
+		strvec_pushf(&f->j.msgs, "partial data kept in \"%s\" (--resume)",
 		    f->tmp);
 	} else if (!f->ok && f->tmp != NULL && !io_cancelled()) {
 		f->o_remove.path = f->tmp;
@@ -91,7 +91,7 @@ done_rename(struct xop *op)
 	struct xfile *f = op->ctx;
 
 	if (op->rc == SCP_E_PEER) {
-		xjob_msg(&f->j, "rename \"%s\" to \"%s\": %s", f->tmp,
+		strvec_pushf(&f->j.msgs, "rename \"%s\" to \"%s\": %s", f->tmp,
 		    f->dpath, xfile_fx(op));
 		f->ok = 0;
 	}
@@ -106,23 +106,23 @@ file_closed(struct xfile *f)
 		f->keep = 0;
 	}
 	if (f->o_trunc.tag && f->o_trunc.rc != 0) {
-		xjob_msg(&f->j, "remote ftruncate \"%s\": %s", f->dpath,
+		strvec_pushf(&f->j.msgs, "remote ftruncate \"%s\": %s", f->dpath,
 		    xfile_fx(&f->o_trunc));
 		f->ok = 0;
 	}
 	if (f->o_attr.tag && f->o_attr.rc != 0) {
-		xjob_msg(&f->j, "remote fsetstat \"%s\": %s", f->dpath,
+		strvec_pushf(&f->j.msgs, "remote fsetstat \"%s\": %s", f->dpath,
 		    xfile_fx(&f->o_attr));
 		/* OpenSSH reports this but keeps the file. */
 		f->rc = 1;
 	}
 	if (f->o_fsync.tag && f->o_fsync.rc != 0) {
 		/* As OpenSSH's do_fsync(): reported, the file is kept. */
-		xjob_msg(&f->j, "remote fsync: %s", xfile_fx(&f->o_fsync));
+		strvec_pushf(&f->j.msgs, "remote fsync: %s", xfile_fx(&f->o_fsync));
 		f->rc = 1;
 	}
 	if (f->o_dclose.rc != 0) {
-		xjob_msg(&f->j, "close remote \"%s\": %s", f->dpath,
+		strvec_pushf(&f->j.msgs, "close remote \"%s\": %s", f->dpath,
 		    xfile_fx(&f->o_dclose));
 		f->ok = 0;
 	}
@@ -167,7 +167,7 @@ xfile_close(struct xfile *f, int sclose)
 		}
 	}
 	if (f->wfail) {
-		xjob_msg(&f->j, "write remote \"%s\": %s", f->dpath,
+		strvec_pushf(&f->j.msgs, "write remote \"%s\": %s", f->dpath,
 		    sftp_fx2txt(f->wstatus));
 		f->ok = 0;
 		/* A full disk: keep what was written, cut below the first
@@ -283,7 +283,7 @@ file_dst_opened(struct xfile *f)
 	int existed = 0, islink = 0;
 
 	if (f->o_dopen.rc != 0) {
-		xjob_msg(&f->j, "dest open \"%s\": %s", f->dpath,
+		strvec_pushf(&f->j.msgs, "dest open \"%s\": %s", f->dpath,
 		    xfile_fx(&f->o_dopen));
 		f->ok = 0;
 		f->pending = 0;
@@ -387,7 +387,7 @@ file_opened(struct xfile *f)
 	struct xfile_ctx *c = f->c;
 
 	if (f->o_sopen.rc != 0) {
-		xjob_msg(&f->j, "remote open \"%s\": %s", f->spath,
+		strvec_pushf(&f->j.msgs, "remote open \"%s\": %s", f->spath,
 		    xfile_fx(&f->o_sopen));
 		f->ok = 0;
 		/* The temporary file made meanwhile goes again. */

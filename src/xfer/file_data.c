@@ -290,13 +290,13 @@ file_data_done(struct xfile *f)
 	}
 	f->ok = !f->read_error;
 	if (f->read_error) {
-		xjob_msg(&f->j, "read remote \"%s\" : %s", f->spath,
+		strvec_pushf(&f->j.msgs, "read remote \"%s\" : %s", f->spath,
 		    sftp_fx2txt(f->rstatus));
 	}
 	/* As a download: EOF away from the STAT size means neither the old
 	 * nor the new file; not committed (0 = pseudo-file). */
 	if (f->ok && f->size != 0 && f->data_end != f->size) {
-		xjob_msg(&f->j, "read remote \"%s\": file changed size during "
+		strvec_pushf(&f->j.msgs, "read remote \"%s\": file changed size during "
 		    "transfer (expected %llu bytes, got %llu)", f->spath,
 		    (unsigned long long)f->size,
 		    (unsigned long long)f->data_end);

@@ -55,7 +55,7 @@ dirend_done(struct xop *op)
 	struct dirend *d = op->ctx;
 
 	if (op->rc != 0) {
-		xjob_msg(&d->j, "remote setstat \"%s\": %s", d->path,
+		strvec_pushf(&d->j.msgs, "remote setstat \"%s\": %s", d->path,
 		    sftp_fx2txt(op->fx));
 	}
 	xjob_finish(&d->j, op->rc != 0);
