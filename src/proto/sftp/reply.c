@@ -296,9 +296,14 @@ sftp_reply_next(struct sftp_session *s, const void *owner, uint32_t *id,
 	return reply_for(s, owner, 1, id, type, body);
 }
 
-int
-sftp_reply_any(struct sftp_session *s, const void **owner, uint32_t *id,
-    uint8_t *type, struct buf **body)
+/*
+ * The oldest reply to any outstanding request, reading messages until
+ * one comes; unless `wait`, only what sits whole in the read-ahead
+ * (*body NULL when none is there).
+ */
+static int
+reply_any(struct sftp_session *s, int wait, const void **owner,
+    uint32_t *id, uint8_t *type, struct buf **body)
 {
 	size_t got = 0, have;
 	ssize_t i;
@@ -306,9 +311,12 @@ sftp_reply_any(struct sftp_session *s, const void **owner, uint32_t *id,
 
 	*body = NULL;
 	while ((i = oldest_reply(s, NULL, 1, &have)) < 0) {
-		if (have == 0) {
+		if (have == 0 && wait) {
 			return sftp_fail(s, SCP_E_FORMAT,
 			    "internal error: no outstanding request");
+		}
+		if (have == 0 || (!wait && !sftp_msg_buffered(s))) {
+			return 0;
 		}
 		if ((r = reply_receive(s, &got)) < 0) {
 			return r;
@@ -317,6 +325,13 @@ sftp_reply_any(struct sftp_session *s, const void **owner, uint32_t *id,
 	*owner = s->reqs[i].owner;
 	reply_take(s, (size_t)i, id, type, body);
 	return 0;
+}
+
+int
+sftp_reply_any(struct sftp_session *s, const void **owner, uint32_t *id,
+    uint8_t *type, struct buf **body)
+{
+	return reply_any(s, 1, owner, id, type, body);
 }
 
 int
@@ -330,20 +345,5 @@ int
 sftp_reply_any_ready(struct sftp_session *s, const void **owner,
     uint32_t *id, uint8_t *type, struct buf **body)
 {
-	size_t got = 0, have;
-	ssize_t i;
-	int r;
-
-	*body = NULL;
-	while ((i = oldest_reply(s, NULL, 1, &have)) < 0) {
-		if (have == 0 || !sftp_msg_buffered(s)) {
-			return 0;
-		}
-		if ((r = reply_receive(s, &got)) < 0) {
-			return r;
-		}
-	}
-	*owner = s->reqs[i].owner;
-	reply_take(s, (size_t)i, id, type, body);
-	return 0;
+	return reply_any(s, 0, owner, id, type, body);
 }
