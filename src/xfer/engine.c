@@ -134,6 +134,12 @@ xjob_fatal(struct xjob *j, int code)
 	}
 }
 
+int
+xjob_fatal_code(const struct xjob *j)
+{
+	return j->eng != NULL ? j->eng->fatal : 0;
+}
+
 /* Starts queued jobs while slots are free; 0 or the fatal code. */
 static int
 start_more(struct xeng *g)
@@ -210,6 +216,12 @@ wait_any(struct xeng *g)
 	size_t i, n = 0;
 	int r, fd;
 
+	for (i = 0; i < g->nep; i++) {
+		if (xep_ready(g->ep[i])) {
+			/* Completions are due: the next pump runs them. */
+			return 0;
+		}
+	}
 	for (i = 0; i < g->nep; i++) {
 		if ((r = xep_prepare_wait(g->ep[i], &fd)) != 0) {
 			return g->fatal = r;

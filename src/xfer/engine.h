@@ -102,6 +102,9 @@ int xjob_start_op(struct xjob *j, struct xep *e, struct xop *op);
 /* Stops the engine with fatal `code` (message printed by the caller). */
 void xjob_fatal(struct xjob *j, int code);
 
+/* The fatal code the engine stopped with, or 0. */
+int xjob_fatal_code(const struct xjob *j);
+
 /* A job that only prints `msg` in walk order (`error`: counts one). */
 int xeng_note(struct xeng *g, int error, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

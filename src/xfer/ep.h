@@ -16,8 +16,16 @@
  * endpoint dead); its outstanding operations then never complete, and
  * xep_forget() drops them.
  *
- * Today's endpoint is one SFTP session (ep_sftp.c); the local file
- * system and a pool of sessions come next (design-engine.md section 3).
+ * Endpoints: one SFTP session (ep_sftp.c, its sink files in
+ * ep_sftp_sink.c) and the local file system (ep_local.c, whose
+ * operations are done when started and complete at the next pump); a
+ * pool of sessions comes next (design-engine.md section 3).
+ *
+ * A sink file (XOP_CREATE .. XOP_COMMIT) is a composite operation: each
+ * endpoint keeps its own atomic-write rules behind it (temporary name,
+ * the mode of an existing target, a symlink written through, the
+ * partial kept for --resume, the rename into place), so the file job
+ * only says in which order things happen.
  */
 #ifndef SCP_XFER_EP_H
 #define SCP_XFER_EP_H
@@ -26,22 +34,57 @@
 #include <stdint.h>
 
 #include "../proto/sftp/wire.h"
+#include "../util/strvec.h"
 
 enum xop_kind {
 	XOP_STAT,	/* path -> a (follows links) */
 	XOP_LSTAT,	/* path -> a */
 	XOP_OPEN,	/* path, flags (SSH2_FXF_*), a (mode) -> h */
 	XOP_READ,	/* h, off, len -> data, dlen (valid in done only) */
-	XOP_WRITE,	/* h, off, data, dlen (copied when sent) */
+	XOP_WRITE,	/* sk or h, off, wdata, wlen (copied when sent) */
 	XOP_FSETSTAT,	/* h, a */
 	XOP_SETSTAT,	/* path, a */
 	XOP_FSYNC,	/* h */
 	XOP_CLOSE,	/* h */
 	XOP_RENAME,	/* path -> path2, replacing path2 */
 	XOP_REMOVE,	/* path */
-	XOP_COPY,	/* h (source) -> h2 (sink) on one endpoint */
+	XOP_COPY,	/* h (source) -> sk (sink) on one endpoint */
 	XOP_REALPATH,	/* path -> rpath (the caller frees it) */
+	/*
+	 * A sink file for final name `path` (relative to `dirfd` with
+	 * XCR_AT on a local endpoint; `path2`, if set, names it in
+	 * messages), the source's attributes in `a` (mode, size, mtime),
+	 * `flags` XCR_* -> sk, set when started (so a stopped transfer
+	 * can xep_sink_drop() it) and owned by the endpoint until
+	 * XOP_COMMIT completes; off: bytes already there (XCR_RESUME).  A
+	 * refusal (SCP_E_PEER) pushed its messages to *msgs and cleared
+	 * sk.
+	 */
+	XOP_CREATE,
+	/*
+	 * Finishes sink file `sk`: with XCM_WHOLE and `off` bytes (the
+	 * size) it is closed, given its attributes and put in place;
+	 * without, it is cleaned up (a partial cut clean below the first
+	 * failed WRITE is kept for --resume).  rc 0 in place, SCP_E_PEER
+	 * failed (or in place with an error, as OpenSSH's failed fsetstat),
+	 * its messages pushed to *msgs.  `sk` is freed and cleared when it
+	 * completes; until then the caller may still xep_sink_drop() it.
+	 */
+	XOP_COMMIT,
 };
+
+/* XOP_CREATE flags. */
+#define XCR_FRESH	0x01	/* in a directory just made: no target */
+#define XCR_INPLACE	0x02	/* write the final name (--inplace) */
+#define XCR_PRESERVE	0x04	/* -p: the source's mode and times */
+#define XCR_RESUME	0x08	/* keep a partial of this source */
+#define XCR_NOFOLLOW	0x10	/* a peer's name: never through a link */
+#define XCR_AT		0x20	/* local: `path` is relative to dirfd */
+/* XOP_COMMIT flags. */
+#define XCM_WHOLE	0x01	/* every byte arrived: put it in place */
+#define XCM_FSYNC	0x02	/* --fsync before it is put in place */
+
+struct xsink;
 
 #define XOP_EOF	1
 
@@ -57,7 +100,10 @@ struct xop {
 	uint32_t len;
 	const void *wdata;
 	size_t wlen;
-	const struct sftp_handle *h, *h2;
+	const struct sftp_handle *h;
+	struct xsink *sk;	/* WRITE, COPY, COMMIT; CREATE's output */
+	struct strvec *msgs;	/* CREATE, COMMIT: where messages go */
+	int dirfd;		/* CREATE with XCR_AT */
 	/* Outputs. */
 	int rc;
 	uint32_t fx;
@@ -66,6 +112,7 @@ struct xop {
 	const uint8_t *data;	/* READ: valid only inside done() */
 	size_t dlen;
 	char *rpath;		/* REALPATH */
+	struct xop *qnext;	/* the endpoint's */
 };
 
 struct xep;
@@ -75,6 +122,12 @@ struct xep;
  * after xep_free()).  Never fails.
  */
 struct xep *xep_sftp(struct sftp_session *s);
+/*
+ * The local file system as an endpoint (sink files through
+ * fs/outfile.h).  Never fails.
+ */
+struct xep *xep_local(void);
+
 /* The session behind an SFTP endpoint (for what the engine does not
  * abstract yet: the walk's listings). */
 struct sftp_session *xep_session(struct xep *e);
@@ -108,6 +161,18 @@ size_t xep_outstanding(const struct xep *e);
 
 /* Drops every outstanding operation without completing it. */
 void xep_forget(struct xep *e);
+
+/*
+ * The transfer stopped (fatal `code`) with sink file `sk` open and
+ * nothing outstanding on it: frees it, keeping what is surely written
+ * for --resume where the endpoint can (an interruption or a lost
+ * connection, not a protocol error).  NULL-safe.
+ */
+void xep_sink_drop(struct xep *e, struct xsink *sk, int code);
+
+/* 1 if completions are waiting that xep_pump() runs without blocking
+ * (a local endpoint's). */
+int xep_ready(const struct xep *e);
 
 /* 1 once the endpoint broke. */
 int xep_dead(const struct xep *e);

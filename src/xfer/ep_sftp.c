@@ -5,7 +5,7 @@
  * its operation; the wire (src/proto/sftp) does framing, validation of
  * the reply types and the batching of small requests.
  */
-#include "ep.h"
+#include "ep_int.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -15,38 +15,17 @@
 #include "../util/log.h"
 #include "../util/xmalloc.h"
 
-struct xep {
-	struct sftp_session *s;
-	size_t out;		/* operations outstanding */
+struct ep_sftp {
+	struct xep e;
 	/* Owner of requests whose reply nobody needs (the REMOVE before a
 	 * plain RENAME): taken and dropped by the pump. */
 	char ignore;
 };
 
-struct xep *
-xep_sftp(struct sftp_session *s)
-{
-	struct xep *e = xcalloc(1, sizeof(*e));
-
-	e->s = s;
-	return e;
-}
-
-struct sftp_session *
-xep_session(struct xep *e)
-{
-	return e->s;
-}
-
-void
-xep_free(struct xep *e)
-{
-	free(e);
-}
-
 static int
 send_rename(struct xep *e, struct xop *op)
 {
+	struct ep_sftp *es = (struct ep_sftp *)e;
 	struct sftp_session *s = e->s;
 	uint32_t id;
 	int r;
@@ -63,7 +42,7 @@ send_rename(struct xep *e, struct xop *op)
 		    "replacing files non-atomically");
 		s->rename_warned = 1;
 	}
-	if ((r = sftp_req_begin(s, SSH2_FXP_REMOVE, &e->ignore, &id)) != 0) {
+	if ((r = sftp_req_begin(s, SSH2_FXP_REMOVE, &es->ignore, &id)) != 0) {
 		return r;
 	}
 	if ((r = buf_put_cstring(s->wbuf, op->path2)) != 0) {
@@ -97,7 +76,8 @@ send_copy(struct sftp_session *s, struct xop *op)
 	    (r = buf_put_string(s->wbuf, op->h->h, op->h->len)) != 0 ||
 	    (r = buf_put_u64(s->wbuf, 0)) != 0 ||
 	    (r = buf_put_u64(s->wbuf, 0)) != 0 ||
-	    (r = buf_put_string(s->wbuf, op->h2->h, op->h2->len)) != 0 ||
+	    (r = buf_put_string(s->wbuf, xsink_sftp_handle(op->sk)->h,
+	    xsink_sftp_handle(op->sk)->len)) != 0 ||
 	    (r = buf_put_u64(s->wbuf, 0)) != 0) {
 		return sftp_fail(s, r, "compose: %s", scp_strerror(r));
 	}
@@ -107,21 +87,23 @@ send_copy(struct sftp_session *s, struct xop *op)
 static int
 send_write(struct sftp_session *s, struct xop *op)
 {
+	const struct sftp_handle *h = op->sk != NULL ?
+	    xsink_sftp_handle(op->sk) : op->h;
 	uint32_t id;
 	int r;
 
 	if ((r = sftp_req_begin(s, SSH2_FXP_WRITE, op, &id)) != 0) {
 		return r;
 	}
-	if ((r = buf_put_string(s->wbuf, op->h->h, op->h->len)) != 0 ||
+	if ((r = buf_put_string(s->wbuf, h->h, h->len)) != 0 ||
 	    (r = buf_put_u64(s->wbuf, op->off)) != 0) {
 		return sftp_fail(s, r, "compose write: %s", scp_strerror(r));
 	}
 	return sftp_req_send_data(s, op->wdata, op->wlen);
 }
 
-int
-xep_start(struct xep *e, struct xop *op)
+static int
+ep_start(struct xep *e, struct xop *op)
 {
 	struct sftp_session *s = e->s;
 	uint32_t id;
@@ -135,6 +117,13 @@ xep_start(struct xep *e, struct xop *op)
 	op->data = NULL;
 	op->dlen = 0;
 	op->rpath = NULL;
+	/* Composite: its requests are its own operations. */
+	if (op->kind == XOP_CREATE) {
+		return xsink_sftp_create(e, op);
+	}
+	if (op->kind == XOP_COMMIT) {
+		return xsink_sftp_commit(e, op);
+	}
 	/* The helpers register their request for the session: make it
 	 * this operation's. */
 	sftp_req_owner(s, op);
@@ -256,13 +245,17 @@ complete(struct xep *e, struct xop *op, uint8_t type, struct buf *b)
 	} else if (r != 0) {
 		return r;
 	}
+	if (op->kind == XOP_WRITE && op->sk != NULL) {
+		xsink_sftp_wrote(op->sk, op);
+	}
 	op->done(op);
 	return 0;
 }
 
-int
-xep_pump(struct xep *e)
+static int
+ep_pump(struct xep *e)
 {
+	struct ep_sftp *es = (struct ep_sftp *)e;
 	struct sftp_session *s = e->s;
 	const void *owner;
 	struct buf *b;
@@ -294,7 +287,7 @@ xep_pump(struct xep *e)
 		}
 		fresh = 0;
 		e->out--;
-		if (owner == &e->ignore) {
+		if (owner == &es->ignore) {
 			buf_free(b);
 			continue;
 		}
@@ -313,8 +306,8 @@ xep_pump(struct xep *e)
 	return s->dead ? SCP_E_FATAL : n;
 }
 
-int
-xep_prepare_wait(struct xep *e, int *fd)
+static int
+ep_prepare_wait(struct xep *e, int *fd)
 {
 	int r;
 
@@ -328,63 +321,58 @@ xep_prepare_wait(struct xep *e, int *fd)
 	return 0;
 }
 
-size_t
-xep_outstanding(const struct xep *e)
-{
-	return e->out;
-}
-
-void
-xep_forget(struct xep *e)
+static void
+ep_forget(struct xep *e)
 {
 	sftp_req_forget(e->s, NULL);
 	e->out = 0;
 }
 
-int
-xep_dead(const struct xep *e)
+static int
+ep_dead(const struct xep *e)
 {
 	return e->s->dead;
 }
 
-uint32_t
-xep_read_len(const struct xep *e)
+static void
+ep_sink_drop(struct xep *e, struct xsink *sk, int code)
 {
-	return e->s->read_len;
+	(void)e;
+	(void)code;
+	/* Nothing can be sent now: the temporary file stays, as a partial
+	 * OpenSSH's upload leaves. */
+	xsink_sftp_drop(sk);
 }
 
-uint32_t
-xep_write_len(const struct xep *e)
+static void
+ep_free(struct xep *e)
 {
-	return e->s->write_len;
+	free(e);
 }
 
-uint32_t
-xep_nreq(const struct xep *e)
-{
-	return e->s->nreq;
-}
-
-uint32_t
-xep_max_handles(const struct xep *e)
-{
-	return e->s->max_handles;
-}
-
-int
-xep_can_copy(struct xep *e)
-{
-	return sftp_has_ext(e->s, SFTP_EXT_COPY_DATA);
-}
-
-int
-xep_can_fsync(struct xep *e)
-{
-	return sftp_has_ext(e->s, SFTP_EXT_FSYNC);
-}
-
-int
-xep_fail(struct xep *e, const char *msg)
+static int
+ep_fail(struct xep *e, const char *msg)
 {
 	return sftp_fail(e->s, SCP_E_FORMAT, "%s", msg);
+}
+
+static const struct xep_ops sftp_ops = {
+	.start = ep_start,
+	.pump = ep_pump,
+	.prepare_wait = ep_prepare_wait,
+	.forget = ep_forget,
+	.dead = ep_dead,
+	.sink_drop = ep_sink_drop,
+	.free = ep_free,
+	.fail = ep_fail,
+};
+
+struct xep *
+xep_sftp(struct sftp_session *s)
+{
+	struct ep_sftp *es = xcalloc(1, sizeof(*es));
+
+	es->e.ops = &sftp_ops;
+	es->e.s = s;
+	return &es->e;
 }

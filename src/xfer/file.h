@@ -5,10 +5,9 @@
  * step is an endpoint operation, so one job serves any pair of
  * endpoints; today's user is the remote-to-remote relay (relay.c).
  *
- * The sink side follows an SFTP upload (docs/SAFETY.md): the mode of an
- * existing target survives unless -p, a symlink at the target is
- * written through, a failed write keeps no partial unless it was cut
- * clean for --resume, and the temporary file is removed on failure.
+ * The sink file is the sink endpoint's (XOP_CREATE .. XOP_COMMIT): its
+ * rules for temporary names, modes, links and partials are there
+ * (docs/SAFETY.md); the job only says when.
  */
 #ifndef SCP_XFER_FILE_H
 #define SCP_XFER_FILE_H
@@ -33,7 +32,6 @@ struct xfile_ctx {
 	size_t inflight, cap;	/* READs and WRITEs in flight, all files */
 	uint32_t rnreq, wnreq;	/* per file */
 	struct xfile *starved, *starved_tail;
-	int fsync_warned;
 };
 
 void xfile_ctx_init(struct xfile_ctx *c, struct xep *src, struct xep *dst,

@@ -157,14 +157,8 @@ done_write(struct xop *op)
 	f->nwrites--;
 	f->c->inflight--;
 	if (op->rc != 0) {
-		/* The partial is whole below the first failed WRITE. */
-		if (!f->wfail || op->off < f->fail_off) {
-			f->fail_off = op->off;
-		}
-		if (!f->wfail) {
-			f->wfail = 1;
-			f->wstatus = op->fx;
-		}
+		/* The sink remembers where, for its partial. */
+		f->wfail = 1;
 		f->max_req = 0;
 	}
 	blk_free(b);
@@ -203,7 +197,7 @@ done_read(struct xop *op)
 	} else {
 		if (!f->wfail) {
 			w = blk_new(f, XOP_WRITE);
-			w->op.h = &f->dh;
+			w->op.sk = f->sk;
 			w->op.off = op->off;
 			w->op.wdata = op->data;
 			w->op.wlen = op->dlen;
@@ -349,7 +343,7 @@ xfile_start_data(struct xfile *f)
 	f->eof_at = UINT64_MAX;
 	if (c->copy) {
 		f->o_copy.h = &f->sh;
-		f->o_copy.h2 = &f->dh;
+		f->o_copy.sk = f->sk;
 		(void)xfile_op(f, c->src, &f->o_copy, XOP_COPY, done_copy);
 		return;
 	}

@@ -10,7 +10,7 @@
 
 /* Where a file job is (its phase; `pending` counts its answers). */
 enum {
-	F_OPEN, F_LINK, F_DATA, F_CLOSE, F_RENAME, F_END
+	F_OPEN, F_DATA, F_CLOSE, F_END
 };
 
 /*
@@ -25,28 +25,28 @@ struct xblk;
 struct xfile {
 	struct xjob j;
 	struct xfile_ctx *c;
-	char *spath, *dpath, *tmp;
+	char *spath, *dpath;
 	struct sftp_attr sa;
 	uint64_t size;
-	int fresh, depth, inplace;
+	int fresh, inplace;
 	int phase;
 	int pending;		/* operations of this phase unanswered */
-	struct xop o_sopen, o_dstat, o_dlstat, o_dopen, o_copy, o_real;
-	struct xop o_sclose, o_keep, o_trunc, o_attr, o_fsync, o_dclose;
-	struct xop o_rename, o_remove;
-	struct sftp_handle sh, dh;
-	struct sftp_attr final;
+	struct xop o_sopen, o_create, o_copy, o_sclose, o_commit;
+	struct sftp_handle sh;
+	struct xsink *sk;	/* the sink file, once created */
+	struct strvec cmsgs;	/* the CREATE's, said unless the source
+				 * failed first */
 	/* The data: OpenSSH's do_download() pipeline, over two ends. */
-	uint64_t offset, data_end, total, eof_at, fail_off;
+	uint64_t offset, data_end, total, eof_at;
 	uint32_t buflen, max_req;
 	size_t nreads, nwrites;
 	int read_error, wfail;
-	uint32_t rstatus, wstatus;
+	uint32_t rstatus;
 	int starved;
 	struct xfile *snext;
-	int ok, rc, keep;
+	int ok;
 	int data_started, metered;
-	int dst_sent;		/* the sink's opens went out */
+	int dst_sent;		/* the sink's CREATE went out */
 	/* READs and WRITEs in flight (file_data.c): an engine stopped by
 	 * a fatal error never completes them, file_free() frees them. */
 	struct xblk *blks;
@@ -58,8 +58,8 @@ int xfile_op(struct xfile *f, struct xep *e, struct xop *op,
     enum xop_kind kind, void (*done)(struct xop *));
 /* The status text of a refused operation. */
 const char *xfile_fx(const struct xop *op);
-/* Closes both ends (`sclose`: the source too) with the sink's
- * attributes, then renames or cleans up: the job ends there. */
+/* Closes the source (`sclose`) and commits the sink file, whole if
+ * f->ok: the job ends there. */
 void xfile_close(struct xfile *f, int sclose);
 /* The data phase, once both ends are open. */
 void xfile_start_data(struct xfile *f);
