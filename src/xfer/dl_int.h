@@ -208,8 +208,7 @@ struct dl_job {
 	int hopen;
 	int rdout;		/* READDIRs outstanding */
 	int pre_dir;		/* sftp_srcinfo's `dir`: 1 handle h open */
-	struct sftp_dirent *ents;
-	size_t nents, aents, seen, suspect;
+	struct sftp_listing ls;	/* its entries so far */
 	/* DLJ_TOP */
 	int top_dir;		/* a directory to copy recursively */
 };

@@ -24,61 +24,6 @@
 #include "../util/strvec.h"
 #include "../util/xmalloc.h"
 
-/*
- * One NAME reply of a listing: take_names() of readdir.c, with the
- * messages kept for the job's turn.
- */
-static int
-dl_take_names(struct sftp_session *s, struct dl_job *j, struct buf *b,
-    uint32_t *countp)
-{
-	const uint8_t *name, *longname;
-	size_t nlen, llen;
-	struct sftp_attr a;
-	uint32_t count, i;
-
-	if (buf_get_u32(b, &count) != 0) {
-		return SCP_E_FORMAT;
-	}
-	*countp = count;
-	for (i = 0; i < count; i++) {
-		if (++j->seen > SFTP_MAX_DIRENTS) {
-			return SCP_E_TOOBIG;
-		}
-		if (buf_get_string_direct(b, &name, &nlen) != 0 ||
-		    buf_get_string_direct(b, &longname, &llen) != 0 ||
-		    sftp_attr_decode(b, &a) != 0) {
-			return SCP_E_FORMAT;
-		}
-		if (nlen == 0 || memchr(name, '/', nlen) != NULL ||
-		    memchr(name, '\0', nlen) != NULL) {
-			char *tmp = xstrndup((const char *)name, nlen);
-
-			s->suspect_names++;
-			if (++j->suspect <= 10) {
-				strvec_pushf(&j->msgs, "Server sent suspect "
-				    "path \"%s\" during readdir of \"%s\"", tmp,
-				    j->rpath);
-			} else if (j->suspect == 11) {
-				strvec_pushf(&j->msgs, "more suspect paths "
-				    "during readdir of \"%s\" not shown",
-				    j->rpath);
-			}
-			free(tmp);
-			continue;
-		}
-		if (j->nents == j->aents) {
-			j->aents = j->aents ? j->aents * 2 : 64;
-			j->ents = xreallocarray(j->ents, j->aents,
-			    sizeof(*j->ents));
-		}
-		j->ents[j->nents].name = xstrndup((const char *)name, nlen);
-		j->ents[j->nents].a = a;
-		j->nents++;
-	}
-	return buf_len(b) != 0 ? SCP_E_FORMAT : 0;
-}
-
 static int
 dl_dir_send(struct dl_engine *e, struct dl_job *j, int close)
 {
@@ -137,8 +82,8 @@ dl_dir_listed(struct dl_engine *e, struct dl_job *j, int failed)
 	} else {
 		j->state = DLS_LISTED;
 		e->ops++;
-		if (j->nents > 1) {
-			qsort(j->ents, j->nents, sizeof(*j->ents),
+		if (j->ls.n > 1) {
+			qsort(j->ls.ents, j->ls.n, sizeof(*j->ls.ents),
 			    download_cmp_dirent);
 		}
 	}
@@ -308,7 +253,7 @@ dl_dir_reply(struct dl_engine *e, struct dl_job *j, uint32_t id,
 		return sftp_fail(s, SCP_E_FORMAT,
 		    "Expected packet type %u, got %u", SSH2_FXP_NAME, type);
 	}
-	r = dl_take_names(s, j, b, &count);
+	r = sftp_take_names(s, b, j->rpath, &j->ls, &j->msgs, &count);
 	buf_free(b);
 	if (r == SCP_E_TOOBIG) {
 		strvec_pushf(&j->msgs, "remote readdir \"%s\": too many "
@@ -373,11 +318,11 @@ dl_dir_expand(struct dl_engine *e, struct dl_job *j)
 	struct dl_job *prev = j, *c;
 	size_t i;
 
-	for (i = 0; i < j->nents; i++) {
-		if (!name_is_safe(j->ents[i].name)) {
+	for (i = 0; i < j->ls.n; i++) {
+		if (!name_is_safe(j->ls.ents[i].name)) {
 			continue;
 		}
-		c = dl_entry_job(e, j->d, &j->ents[i]);
+		c = dl_entry_job(e, j->d, &j->ls.ents[i]);
 		dl_insert(e, prev, c);
 		prev = c;
 	}
@@ -386,11 +331,11 @@ dl_dir_expand(struct dl_engine *e, struct dl_job *j)
 	c->state = DLS_DONE;
 	j->d = NULL;
 	dl_insert(e, prev, c);
-	sftp_dirents_free(j->ents, j->nents);
-	j->ents = NULL;
-	j->nents = j->aents = 0;
+	sftp_dirents_free(j->ls.ents, j->ls.n);
+	j->ls.ents = NULL;
+	j->ls.n = j->ls.alloc = 0;
 	/* Names dropped as suspect were not copied (messages queued). */
-	dl_done(e, j, j->suspect > 0);
+	dl_done(e, j, j->ls.suspect > 0);
 	e->pf_dirty = 1;
 }
 

@@ -60,7 +60,7 @@ dl_job_free(struct dl_job *j)
 	free(j->ldisp);
 	free(j->data);
 	strvec_clear(&j->msgs);
-	sftp_dirents_free(j->ents, j->nents);
+	sftp_dirents_free(j->ls.ents, j->ls.n);
 	dl_dir_free(j->d);
 	free(j);
 }

@@ -6,6 +6,7 @@
 #include "wire.h"
 #include "wire_int.h"
 
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,6 +14,28 @@
 #include "../../util/err.h"
 #include "../../util/log.h"
 #include "../../util/xmalloc.h"
+
+/* A message of the listing: kept for its job's turn, or printed. */
+static void
+say(struct strvec *msgs, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+say(struct strvec *msgs, const char *fmt, ...)
+{
+	va_list ap;
+	char *m;
+
+	va_start(ap, fmt);
+	m = xvasprintf(fmt, ap);
+	va_end(ap);
+	if (msgs != NULL) {
+		strvec_push(msgs, m);
+	} else {
+		log_error("%s", m);
+	}
+	free(m);
+}
 
 void
 sftp_dirents_free(struct sftp_dirent *ents, size_t n)
@@ -25,33 +48,27 @@ sftp_dirents_free(struct sftp_dirent *ents, size_t n)
 	free(ents);
 }
 
-/*
- * Adds the entries of one NAME reply to *ents.  *seen counts every entry
- * received, dropped ones too, so that a server cannot keep us listing
- * forever.  *count receives the number in this reply.
- */
-static int
-take_names(struct sftp_session *s, struct buf *b, const char *path,
-    struct sftp_dirent **ents, size_t *n, size_t *alloc, size_t *seen,
-    size_t *suspect, uint32_t *countp)
+int
+sftp_take_names(struct sftp_session *s, struct buf *b, const char *path,
+    struct sftp_listing *l, struct strvec *msgs, uint32_t *countp)
 {
 	const uint8_t *name, *longname;
 	size_t nlen, llen;
 	struct sftp_attr a;
 	uint32_t count, i;
-	int r;
+	char *tmp;
 
-	if ((r = buf_get_u32(b, &count)) != 0) {
+	if (buf_get_u32(b, &count) != 0) {
 		return SCP_E_FORMAT;
 	}
 	*countp = count;
 	for (i = 0; i < count; i++) {
-		if (++*seen > SFTP_MAX_DIRENTS) {
+		if (++l->seen > SFTP_MAX_DIRENTS) {
 			return SCP_E_TOOBIG;
 		}
-		if ((r = buf_get_string_direct(b, &name, &nlen)) != 0 ||
-		    (r = buf_get_string_direct(b, &longname, &llen)) != 0 ||
-		    (r = sftp_attr_decode(b, &a)) != 0) {
+		if (buf_get_string_direct(b, &name, &nlen) != 0 ||
+		    buf_get_string_direct(b, &longname, &llen) != 0 ||
+		    sftp_attr_decode(b, &a) != 0) {
 			return SCP_E_FORMAT;
 		}
 		/*
@@ -60,32 +77,29 @@ take_names(struct sftp_session *s, struct buf *b, const char *path,
 		 */
 		if (nlen == 0 || memchr(name, '/', nlen) != NULL ||
 		    memchr(name, '\0', nlen) != NULL) {
-			char *tmp = xstrndup((const char *)name, nlen);
-
+			tmp = xstrndup((const char *)name, nlen);
 			s->suspect_names++;
 			/* A few are enough to see what is going on. */
-			if (++*suspect <= 10) {
-				log_error("Server sent suspect path \"%s\" "
+			if (++l->suspect <= 10) {
+				say(msgs, "Server sent suspect path \"%s\" "
 				    "during readdir of \"%s\"", tmp, path);
-			} else if (*suspect == 11) {
-				log_error("more suspect paths during readdir "
+			} else if (l->suspect == 11) {
+				say(msgs, "more suspect paths during readdir "
 				    "of \"%s\" not shown", path);
 			}
 			free(tmp);
 			continue;
 		}
-		if (*n == *alloc) {
-			*alloc = *alloc ? *alloc * 2 : 64;
-			*ents = xreallocarray(*ents, *alloc, sizeof(**ents));
+		if (l->n == l->alloc) {
+			l->alloc = l->alloc ? l->alloc * 2 : 64;
+			l->ents = xreallocarray(l->ents, l->alloc,
+			    sizeof(*l->ents));
 		}
-		(*ents)[*n].name = xstrndup((const char *)name, nlen);
-		(*ents)[*n].a = a;
-		(*n)++;
+		l->ents[l->n].name = xstrndup((const char *)name, nlen);
+		l->ents[l->n].a = a;
+		l->n++;
 	}
-	if (buf_len(b) != 0) {
-		return SCP_E_FORMAT;
-	}
-	return 0;
+	return buf_len(b) != 0 ? SCP_E_FORMAT : 0;
 }
 
 #define READDIR_AHEAD	3
@@ -158,14 +172,15 @@ int
 sftp_do_readdir_ex(struct sftp_session *s, const char *path,
     struct sftp_dirent **entsp, size_t *np, struct sftp_pend *pend)
 {
-	struct sftp_dirent *ents = NULL;
+	struct sftp_listing l;
 	struct sftp_handle h;
-	size_t n = 0, alloc = 0, seen = 0, suspect = 0, k;
+	size_t k;
 	struct buf *b;
 	uint8_t type;
 	uint32_t id, count = 0, ids[READDIR_AHEAD] = { 0 };
 	int r, rc;
 
+	memset(&l, 0, sizeof(l));
 	*entsp = NULL;
 	*np = 0;
 	if (pend != NULL) {
@@ -208,8 +223,7 @@ sftp_do_readdir_ex(struct sftp_session *s, const char *path,
 			}
 			goto fail;
 		}
-		rc = take_names(s, b, path, &ents, &n, &alloc, &seen,
-		    &suspect, &count);
+		rc = sftp_take_names(s, b, path, &l, NULL, &count);
 		buf_free(b);
 		if (rc == SCP_E_TOOBIG) {
 			log_error("remote readdir \"%s\": too many entries",
@@ -251,8 +265,8 @@ sftp_do_readdir_ex(struct sftp_session *s, const char *path,
 	} else if ((r = sftp_do_close(s, &h)) != 0 && r != SCP_E_PEER) {
 		goto out;
 	}
-	*entsp = ents;
-	*np = n;
+	*entsp = l.ents;
+	*np = l.n;
 	return 0;
 fail:
 	if (!s->dead) {
@@ -264,6 +278,6 @@ fail:
 		s->last_status = st;
 	}
 out:
-	sftp_dirents_free(ents, n);
+	sftp_dirents_free(l.ents, l.n);
 	return r;
 }

@@ -32,6 +32,7 @@
 
 #include "sftp.h"
 #include "../../util/bwlimit.h"
+#include "../../util/strvec.h"
 
 struct buf;
 struct stat;
@@ -584,5 +585,24 @@ int sftp_pend_collect(struct sftp_session *s, struct sftp_pend *p);
 int sftp_do_readdir_ex(struct sftp_session *s, const char *path,
     struct sftp_dirent **ents, size_t *n, struct sftp_pend *pend);
 void sftp_dirents_free(struct sftp_dirent *ents, size_t n);
+
+/* A listing being read: the entries kept so far (owned: free ents with
+ * sftp_dirents_free), every entry seen, the suspect ones dropped. */
+struct sftp_listing {
+	struct sftp_dirent *ents;
+	size_t n, alloc, seen, suspect;
+};
+
+/*
+ * The body of one NAME reply of the listing of `path` (consumed from
+ * `b`): its entries appended to *l, names with '/' or NUL dropped with
+ * OpenSSH's "Server sent suspect path" message (the first ten; pushed
+ * to *msgs, or printed when msgs is NULL) and counted in
+ * s->suspect_names.  *count is the reply's number of entries (0 ends a
+ * listing).  0, SCP_E_TOOBIG past SFTP_MAX_DIRENTS entries seen, or
+ * SCP_E_FORMAT (malformed; nothing is printed).
+ */
+int sftp_take_names(struct sftp_session *s, struct buf *b, const char *path,
+    struct sftp_listing *l, struct strvec *msgs, uint32_t *count);
 
 #endif
