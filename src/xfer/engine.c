@@ -148,8 +148,12 @@ start_more(struct xeng *g)
 	int r;
 
 	while (g->fatal == 0 && (j = g->cursor) != NULL &&
-	    (!j->active || g->nactive < g->max_active)) {
+	    (j->started || !j->active || g->nactive < g->max_active)) {
 		g->cursor = j->next;
+		if (j->started) {
+			/* Passed before jobs were inserted ahead of it. */
+			continue;
+		}
 		j->started = 1;
 		if (j->active) {
 			g->nactive++;
@@ -355,6 +359,36 @@ xeng_add(struct xeng *g, struct xjob *j)
 	return r;
 }
 
+void
+xeng_insert(struct xeng *g, struct xjob *after, struct xjob *j)
+{
+	struct xjob *k;
+
+	j->eng = g;
+	j->next = after->next;
+	after->next = j;
+	if (g->tail == after) {
+		g->tail = j;
+	}
+	g->nqueued++;
+	if (g->cursor == NULL) {
+		g->cursor = j;
+		return;
+	}
+	if (!after->started) {
+		/* At or after the cursor already. */
+		return;
+	}
+	/* Every job before the cursor has started: if the cursor comes
+	 * after `j`, `j` is the first not started. */
+	for (k = j->next; k != NULL; k = k->next) {
+		if (k == g->cursor) {
+			g->cursor = j;
+			return;
+		}
+	}
+}
+
 int
 xeng_drain(struct xeng *g)
 {
@@ -395,19 +429,42 @@ static const struct xjob_ops note_ops = {
 	.free = note_free,
 };
 
-int
-xeng_note(struct xeng *g, int error, const char *fmt, ...)
+static struct xjob *
+note_new(int error, const char *fmt, va_list ap)
 {
 	struct xjob *j = xmalloc(sizeof(*j));
-	va_list ap;
 	char *m;
 
 	xjob_init(j, &note_ops, 0);
 	j->failed = error;
-	va_start(ap, fmt);
 	m = xvasprintf(fmt, ap);
-	va_end(ap);
 	strvec_push(&j->msgs, m);
 	free(m);
+	return j;
+}
+
+int
+xeng_note(struct xeng *g, int error, const char *fmt, ...)
+{
+	struct xjob *j;
+	va_list ap;
+
+	va_start(ap, fmt);
+	j = note_new(error, fmt, ap);
+	va_end(ap);
 	return xeng_add(g, j);
+}
+
+struct xjob *
+xeng_note_after(struct xeng *g, struct xjob *after, int error,
+    const char *fmt, ...)
+{
+	struct xjob *j;
+	va_list ap;
+
+	va_start(ap, fmt);
+	j = note_new(error, fmt, ap);
+	va_end(ap);
+	xeng_insert(g, after, j);
+	return j;
 }

@@ -74,6 +74,15 @@ void xeng_free(struct xeng *g);
  */
 int xeng_add(struct xeng *g, struct xjob *j);
 
+/*
+ * Links `j` (as for xeng_add) right after `after`, a job queued and not
+ * retired: a directory's entries go after the directory, before its
+ * later siblings.  It starts in walk order with the rest, before any
+ * job after it not started yet.  Never blocks (a completion may call
+ * it): the queue may pass its bound by what one listing holds.
+ */
+void xeng_insert(struct xeng *g, struct xjob *after, struct xjob *j);
+
 /* Runs until every queued job retired.  0 or a negative SCP_E_*. */
 int xeng_drain(struct xeng *g);
 
@@ -108,5 +117,8 @@ int xjob_fatal_code(const struct xjob *j);
 /* A job that only prints `msg` in walk order (`error`: counts one). */
 int xeng_note(struct xeng *g, int error, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* The same, xeng_insert()ed after `after`; returns the note's job. */
+struct xjob *xeng_note_after(struct xeng *g, struct xjob *after, int error,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 #endif

@@ -50,6 +50,18 @@ enum xop_kind {
 	XOP_REMOVE,	/* path */
 	XOP_COPY,	/* h (source) -> sk (sink) on one endpoint */
 	XOP_REALPATH,	/* path -> rpath (the caller frees it) */
+	XOP_MKDIR,	/* path, a (mode) */
+	XOP_OPENDIR,	/* path -> oh */
+	/* h, ls -> one NAME reply's entries appended to *ls (suspect
+	 * names dropped, their messages to *msgs); XOP_EOF at the end. */
+	XOP_READDIR,
+	/*
+	 * The whole listing of `path` into *ls (the caller's, zeroed; it
+	 * frees ls->ents with sftp_dirents_free): OPENDIR, READDIRs ahead,
+	 * CLOSE.  SCP_E_PEER refused (op->fx; "too many entries" pushed to
+	 * *msgs).  Suspect names are dropped with their messages.
+	 */
+	XOP_LIST,
 	/*
 	 * A sink file for final name `path` (relative to `dirfd` with
 	 * XCR_AT on a local endpoint; `path2`, if set, names it in
@@ -102,7 +114,8 @@ struct xop {
 	size_t wlen;
 	const struct sftp_handle *h;
 	struct xsink *sk;	/* WRITE, COPY, COMMIT; CREATE's output */
-	struct strvec *msgs;	/* CREATE, COMMIT: where messages go */
+	struct strvec *msgs;	/* CREATE, COMMIT, LIST: messages */
+	struct sftp_listing *ls;	/* READDIR, LIST */
 	int dirfd;		/* CREATE with XCR_AT */
 	/* Outputs. */
 	int rc;

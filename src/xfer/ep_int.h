@@ -30,6 +30,7 @@ struct xep {
 	int ready;			/* completions waiting (local) */
 	uint32_t read_len, write_len, nreq, max_handles;
 	int can_copy, can_fsync;
+	struct xlist *lists;		/* SFTP listings in progress */
 };
 
 struct xsink {
@@ -47,5 +48,11 @@ void xsink_sftp_wrote(struct xsink *sk, const struct xop *op);
 /* The open handle of a sink file (WRITE, copy-data). */
 const struct sftp_handle *xsink_sftp_handle(const struct xsink *sk);
 void xsink_sftp_drop(struct xsink *sk);
+
+/* ep_sftp_list.c: XOP_LIST on an SFTP endpoint.  0 or the fatal code.
+ * xlist_sftp_forget() frees the listings in progress (the endpoint
+ * forgets what is outstanding). */
+int xlist_sftp_start(struct xep *e, struct xop *op);
+void xlist_sftp_forget(struct xep *e);
 
 #endif

@@ -103,6 +103,21 @@ send_write(struct sftp_session *s, struct xop *op)
 }
 
 static int
+send_readdir(struct sftp_session *s, struct xop *op)
+{
+	uint32_t id;
+	int r;
+
+	if ((r = sftp_req_begin(s, SSH2_FXP_READDIR, op, &id)) != 0) {
+		return r;
+	}
+	if ((r = buf_put_string(s->wbuf, op->h->h, op->h->len)) != 0) {
+		return sftp_fail(s, r, "compose: %s", scp_strerror(r));
+	}
+	return sftp_req_send(s);
+}
+
+static int
 ep_start(struct xep *e, struct xop *op)
 {
 	struct sftp_session *s = e->s;
@@ -123,6 +138,9 @@ ep_start(struct xep *e, struct xop *op)
 	}
 	if (op->kind == XOP_COMMIT) {
 		return xsink_sftp_commit(e, op);
+	}
+	if (op->kind == XOP_LIST) {
+		return xlist_sftp_start(e, op);
 	}
 	/* The helpers register their request for the session: make it
 	 * this operation's. */
@@ -164,6 +182,15 @@ ep_start(struct xep *e, struct xop *op)
 		break;
 	case XOP_REALPATH:
 		r = sftp_send_path(s, SSH2_FXP_REALPATH, op->path, NULL, &id);
+		break;
+	case XOP_MKDIR:
+		r = sftp_send_path(s, SSH2_FXP_MKDIR, op->path, &op->a, &id);
+		break;
+	case XOP_OPENDIR:
+		r = sftp_send_path(s, SSH2_FXP_OPENDIR, op->path, NULL, &id);
+		break;
+	case XOP_READDIR:
+		r = send_readdir(s, op);
 		break;
 	default:
 		r = sftp_fail(s, SCP_E_FATAL, "internal error: operation %d",
@@ -210,6 +237,50 @@ take_data(struct sftp_session *s, struct xop *op, uint8_t type,
 	return 0;
 }
 
+/* A READDIR's answer: NAME (appended to op->ls) or STATUS (EOF). */
+static int
+take_names(struct sftp_session *s, struct xop *op, uint8_t type,
+    struct buf *b)
+{
+	uint32_t count = 0;
+	int r;
+
+	if (type == SSH2_FXP_STATUS) {
+		r = sftp_take_status(s, type, b);
+		if (r == 0) {
+			return sftp_fail(s, SCP_E_FORMAT,
+			    "Unexpected OK status in READDIR");
+		}
+		if (r != SCP_E_PEER) {
+			return r;
+		}
+		op->fx = s->last_status;
+		op->rc = op->fx == SSH2_FX_EOF ? XOP_EOF : SCP_E_PEER;
+		return 0;
+	}
+	if (type != SSH2_FXP_NAME) {
+		buf_free(b);
+		return sftp_fail(s, SCP_E_FORMAT,
+		    "Expected packet type %u, got %u", SSH2_FXP_NAME, type);
+	}
+	r = sftp_take_names(s, b, op->path, op->ls, op->msgs, &count);
+	buf_free(b);
+	if (r == SCP_E_TOOBIG) {
+		op->rc = SCP_E_TOOBIG;
+		op->fx = SSH2_FX_FAILURE;
+		return 0;
+	}
+	if (r != 0) {
+		return sftp_fail(s, SCP_E_FORMAT, "Malformed NAME reply");
+	}
+	/* An empty reply ends the listing (OpenSSH does the same). */
+	op->off = count;
+	if (count == 0) {
+		op->rc = XOP_EOF;
+	}
+	return 0;
+}
+
 /* Fills `op` from its reply (consumed) and completes it. */
 static int
 complete(struct xep *e, struct xop *op, uint8_t type, struct buf *b)
@@ -234,6 +305,14 @@ complete(struct xep *e, struct xop *op, uint8_t type, struct buf *b)
 			op->done(op);
 		}
 		buf_free(b);
+		return r;
+	case XOP_OPENDIR:
+		r = sftp_take_handle(s, type, b, &op->oh);
+		break;
+	case XOP_READDIR:
+		if ((r = take_names(s, op, type, b)) == 0) {
+			op->done(op);
+		}
 		return r;
 	default:
 		r = sftp_take_status(s, type, b);
@@ -326,6 +405,7 @@ ep_forget(struct xep *e)
 {
 	sftp_req_forget(e->s, NULL);
 	e->out = 0;
+	xlist_sftp_forget(e);
 }
 
 static int
@@ -347,6 +427,7 @@ ep_sink_drop(struct xep *e, struct xsink *sk, int code)
 static void
 ep_free(struct xep *e)
 {
+	xlist_sftp_forget(e);
 	free(e);
 }
 

@@ -276,6 +276,13 @@ int
 xfile_add(struct xeng *g, struct xfile_ctx *c, const char *spath,
     const struct sftp_attr *sa, const char *dpath, int fresh)
 {
+	return xeng_add(g, xfile_new(c, spath, sa, dpath, fresh));
+}
+
+struct xjob *
+xfile_new(struct xfile_ctx *c, const char *spath,
+    const struct sftp_attr *sa, const char *dpath, int fresh)
+{
 	struct xfile *f = xcalloc(1, sizeof(*f));
 
 	xjob_init(&f->j, &file_ops, 1);
@@ -291,5 +298,5 @@ xfile_add(struct xeng *g, struct xfile_ctx *c, const char *spath,
 	strvec_init(&f->cmsgs);
 	f->fresh = fresh;
 	f->inplace = c->inplace;
-	return xeng_add(g, &f->j);
+	return &f->j;
 }

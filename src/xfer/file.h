@@ -45,4 +45,9 @@ void xfile_ctx_init(struct xfile_ctx *c, struct xep *src, struct xep *dst,
 int xfile_add(struct xeng *g, struct xfile_ctx *c, const char *spath,
     const struct sftp_attr *sa, const char *dpath, int fresh);
 
+/* The same job, not queued (for xeng_add or xeng_insert).  Never
+ * fails. */
+struct xjob *xfile_new(struct xfile_ctx *c, const char *spath,
+    const struct sftp_attr *sa, const char *dpath, int fresh);
+
 #endif

@@ -1,11 +1,10 @@
 /*
  * The remote-to-remote relay (-3 in SFTP mode, xfer.h) on the engine:
- * the walk of the source (globs, -r trees, symlinks to directories,
- * depth and loops) runs here and queues a file job (file.c) for every
- * regular file, a note for every message and a directory end for every
- * directory's attributes, so that many files are in flight and every
- * word comes out in walk order.  Listings and the sink's MKDIRs are
- * still one request at a time; the files are not.
+ * the operands (globs, the target, each match's name) run here and
+ * queue a file job (file.c) for a file and a directory job
+ * (relay_walk.c) for a -r tree, whose listing and entries are jobs too,
+ * so that many files and listings are in flight and every word comes
+ * out in walk order.
  */
 #include "xfer.h"
 
@@ -22,96 +21,11 @@
 #include "../util/log.h"
 #include "../util/strvec.h"
 #include "../util/xmalloc.h"
-#include "engine.h"
-#include "file.h"
+#include "relay_int.h"
 
 /* Files in flight (two handles each) and jobs queued. */
 #define RELAY_MAX_FILES		64
 #define RELAY_MAX_JOBS		1024
-
-struct relay {
-	struct sftp_session *from, *to;
-	struct xeng *g;
-	struct xfile_ctx fc;
-	struct xep *efrom, *eto;
-	char *stack[SFTP_MAX_DEPTH + 2];	/* directories walked into */
-	int depth;
-	int errs;		/* errors with no message of their own */
-};
-
-/* ---- a directory's attributes, once everything inside retired ---- */
-
-struct dirend {
-	struct xjob j;
-	struct relay *rl;
-	char *path;
-	struct xop op;
-	int sent;
-};
-
-static void
-dirend_done(struct xop *op)
-{
-	struct dirend *d = op->ctx;
-
-	if (op->rc != 0) {
-		strvec_pushf(&d->j.msgs, "remote setstat \"%s\": %s", d->path,
-		    sftp_fx2txt(op->fx));
-	}
-	xjob_finish(&d->j, op->rc != 0);
-}
-
-static int
-dirend_start(struct xjob *j)
-{
-	(void)j;
-	return 0;
-}
-
-/* Sent only at the head: a mode without write permission must not come
- * before the files inside are renamed into place. */
-static void
-dirend_head(struct xjob *j)
-{
-	struct dirend *d = (struct dirend *)j;
-
-	if (d->sent) {
-		return;
-	}
-	d->sent = 1;
-	d->op.kind = XOP_SETSTAT;
-	d->op.path = d->path;
-	d->op.ctx = d;
-	d->op.done = dirend_done;
-	(void)xjob_start_op(j, d->rl->eto, &d->op);
-}
-
-static void
-dirend_free(struct xjob *j)
-{
-	struct dirend *d = (struct dirend *)j;
-
-	free(d->path);
-	free(d);
-}
-
-static const struct xjob_ops dirend_ops = {
-	.start = dirend_start,
-	.head = dirend_head,
-	.free = dirend_free,
-};
-
-static int
-dirend_add(struct relay *rl, const char *path, const struct sftp_attr *a)
-{
-	struct dirend *d = xcalloc(1, sizeof(*d));
-
-	xjob_init(&d->j, &dirend_ops, 0);
-	d->rl = rl;
-	d->path = xstrdup(path);
-	d->op.a = *a;
-	return xeng_add(rl->g, &d->j);
-}
 
 /* ---- the walk ---- */
 
@@ -124,9 +38,6 @@ dead_code(const struct relay *rl)
 	}
 	return rl->from->dead || rl->to->dead ? SCP_E_CLOSED : 0;
 }
-
-static int relay_dir(struct relay *rl, const char *spath,
-    const struct sftp_attr *da, const char *dpath);
 
 /* A source file given by name (an operand): its STAT, then its job. */
 static int
@@ -151,160 +62,6 @@ relay_file(struct relay *rl, const char *spath, const struct sftp_attr *a,
 		    "file", spath);
 	}
 	return xfile_add(rl->g, &rl->fc, spath, a, dpath, fresh);
-}
-
-static int
-relay_entry(struct relay *rl, const char *sdir, const struct sftp_dirent *e,
-    const char *ddir, int fresh)
-{
-	struct sftp_attr a = e->a;
-	char *sub, *dsub, *canon = NULL;
-	int r = 0, k;
-
-	sub = sftp_path_append(sdir, e->name);
-	dsub = sftp_path_append(ddir, e->name);
-	if (sftp_attr_is_lnk(&a)) {
-		if ((r = sftp_do_stat(rl->from, sub, 0, &a)) != 0) {
-			if (r == SCP_E_PEER) {
-				r = xeng_note(rl->g, 0, "stat remote: %s",
-				    sftp_fx2txt(rl->from->last_status));
-				if (r == 0) {
-					r = xeng_note(rl->g, 1, "Download of "
-					    "file %s failed", sub);
-				}
-			}
-			goto out;
-		}
-		if (sftp_attr_is_dir(&a)) {
-			if ((r = sftp_do_realpath(rl->from, sub, &canon)) !=
-			    0) {
-				r = r == SCP_E_PEER ? xeng_note(rl->g, 1,
-				    "remote realpath \"%s\": %s", sub,
-				    sftp_fx2txt(rl->from->last_status)) : r;
-				goto out;
-			}
-			for (k = 0; k < rl->depth; k++) {
-				if (strcmp(rl->stack[k], canon) == 0) {
-					r = xeng_note(rl->g, 0, "download "
-					    "\"%s\": directory loop, skipped",
-					    sub);
-					goto out;
-				}
-			}
-			free(sub);
-			sub = canon;
-			canon = NULL;
-		}
-	}
-	if (sftp_attr_is_dir(&a)) {
-		r = relay_dir(rl, sub, &a, dsub);
-	} else if (sftp_attr_is_reg(&a)) {
-		r = relay_file(rl, sub, &a, dsub, fresh);
-	} else {
-		r = xeng_note(rl->g, 0, "download \"%s\": not a regular file",
-		    sub);
-	}
-out:
-	free(canon);
-	free(sub);
-	free(dsub);
-	return r;
-}
-
-/* The sink's directory: made unless it is there.  1 made, 0 there,
- * 2 failed (noted), <0 fatal. */
-static int
-relay_mkdir(struct relay *rl, const char *dpath, const struct sftp_attr *da)
-{
-	struct sftp_attr a, cur;
-	int r;
-
-	r = sftp_do_stat(rl->to, dpath, 0, &cur);
-	if (r != 0 && r != SCP_E_PEER) {
-		return r;
-	}
-	if (r == 0 && sftp_attr_is_dir(&cur)) {
-		return 0;
-	}
-	memset(&a, 0, sizeof(a));
-	a.flags = SSH2_FILEXFER_ATTR_PERMISSIONS;
-	a.perm = (da->perm & 0777) | 0700;
-	if ((r = sftp_do_mkdir(rl->to, dpath, &a)) != 0) {
-		if (r != SCP_E_PEER) {
-			return r;
-		}
-		r = xeng_note(rl->g, 1, "remote mkdir \"%s\": %s", dpath,
-		    sftp_fx2txt(rl->to->last_status));
-		return r < 0 ? r : 2;
-	}
-	return 1;
-}
-
-static int
-relay_dir(struct relay *rl, const char *spath, const struct sftp_attr *da,
-    const char *dpath)
-{
-	struct sftp_dirent *ents = NULL;
-	struct sftp_attr a;
-	size_t n = 0, i, suspect;
-	int r, created;
-
-	if (rl->depth >= SFTP_MAX_DEPTH) {
-		return xeng_note(rl->g, 1, "Maximum directory depth exceeded: "
-		    "%d levels", rl->depth);
-	}
-	if ((created = relay_mkdir(rl, dpath, da)) < 0) {
-		return created;
-	}
-	if (created == 2) {
-		return 0;
-	}
-	suspect = rl->from->suspect_names;
-	if ((r = sftp_do_readdir(rl->from, spath, &ents, &n)) != 0) {
-		if (r != SCP_E_PEER) {
-			return r;
-		}
-		return xeng_note(rl->g, 1, "remote readdir \"%s\" failed",
-		    spath);
-	}
-	/* Dropped suspect names (the wire said so): the copy is
-	 * incomplete. */
-	if (rl->from->suspect_names != suspect) {
-		rl->errs++;
-	}
-	rl->stack[rl->depth++] = xstrdup(spath);
-	r = 0;
-	for (i = 0; i < n && r == 0; i++) {
-		if ((r = dead_code(rl)) != 0) {
-			break;
-		}
-		if (name_is_safe(ents[i].name)) {
-			r = relay_entry(rl, spath, &ents[i], dpath, created);
-		}
-	}
-	free(rl->stack[--rl->depth]);
-	if (r != 0) {
-		goto out_free;
-	}
-	memset(&a, 0, sizeof(a));
-	if (rl->to->o->preserve) {
-		a.flags = SSH2_FILEXFER_ATTR_PERMISSIONS;
-		a.perm = da->perm & 07777;
-		if (da->flags & SSH2_FILEXFER_ATTR_ACMODTIME) {
-			a.flags |= SSH2_FILEXFER_ATTR_ACMODTIME;
-			a.atime = da->atime;
-			a.mtime = da->mtime;
-		}
-	} else if (created && (da->perm & 0700) != 0700) {
-		a.flags = SSH2_FILEXFER_ATTR_PERMISSIONS;
-		a.perm = da->perm & 0777;
-	}
-	if (a.flags != 0) {
-		r = dirend_add(rl, dpath, &a);
-	}
-out_free:
-	sftp_dirents_free(ents, n);
-	return r;
 }
 
 /*
@@ -363,7 +120,7 @@ relay_match(struct relay *rl, const char *src, const char *dst)
 		return xeng_note(rl->g, 1, "download \"%s\": path "
 		    "canonicalization failed", src);
 	}
-	r = relay_dir(rl, canon, &a, dst);
+	r = relay_dir_add(rl, canon, &a, dst);
 	free(canon);
 	return r;
 }

@@ -1,0 +1,155 @@
+/*
+ * Listings on an SFTP endpoint (ep.h's XOP_LIST): OPENDIR, then
+ * LIST_AHEAD READDIRs in flight on the handle (the server answers them
+ * in order, so a listing of a few hundred names costs one round trip),
+ * another for each NAME until EOF, then CLOSE, whose errors are
+ * ignored as sftp_do_readdir() ignores them.  The names are checked as
+ * they come (sftp_take_names).  The endpoint keeps every listing in
+ * progress, so one a stopped transfer never finishes is freed with the
+ * endpoint's outstanding operations.
+ */
+#include "ep_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "../util/err.h"
+#include "../util/xmalloc.h"
+
+#define LIST_AHEAD	3
+
+struct xlist {
+	struct xlist *next;
+	struct xep *e;
+	struct xop *op;
+	struct xop o_open, o_rd[LIST_AHEAD], o_close;
+	int pending;		/* READDIRs unanswered */
+	int ended, rc;
+	uint32_t fx;
+};
+
+static void
+unlink_list(struct xlist *l)
+{
+	struct xlist **pp;
+
+	for (pp = &l->e->lists; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == l) {
+			*pp = l->next;
+			break;
+		}
+	}
+}
+
+static void
+finish(struct xlist *l)
+{
+	struct xop *op = l->op;
+
+	op->rc = l->rc;
+	op->fx = l->fx;
+	unlink_list(l);
+	free(l);
+	op->done(op);
+}
+
+static void
+done_close(struct xop *op)
+{
+	finish(op->ctx);
+}
+
+static int
+start(struct xlist *l, struct xop *o, enum xop_kind kind,
+    void (*done)(struct xop *))
+{
+	o->kind = kind;
+	o->ctx = l;
+	o->done = done;
+	return xep_start(l->e, o);
+}
+
+static void done_readdir(struct xop *o);
+
+static int
+send_readdir(struct xlist *l, struct xop *o)
+{
+	o->h = &l->o_open.oh;
+	o->path = l->op->path;
+	o->ls = l->op->ls;
+	o->msgs = l->op->msgs;
+	l->pending++;
+	return start(l, o, XOP_READDIR, done_readdir);
+}
+
+static void
+done_readdir(struct xop *o)
+{
+	struct xlist *l = o->ctx;
+
+	l->pending--;
+	if (!l->ended) {
+		if (o->rc == XOP_EOF) {
+			l->ended = 1;
+		} else if (o->rc != 0) {
+			l->ended = 1;
+			l->rc = SCP_E_PEER;
+			l->fx = o->fx;
+			if (o->rc == SCP_E_TOOBIG && l->op->msgs != NULL) {
+				strvec_pushf(l->op->msgs, "remote readdir "
+				    "\"%s\": too many entries", l->op->path);
+			}
+		} else if (send_readdir(l, o) != 0) {
+			return;
+		}
+	}
+	/* The ones sent past the end say EOF: the CLOSE after them. */
+	if (l->ended && l->pending == 0) {
+		l->o_close.h = &l->o_open.oh;
+		(void)start(l, &l->o_close, XOP_CLOSE, done_close);
+	}
+}
+
+static void
+done_open(struct xop *o)
+{
+	struct xlist *l = o->ctx;
+	size_t k;
+
+	if (o->rc != 0) {
+		l->rc = SCP_E_PEER;
+		l->fx = o->fx;
+		finish(l);
+		return;
+	}
+	for (k = 0; k < LIST_AHEAD; k++) {
+		if (send_readdir(l, &l->o_rd[k]) != 0) {
+			return;
+		}
+	}
+}
+
+int
+xlist_sftp_start(struct xep *e, struct xop *op)
+{
+	struct xlist *l = xcalloc(1, sizeof(*l));
+
+	l->e = e;
+	l->op = op;
+	l->next = e->lists;
+	e->lists = l;
+	l->o_open.path = op->path;
+	return start(l, &l->o_open, XOP_OPENDIR, done_open);
+}
+
+void
+xlist_sftp_forget(struct xep *e)
+{
+	struct xlist *l, *next;
+
+	for (l = e->lists; l != NULL; l = next) {
+		next = l->next;
+		free(l);
+	}
+	e->lists = NULL;
+}
