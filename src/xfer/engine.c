@@ -431,6 +431,10 @@ static const struct xjob_ops note_ops = {
 
 static struct xjob *
 note_new(int error, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
+static struct xjob *
+note_new(int error, const char *fmt, va_list ap)
 {
 	struct xjob *j = xmalloc(sizeof(*j));
 	char *m;

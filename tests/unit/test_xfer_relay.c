@@ -318,6 +318,82 @@ test_target_symlink(void **state)
 	assert_same("src", "real");
 }
 
+/*
+ * A tree listed as jobs: nested directories (entries inserted after
+ * their directory, before its later siblings), a symlink to a directory
+ * followed, a symlink loop skipped, and the failures of two directories
+ * reported in walk order, with every file arrived.
+ */
+static void
+test_tree_walk(void **state)
+{
+	struct env *e = *state;
+	char p[96], q[96], *log;
+	const char *m1, *m2, *m3, *m4, *m5;
+	size_t i, n;
+	int afirst;
+
+	e->o.recursive = 1;
+	harness_server_start(&e->c1, &e->s1, &e->o);
+	harness_server_start(&e->c2, &e->s2, &e->o);
+	assert_int_equal(mkdir("t", 0755), 0);
+	assert_int_equal(mkdir("t/a", 0755), 0);
+	assert_int_equal(mkdir("t/a/b", 0755), 0);
+	assert_int_equal(mkdir("t/a/b/c", 0755), 0);
+	assert_int_equal(mkdir("t/z", 0755), 0);
+	assert_int_equal(mkdir("t/z/y", 0755), 0);
+	assert_int_equal(mkdir("t/z/y/x", 0755), 0);
+	assert_int_equal(mkdir("other", 0755), 0);
+	for (i = 0; i < 30; i++) {
+		snprintf(p, sizeof(p), "t/%s/f%02zu", i % 3 == 0 ? "a" :
+		    i % 3 == 1 ? "a/b/c" : "z", i);
+		put_sized(p, sizes[i % NSIZES], (unsigned int)i);
+	}
+	put_sized("other/o", 5000, 9);
+	assert_int_equal(symlink("../../../other", "t/a/b/out"), 0);
+	assert_int_equal(symlink("..", "t/a/b/loop"), 0);
+	assert_int_equal(mkfifo("t/a/b/c/fifo", 0644), 0);
+	assert_int_equal(symlink("/proc/self/mem", "t/z/mem"), 0);
+	/* The same in the other branch, whichever is listed first. */
+	assert_int_equal(mkfifo("t/z/y/x/fifo", 0644), 0);
+	assert_int_equal(symlink("/proc/self/mem", "t/a/mem"), 0);
+	err_to(e, "err.txt");
+	assert_int_equal(xfer_relay(e->s1, "t", e->s2, "u", 0), 1);
+	err_restore(e);
+	for (i = 0; i < 30; i++) {
+		snprintf(p, sizeof(p), "t/%s/f%02zu", i % 3 == 0 ? "a" :
+		    i % 3 == 1 ? "a/b/c" : "z", i);
+		snprintf(q, sizeof(q), "u/%s/f%02zu", i % 3 == 0 ? "a" :
+		    i % 3 == 1 ? "a/b/c" : "z", i);
+		assert_same(p, q);
+	}
+	assert_same("other/o", "u/a/b/out/o");
+	assert_false(harness_exists("u/a/b/loop"));
+	log = harness_get("err.txt", &n);
+	m1 = strstr(log, "/t/a/b/loop\": directory loop, skipped");
+	m2 = strstr(log, "/t/a/b/c/fifo\": not a regular file");
+	m3 = strstr(log, "/t/z/mem\" : ");
+	m4 = strstr(log, "/t/z/y/x/fifo\": not a regular file");
+	m5 = strstr(log, "/t/a/mem\" : ");
+	if (m1 == NULL || m2 == NULL || m3 == NULL || m4 == NULL ||
+	    m5 == NULL) {
+		fprintf(stderr, "%s", log);
+	}
+	assert_non_null(m1);
+	assert_non_null(m2);
+	assert_non_null(m3);
+	assert_non_null(m4);
+	assert_non_null(m5);
+	/* Everything said inside t/a, however deep, on the same side of
+	 * everything said inside t/z, as the listing of t orders them. */
+	afirst = order_of("t", "a", "z");
+	assert_true(afirst == (m1 < m3 && m2 < m3 && m5 < m3 && m1 < m4 &&
+	    m2 < m4 && m5 < m4));
+	assert_true(!afirst == (m3 < m1 && m3 < m2 && m3 < m5 && m4 < m1 &&
+	    m4 < m2 && m4 < m5));
+	free(log);
+}
+
 int
 main(void)
 {
@@ -327,6 +403,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_tight_budget, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_failures_in_order, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_tree_walk, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_target_symlink, setup,
 		    teardown),
