@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -209,4 +210,75 @@ harness_exists(const char *path)
 	struct stat st;
 
 	return lstat(path, &st) == 0;
+}
+
+void
+harness_put_pattern(const char *path, size_t n, unsigned int seed,
+    mode_t mode)
+{
+	char *p = malloc(n + 1);
+	size_t i;
+
+	assert_non_null(p);
+	for (i = 0; i < n; i++) {
+		p[i] = (char)((i * 131 + seed * 7) & 0xff);
+	}
+	harness_put(path, p, n, mode);
+	free(p);
+}
+
+void
+harness_assert_same(const char *a, const char *b)
+{
+	size_t na = 0, nb = 0;
+	char *pa = harness_get(a, &na), *pb = harness_get(b, &nb);
+
+	if (pa == NULL || pb == NULL) {
+		fprintf(stderr, "cannot read \"%s\"\n", pa == NULL ? a : b);
+	}
+	assert_non_null(pa);
+	assert_non_null(pb);
+	assert_int_equal(na, nb);
+	assert_memory_equal(pa, pb, na);
+	free(pa);
+	free(pb);
+}
+
+int
+harness_count_parts(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int n = 0;
+
+	assert_non_null(d);
+	while ((de = readdir(d)) != NULL) {
+		if (strstr(de->d_name, ".scp-part") != NULL) {
+			n++;
+		}
+	}
+	closedir(d);
+	return n;
+}
+
+int
+harness_stderr_to(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600), saved;
+
+	assert_true(fd >= 0);
+	fflush(stderr);
+	saved = dup(2);
+	assert_true(saved >= 0);
+	assert_int_equal(dup2(fd, 2), 2);
+	close(fd);
+	return saved;
+}
+
+void
+harness_stderr_restore(int saved)
+{
+	fflush(stderr);
+	assert_int_equal(dup2(saved, 2), 2);
+	close(saved);
 }

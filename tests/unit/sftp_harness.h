@@ -111,4 +111,19 @@ void harness_assert_file(const char *path, const char *want);
 /* 1 if `path` exists (a dangling symlink counts), else 0. */
 int harness_exists(const char *path);
 
+/* harness_put() of `n` bytes of a pattern that differs by `seed`. */
+void harness_put_pattern(const char *path, size_t n, unsigned int seed,
+    mode_t mode);
+
+/* Asserts that both files can be read and hold the same bytes. */
+void harness_assert_same(const char *a, const char *b);
+
+/* Entries of directory `dir` named as temporary (".scp-part"). */
+int harness_count_parts(const char *dir);
+
+/* Sends stderr to a new or truncated `path`; returns the old stderr
+ * for harness_stderr_restore().  Asserts it worked. */
+int harness_stderr_to(const char *path);
+void harness_stderr_restore(int saved);
+
 #endif /* SCP_TESTS_SFTP_HARNESS_H */

@@ -72,71 +72,6 @@ static const size_t sizes[] = {
 };
 #define NSIZES	(sizeof(sizes) / sizeof(sizes[0]))
 
-static void
-put_sized(const char *path, size_t n, unsigned int seed, mode_t mode)
-{
-	char *p = malloc(n + 1);
-	size_t i;
-
-	assert_non_null(p);
-	for (i = 0; i < n; i++) {
-		p[i] = (char)((i * 131 + seed * 7) & 0xff);
-	}
-	harness_put(path, p, n, mode);
-	free(p);
-}
-
-static void
-assert_same(const char *a, const char *b)
-{
-	size_t na, nb;
-	char *pa = harness_get(a, &na), *pb = harness_get(b, &nb);
-
-	assert_int_equal(na, nb);
-	assert_memory_equal(pa, pb, na);
-	free(pa);
-	free(pb);
-}
-
-static void
-err_to(struct env *e, const char *path)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-
-	assert_true(fd >= 0);
-	fflush(stderr);
-	e->saved_err = dup(2);
-	assert_true(e->saved_err >= 0);
-	assert_int_equal(dup2(fd, 2), 2);
-	close(fd);
-}
-
-static void
-err_restore(struct env *e)
-{
-	fflush(stderr);
-	assert_int_equal(dup2(e->saved_err, 2), 2);
-	close(e->saved_err);
-	e->saved_err = -1;
-}
-
-static int
-count_parts(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	int n = 0;
-
-	assert_non_null(d);
-	while ((de = readdir(d)) != NULL) {
-		if (strstr(de->d_name, ".scp-part") != NULL) {
-			n++;
-		}
-	}
-	closedir(d);
-	return n;
-}
-
 /*
  * Copies remote files src[i] to local dst[i] as file jobs on one
  * engine, up to `inflight` at once.  Returns the engine's result, or 1
@@ -190,13 +125,13 @@ test_many_files(void **state)
 	for (i = 0; i < 60; i++) {
 		assert_true(asprintf(&src[i], "t/f%02zu", i) > 0);
 		assert_true(asprintf(&dst[i], "u/f%02zu", i) > 0);
-		put_sized(src[i], sizes[i % NSIZES], (unsigned int)i,
+		harness_put_pattern(src[i], sizes[i % NSIZES], (unsigned int)i,
 		    i % 2 ? 0640 : 0751);
 	}
 	assert_int_equal(copy_files(e, (const char *const *)src,
 	    (const char *const *)dst, 60, 16), 0);
 	for (i = 0; i < 60; i++) {
-		assert_same(src[i], dst[i]);
+		harness_assert_same(src[i], dst[i]);
 		assert_int_equal(stat(src[i], &ss), 0);
 		assert_int_equal(stat(dst[i], &st), 0);
 		assert_int_equal(st.st_mode & 07777, ss.st_mode & 07777);
@@ -204,7 +139,7 @@ test_many_files(void **state)
 		free(src[i]);
 		free(dst[i]);
 	}
-	assert_int_equal(count_parts("u"), 0);
+	assert_int_equal(harness_count_parts("u"), 0);
 }
 
 #define NOOPEN	"/sys/bus/pci/drivers_probe"
@@ -231,25 +166,25 @@ test_failures_in_order(void **state)
 	assert_int_equal(mkdir("t", 0755), 0);
 	assert_int_equal(mkdir("u", 0755), 0);
 	assert_int_equal(mkdir("u/cdir", 0755), 0);
-	put_sized("t/a", 100000, 1, 0644);
-	put_sized("t/b", 10, 2, 0644);
-	put_sized("t/c", 5000, 3, 0644);
-	put_sized("t/d", 300000, 4, 0644);
+	harness_put_pattern("t/a", 100000, 1, 0644);
+	harness_put_pattern("t/b", 10, 2, 0644);
+	harness_put_pattern("t/c", 5000, 3, 0644);
+	harness_put_pattern("t/d", 300000, 4, 0644);
 	assert_int_equal(symlink("/proc/self/mem", "t/mem"), 0);
 	noopen = open(NOOPEN, O_RDONLY) == -1 && errno == EACCES;
 	if (noopen) {
 		assert_int_equal(symlink(NOOPEN, "t/noopen"), 0);
 	} else {
 		/* Refused by the server all the same: unreadable. */
-		put_sized("t/noopen", 10, 5, 0644);
+		harness_put_pattern("t/noopen", 10, 5, 0644);
 		assert_int_equal(chmod("t/noopen", 0), 0);
 	}
-	err_to(e, "err.txt");
+	e->saved_err = harness_stderr_to("err.txt");
 	assert_int_equal(copy_files(e, src, dst, 6, 8), 1);
-	err_restore(e);
-	assert_same("t/a", "u/a");
-	assert_same("t/b", "u/b");
-	assert_same("t/d", "u/d");
+	harness_stderr_restore(e->saved_err);
+	harness_assert_same("t/a", "u/a");
+	harness_assert_same("t/b", "u/b");
+	harness_assert_same("t/d", "u/d");
 	assert_false(harness_exists("u/mem"));
 	assert_false(harness_exists("u/noopen"));
 	log = harness_get("err.txt", &n);
@@ -268,8 +203,8 @@ test_failures_in_order(void **state)
 		assert_true(m1 < m3);
 	}
 	assert_null(strstr(log, ".scp-part"));
-	assert_int_equal(count_parts("u"), 0);
-	assert_int_equal(count_parts("u/cdir"), 0);
+	assert_int_equal(harness_count_parts("u"), 0);
+	assert_int_equal(harness_count_parts("u/cdir"), 0);
 	free(log);
 }
 
@@ -293,17 +228,17 @@ test_disk_full(void **state)
 	harness_server_start(&e->c, &e->s, &e->o);
 	assert_int_equal(mkdir("t", 0755), 0);
 	assert_int_equal(mkdir("u", 0755), 0);
-	put_sized("t/big", 1100000, 7, 0644);
-	put_sized("t/small", 1000, 8, 0644);
+	harness_put_pattern("t/big", 1100000, 7, 0644);
+	harness_put_pattern("t/small", 1000, 8, 0644);
 	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
 	lim = old;
 	lim.rlim_cur = 300000;
 	signal(SIGXFSZ, SIG_IGN);
-	err_to(e, "err.txt");
+	e->saved_err = harness_stderr_to("err.txt");
 	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
 	assert_int_equal(copy_files(e, src, dst, 2, 4), 1);
 	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
-	err_restore(e);
+	harness_stderr_restore(e->saved_err);
 	signal(SIGXFSZ, SIG_DFL);
 	log = harness_get("err.txt", &n);
 	if (strstr(log, "write local \"u/big\": File too large") == NULL) {
@@ -312,8 +247,8 @@ test_disk_full(void **state)
 	assert_non_null(strstr(log, "write local \"u/big\": File too large"));
 	free(log);
 	assert_false(harness_exists("u/big"));
-	assert_same("t/small", "u/small");
-	assert_int_equal(count_parts("u"), 1);
+	harness_assert_same("t/small", "u/small");
+	assert_int_equal(harness_count_parts("u"), 1);
 	d = opendir("u");
 	assert_non_null(d);
 	while ((de = readdir(d)) != NULL) {
@@ -345,18 +280,18 @@ test_existing_target(void **state)
 	struct stat st;
 
 	harness_server_start(&e->c, &e->s, &e->o);
-	put_sized("s1", 70000, 1, 0755);
-	put_sized("s2", 10, 2, 0644);
-	put_sized("old", 5, 3, 0600);
+	harness_put_pattern("s1", 70000, 1, 0755);
+	harness_put_pattern("s2", 10, 2, 0644);
+	harness_put_pattern("old", 5, 3, 0600);
 	harness_put_str("real", "previous");
 	assert_int_equal(symlink("real", "link"), 0);
 	assert_int_equal(copy_files(e, src, dst, 2, 4), 0);
-	assert_same("s1", "old");
+	harness_assert_same("s1", "old");
 	assert_int_equal(stat("old", &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0600);
 	assert_int_equal(lstat("link", &st), 0);
 	assert_true(S_ISLNK(st.st_mode));
-	assert_same("s2", "real");
+	harness_assert_same("s2", "real");
 }
 
 int

@@ -69,55 +69,6 @@ static const size_t sizes[] = {
 };
 #define NSIZES	(sizeof(sizes) / sizeof(sizes[0]))
 
-static void
-put_sized(const char *path, size_t n, unsigned int seed)
-{
-	char *p = malloc(n + 1);
-	size_t i;
-
-	assert_non_null(p);
-	for (i = 0; i < n; i++) {
-		p[i] = (char)((i * 131 + seed * 7) & 0xff);
-	}
-	harness_put(path, p, n, 0640);
-	free(p);
-}
-
-static void
-assert_same(const char *a, const char *b)
-{
-	size_t na, nb;
-	char *pa = harness_get(a, &na), *pb = harness_get(b, &nb);
-
-	assert_int_equal(na, nb);
-	assert_memory_equal(pa, pb, na);
-	free(pa);
-	free(pb);
-}
-
-/* Sends stderr to `path` until err_restore(). */
-static void
-err_to(struct env *e, const char *path)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-
-	assert_true(fd >= 0);
-	fflush(stderr);
-	e->saved_err = dup(2);
-	assert_true(e->saved_err >= 0);
-	assert_int_equal(dup2(fd, 2), 2);
-	close(fd);
-}
-
-static void
-err_restore(struct env *e)
-{
-	fflush(stderr);
-	assert_int_equal(dup2(e->saved_err, 2), 2);
-	close(e->saved_err);
-	e->saved_err = -1;
-}
-
 /* 1 if `a` comes before `b` in the listing of `dir`. */
 static int
 order_of(const char *dir, const char *a, const char *b)
@@ -137,24 +88,6 @@ order_of(const char *dir, const char *a, const char *b)
 	closedir(d);
 	assert_true(r >= 0);
 	return r;
-}
-
-/* Entries of `dir` whose name says temporary (".scp-part"). */
-static int
-count_parts(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	int n = 0;
-
-	assert_non_null(d);
-	while ((de = readdir(d)) != NULL) {
-		if (strstr(de->d_name, ".scp-part") != NULL) {
-			n++;
-		}
-	}
-	closedir(d);
-	return n;
 }
 
 /* A file that stats as regular but that even root may not open for
@@ -180,14 +113,14 @@ test_many_files(void **state)
 	}
 	for (i = 0; i < 120; i++) {
 		snprintf(p, sizeof(p), "t/d%zu/f%03zu", i % 4, i);
-		put_sized(p, sizes[i % NSIZES], (unsigned int)i);
+		harness_put_pattern(p, sizes[i % NSIZES], (unsigned int)i, 0640);
 	}
 	assert_int_equal(chmod("t/d2", 0555), 0);
 	assert_int_equal(xfer_relay(e->s1, "t", e->s2, "u", 0), 0);
 	for (i = 0; i < 120; i++) {
 		snprintf(p, sizeof(p), "t/d%zu/f%03zu", i % 4, i);
 		snprintf(q, sizeof(q), "u/d%zu/f%03zu", i % 4, i);
-		assert_same(p, q);
+		harness_assert_same(p, q);
 	}
 	/* -p: the modes, a read-only directory's last (after its files). */
 	{
@@ -223,13 +156,13 @@ test_tight_budget(void **state)
 	assert_int_equal(mkdir("t", 0755), 0);
 	for (i = 0; i < 150; i++) {
 		snprintf(p, sizeof(p), "t/f%03zu", i);
-		put_sized(p, (i * 97) % 3000, (unsigned int)i);
+		harness_put_pattern(p, (i * 97) % 3000, (unsigned int)i, 0640);
 	}
 	assert_int_equal(xfer_relay(e->s1, "t", e->s2, "u", 0), 0);
 	for (i = 0; i < 150; i++) {
 		snprintf(p, sizeof(p), "t/f%03zu", i);
 		snprintf(q, sizeof(q), "u/f%03zu", i);
-		assert_same(p, q);
+		harness_assert_same(p, q);
 	}
 }
 
@@ -253,7 +186,7 @@ test_failures_in_order(void **state)
 	assert_int_equal(mkdir("t", 0755), 0);
 	for (i = 0; i < 40; i++) {
 		snprintf(p, sizeof(p), "t/f%02zu", i);
-		put_sized(p, sizes[i % NSIZES], (unsigned int)i);
+		harness_put_pattern(p, sizes[i % NSIZES], (unsigned int)i, 0640);
 	}
 	/* Opens, then every READ fails (EIO at offset 0). */
 	assert_int_equal(symlink("/proc/self/mem", "t/f10x"), 0);
@@ -265,13 +198,13 @@ test_failures_in_order(void **state)
 	if (noopen) {
 		assert_int_equal(symlink(NOOPEN, "t/f25x"), 0);
 	}
-	err_to(e, "err.txt");
+	e->saved_err = harness_stderr_to("err.txt");
 	assert_int_equal(xfer_relay(e->s1, "t", e->s2, "u", 0), 1);
-	err_restore(e);
+	harness_stderr_restore(e->saved_err);
 	for (i = 0; i < 40; i++) {
 		snprintf(p, sizeof(p), "t/f%02zu", i);
 		snprintf(q, sizeof(q), "u/f%02zu", i);
-		assert_same(p, q);
+		harness_assert_same(p, q);
 	}
 	assert_false(harness_exists("u/f10x"));
 	assert_false(harness_exists("u/f30x"));
@@ -296,7 +229,7 @@ test_failures_in_order(void **state)
 	}
 	/* No temporary name left behind, said or on disk. */
 	assert_null(strstr(log, ".scp-part"));
-	assert_int_equal(count_parts("u"), 0);
+	assert_int_equal(harness_count_parts("u"), 0);
 	free(log);
 }
 
@@ -309,13 +242,13 @@ test_target_symlink(void **state)
 
 	harness_server_start(&e->c1, &e->s1, &e->o);
 	harness_server_start(&e->c2, &e->s2, &e->o);
-	put_sized("src", 70000, 3);
+	harness_put_pattern("src", 70000, 3, 0640);
 	harness_put_str("real", "old");
 	assert_int_equal(symlink("real", "link"), 0);
 	assert_int_equal(xfer_relay(e->s1, "src", e->s2, "link", 0), 0);
 	assert_int_equal(lstat("link", &st), 0);
 	assert_true(S_ISLNK(st.st_mode));
-	assert_same("src", "real");
+	harness_assert_same("src", "real");
 }
 
 /*
@@ -347,9 +280,9 @@ test_tree_walk(void **state)
 	for (i = 0; i < 30; i++) {
 		snprintf(p, sizeof(p), "t/%s/f%02zu", i % 3 == 0 ? "a" :
 		    i % 3 == 1 ? "a/b/c" : "z", i);
-		put_sized(p, sizes[i % NSIZES], (unsigned int)i);
+		harness_put_pattern(p, sizes[i % NSIZES], (unsigned int)i, 0640);
 	}
-	put_sized("other/o", 5000, 9);
+	harness_put_pattern("other/o", 5000, 9, 0640);
 	assert_int_equal(symlink("../../../other", "t/a/b/out"), 0);
 	assert_int_equal(symlink("..", "t/a/b/loop"), 0);
 	assert_int_equal(mkfifo("t/a/b/c/fifo", 0644), 0);
@@ -357,17 +290,17 @@ test_tree_walk(void **state)
 	/* The same in the other branch, whichever is listed first. */
 	assert_int_equal(mkfifo("t/z/y/x/fifo", 0644), 0);
 	assert_int_equal(symlink("/proc/self/mem", "t/a/mem"), 0);
-	err_to(e, "err.txt");
+	e->saved_err = harness_stderr_to("err.txt");
 	assert_int_equal(xfer_relay(e->s1, "t", e->s2, "u", 0), 1);
-	err_restore(e);
+	harness_stderr_restore(e->saved_err);
 	for (i = 0; i < 30; i++) {
 		snprintf(p, sizeof(p), "t/%s/f%02zu", i % 3 == 0 ? "a" :
 		    i % 3 == 1 ? "a/b/c" : "z", i);
 		snprintf(q, sizeof(q), "u/%s/f%02zu", i % 3 == 0 ? "a" :
 		    i % 3 == 1 ? "a/b/c" : "z", i);
-		assert_same(p, q);
+		harness_assert_same(p, q);
 	}
-	assert_same("other/o", "u/a/b/out/o");
+	harness_assert_same("other/o", "u/a/b/out/o");
 	assert_false(harness_exists("u/a/b/loop"));
 	log = harness_get("err.txt", &n);
 	m1 = strstr(log, "/t/a/b/loop\": directory loop, skipped");
