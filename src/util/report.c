@@ -29,7 +29,7 @@ static uint64_t rp_ok, rp_failed, rp_skipped, rp_bytes, rp_errors;
 /* The current file: begun (explicitly or by its first progress). */
 static char *rp_src, *rp_dst;
 static int rp_begun;
-static uint64_t rp_cur_size, rp_cur_bytes;
+static uint64_t rp_cur_size, rp_cur_bytes, rp_fed_size;
 static double rp_cur_t0, rp_last_progress;
 static char *rp_last_msg;	/* last error line since the last end */
 
@@ -254,6 +254,7 @@ report_progress(const char *name, uint64_t done, uint64_t size)
 		return;
 	}
 	rp_cur_bytes = done;
+	rp_fed_size = size;
 	if (!rp_begun && (rp_src == NULL || strcmp(rp_src, name) != 0)) {
 		/* Not begun by its path: the meter's name stands in, for
 		 * the total line only (no begin event without a source). */
@@ -282,6 +283,12 @@ report_end(const char *source, const char *target, uint64_t size,
 	if (!rp_started) {
 		return;
 	}
+	if (size == REPORT_SIZE_FED) {
+		size = rp_fed_size;
+	}
+	if (bytes == REPORT_BYTES_FED) {
+		bytes = status == REPORT_OK ? size : rp_cur_bytes;
+	}
 	if (!rp_begun || rp_src == NULL || strcmp(rp_src, source) != 0) {
 		report_begin(source, target, size);
 	}
@@ -289,9 +296,6 @@ report_end(const char *source, const char *target, uint64_t size,
 		message = rp_last_msg;
 	}
 	secs = rp_now() - rp_cur_t0;
-	if (bytes == REPORT_BYTES_FED) {
-		bytes = status == REPORT_OK ? size : rp_cur_bytes;
-	}
 	if (rp_json_fd >= 0) {
 		rp_open(&b, "end");
 		rp_field_str(&b, "source", source);
@@ -312,7 +316,7 @@ report_end(const char *source, const char *target, uint64_t size,
 		rp_failed++;
 	}
 	rp_bytes += bytes;
-	rp_cur_bytes = 0;
+	rp_cur_bytes = rp_fed_size = 0;
 	rp_begun = 0;
 	rp_set(&rp_last_msg, NULL);
 	rp_draw(0);

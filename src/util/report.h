@@ -71,6 +71,9 @@ void report_progress(const char *name, uint64_t done, uint64_t size);
 /* report_end()'s `bytes` when the path does not count them: the last
  * count the meter fed for this file (0 if none). */
 #define REPORT_BYTES_FED	UINT64_MAX
+/* report_end()'s `size` when the path does not have it at hand: the
+ * size the meter was given for this file (0 if none). */
+#define REPORT_SIZE_FED		UINT64_MAX
 
 /*
  * A file's result, final.  `bytes`: what was sent or written.

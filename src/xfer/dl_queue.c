@@ -18,6 +18,7 @@
 #include "../util/buf.h"
 #include "../util/err.h"
 #include "../util/log.h"
+#include "../util/report.h"
 #include "../util/strvec.h"
 #include "../util/xmalloc.h"
 
@@ -344,6 +345,11 @@ dl_retire(struct dl_engine *e)
 		}
 		for (i = 0; i < j->msgs.n; i++) {
 			log_error("%s", j->msgs.v[i]);
+		}
+		if (j->kind == DLJ_FILE) {
+			report_end(j->rpath, j->ldisp, j->size, j->failed ?
+			    0 : j->size, j->failed ? REPORT_FAILED : REPORT_OK,
+			    NULL);
 		}
 		if (j->failed) {
 			e->errs = 1;
