@@ -364,7 +364,10 @@ report_summary(int exit_status)
 	}
 	if (rp_total) {
 		rp_totals(&t);
+		/* The walk is over: what was done is the whole. */
 		t.counting = 0;
+		t.files_total = t.files_done;
+		t.bytes_total = t.bytes_done;
 		total_finish(&t);
 	}
 	if (rp_json_fd >= 0) {
