@@ -18,6 +18,7 @@
 #include "../transport/children.h"
 #include "../transport/io.h"
 #include "../util/log.h"
+#include "../util/report.h"
 #include "../util/xmalloc.h"
 #include "run.h"
 
@@ -91,7 +92,14 @@ cli_fatal(const char *fmt, ...)
 	va_end(ap);
 	log_error("%s", msg);
 	children_abort_all();
-	exit(255);
+	cli_exit(255);
+}
+
+void
+cli_exit(int status)
+{
+	report_summary(status);
+	exit(status);
 }
 
 /* OpenSSH's do_local_cmd() trace: "Executing: arg arg ...". */

@@ -16,6 +16,7 @@
 
 #include "../util/log.h"
 #include "../util/progress.h"
+#include "../util/report.h"
 #include "../util/xmalloc.h"
 #include "run.h"
 
@@ -91,6 +92,8 @@ local_source_child(const struct cli *x, int fd, const char *src)
 	signal(SIGTTOU, SIG_DFL);
 	/* Errors go to the peer (our sink) only, as a remote scp's do. */
 	log_init("scp", log_get_level(), 1);
+	/* The parent's sink reports these files. */
+	report_disable();
 	so = x->sopts;
 	so.remote = 1;
 	so.progress = 0;

@@ -14,6 +14,7 @@
 #include "../transport/io.h"
 #include "../util/err.h"
 #include "../util/log.h"
+#include "../util/report.h"
 #include "../util/sanitize.h"
 #include "options.h"
 #include "run.h"
@@ -107,6 +108,8 @@ main(int argc, char **argv)
 			usage();
 		}
 		r = run_client(&o);
+		/* What the summary says is what we exit with. */
+		report_summary(r);
 	}
 	options_free(&o);
 	return r;

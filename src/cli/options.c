@@ -24,6 +24,8 @@ enum {
 	LONGOPT_TIMEOUT,
 	LONGOPT_FSYNC,
 	LONGOPT_HELP,
+	LONGOPT_JSON,
+	LONGOPT_PROGRESS,
 };
 
 /*
@@ -39,6 +41,9 @@ struct opt_spec {
 	const char *help;	/* one line; NULL: not listed (-M) */
 	int internal;		/* listed under the internal options */
 };
+
+/* The one option whose argument may be left out: --json[=fd]. */
+#define OPT_OPTIONAL(s)	((s)->val == LONGOPT_JSON)
 
 static const struct opt_spec opt_table[] = {
 	{ '3', NULL, NULL,
@@ -80,6 +85,10 @@ static const struct opt_spec opt_table[] = {
 	{ LONGOPT_HELP, "help", NULL, "print this help and exit", 0 },
 	{ LONGOPT_INPLACE, "inplace", NULL,
 	    "write under the final name, no temporary file", 0 },
+	{ LONGOPT_JSON, "json", "fd",
+	    "JSON events, one per line, on stdout or fd", 0 },
+	{ LONGOPT_PROGRESS, "progress", "mode",
+	    "progress meter: file, total (whole copy) or none", 0 },
 	{ LONGOPT_RESUME, "resume", NULL,
 	    "continue interrupted copies from verified partial data", 0 },
 	{ LONGOPT_TIMEOUT, "timeout", "seconds",
@@ -122,8 +131,8 @@ opt_tables(char *optstring, struct option *longopts)
 			continue;
 		}
 		longopts[nl].name = s->name;
-		longopts[nl].has_arg = s->arg != NULL ? required_argument :
-		    no_argument;
+		longopts[nl].has_arg = s->arg == NULL ? no_argument :
+		    OPT_OPTIONAL(s) ? optional_argument : required_argument;
 		longopts[nl].flag = NULL;
 		longopts[nl].val = s->val;
 		nl++;
@@ -141,8 +150,9 @@ help_line(FILE *fp, const struct opt_spec *s)
 		snprintf(left, sizeof(left), "-%c%s%s", s->val,
 		    s->arg != NULL ? " " : "", s->arg != NULL ? s->arg : "");
 	} else {
-		snprintf(left, sizeof(left), "--%s%s%s", s->name,
-		    s->arg != NULL ? "=" : "", s->arg != NULL ? s->arg : "");
+		snprintf(left, sizeof(left), "--%s%s%s%s%s", s->name,
+		    OPT_OPTIONAL(s) ? "[" : "", s->arg != NULL ? "=" : "",
+		    s->arg != NULL ? s->arg : "", OPT_OPTIONAL(s) ? "]" : "");
 	}
 	return fprintf(fp, "  %-20s %s\n", left, s->help) < 0 ? -1 : 0;
 }
@@ -184,6 +194,8 @@ options_init(struct scp_options *o)
 	o->port = -1;
 	o->ssh_program = SCP_DEFAULT_SSH;
 	o->sftp_connections = -1;
+	o->json_fd = -1;
+	o->progress = SCP_PROGRESS_AUTO;
 	strvec_init(&o->ssh_args);
 }
 
@@ -395,6 +407,31 @@ options_parse(struct scp_options *o, int argc, char **argv)
 			}
 			o->timeout = (unsigned int)v;
 			break;
+		case LONGOPT_JSON:
+			if (optarg == NULL) {
+				o->json_fd = 1;
+			} else if (parse_uint_str(optarg, 0, 65535, &v) != 0) {
+				snprintf(o->errmsg, sizeof(o->errmsg),
+				    "Invalid --json descriptor \"%s\"", optarg);
+				return SCP_E_FATAL;
+			} else {
+				o->json_fd = (int)v;
+			}
+			break;
+		case LONGOPT_PROGRESS:
+			if (strcmp(optarg, "file") == 0) {
+				o->progress = SCP_PROGRESS_FILE;
+			} else if (strcmp(optarg, "total") == 0) {
+				o->progress = SCP_PROGRESS_TOTAL;
+			} else if (strcmp(optarg, "none") == 0) {
+				o->progress = SCP_PROGRESS_NONE;
+			} else {
+				snprintf(o->errmsg, sizeof(o->errmsg),
+				    "Invalid --progress \"%s\": "
+				    "file, total or none", optarg);
+				return SCP_E_FATAL;
+			}
+			break;
 		case ':':
 			if (optopt > 0 && optopt < 256) {
 				snprintf(o->errmsg, sizeof(o->errmsg),
@@ -420,6 +457,7 @@ options_parse(struct scp_options *o, int argc, char **argv)
 			return SCP_E_FORMAT;
 		}
 	}
+	o->noptions = optind - 1;
 	o->noperands = argc - optind;
 	o->operands = argv + optind;
 	return 0;

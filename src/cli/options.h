@@ -26,6 +26,13 @@ enum scp_mode {
 	SCP_MODE_LEGACY,	/* -O */
 };
 
+enum scp_progress {
+	SCP_PROGRESS_AUTO = 0,	/* total for -r or several sources */
+	SCP_PROGRESS_FILE,	/* OpenSSH's meter, one per file */
+	SCP_PROGRESS_TOTAL,	/* one line for the whole copy */
+	SCP_PROGRESS_NONE,
+};
+
 struct scp_options {
 	enum scp_mode mode;	/* last of -O / -s wins */
 	int mode_forced;	/* -s given: no legacy fallback (run_sftp.c) */
@@ -51,6 +58,9 @@ struct scp_options {
 	int fsync;		/* --fsync: flush files to disk (SFTP) */
 	unsigned int timeout;	/* --timeout=N seconds, 0 = none */
 	int help;		/* --help: nothing else was parsed */
+	int json_fd;		/* --json[=FD]: 1 (stdout) or FD, -1 = off */
+	enum scp_progress progress;	/* --progress= */
+	int noptions;		/* argv[1..noptions] are the options */
 
 	/*
 	 * The user's ssh options in command-line order (-4 -6 -A -C -B

@@ -50,6 +50,10 @@ void cli_signals_install(void);
  * children_finish, ...); the handlers reach them through
  * children_kill_all() and children_stop_all(). */
 
+/* The one way out of a client run: the --json summary and the final
+ * total line (report_summary()), then exit(status). */
+void cli_exit(int status) __attribute__((noreturn));
+
 /* Prints "scp: <msg>", kills and reaps the children, exits 255. */
 void cli_fatal(const char *fmt, ...)
     __attribute__((format(printf, 1, 2), noreturn));
@@ -61,6 +65,17 @@ void cli_trace_argv(const struct scp_options *o, char *const argv[]);
 
 /* The client: returns the exit status (0 or 1); fatal paths exit 255. */
 int run_client(struct scp_options *o);
+
+/* --- events.c: --json and --progress (util/report.h) -------------- */
+
+/*
+ * Turns the report's consumers and the per-file meter on as the options
+ * and the terminal say, emits the start event and counts local sources
+ * ahead (the plan).  Returns 1 when the transfers must feed the meter
+ * calls (their `progress` options), 0 when nothing listens.  Exits 255
+ * when the --json descriptor is not open.
+ */
+int cli_events_start(struct scp_options *o);
 
 /* --- run_server.c ------------------------------------------------- */
 

@@ -10,7 +10,6 @@
 
 #include "../util/err.h"
 #include "../util/log.h"
-#include "../util/progress.h"
 #include "run.h"
 
 /*
@@ -56,7 +55,7 @@ verify_dir(const char *path)
 	}
 	log_plain("%s: %s", path, strerror(err));
 	children_finish_all();
-	exit(1);
+	cli_exit(1);
 }
 
 /* 1 if some source operand is remote or exists locally. */
@@ -190,8 +189,8 @@ run_client(struct scp_options *o)
 		o->target_dir = 1;
 	}
 
-	progress = !o->quiet && isatty(STDOUT_FILENO);
-	progress_enable(progress);
+	/* The meter calls feed --json and the total line too. */
+	progress = cli_events_start(o);
 
 	x.sopts.recursive = o->recursive;
 	x.sopts.preserve = o->preserve;

@@ -59,7 +59,7 @@ static void
 sftp_setup_failed(void)
 {
 	children_abort_all();
-	exit(cli_interrupted ? 1 : 255);
+	cli_exit(cli_interrupted ? 1 : 255);
 }
 
 /*

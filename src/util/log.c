@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "report.h"
 #include "sanitize.h"
 
 static const char *log_progname = "scp";
@@ -33,12 +34,16 @@ log_is_remote(void)
 	return log_remote;
 }
 
-static void log_emit(const char *prefix, const char *fmt, va_list ap)
-    __attribute__((format(printf, 2, 0)));
+static void log_emit(int err, const char *prefix, const char *fmt,
+    va_list ap) __attribute__((format(printf, 3, 0)));
 
-/* One write(2) per message so lines from several processes don't mix. */
+/*
+ * One write(2) per message so lines from several processes don't mix.
+ * `err`: an error line, which --json reports too (report.h); every line
+ * first erases the total-progress line, which would garble it.
+ */
 static void
-log_emit(const char *prefix, const char *fmt, va_list ap)
+log_emit(int err, const char *prefix, const char *fmt, va_list ap)
 {
 	char raw[2048], safe[8192];
 	size_t n, pl;
@@ -48,6 +53,11 @@ log_emit(const char *prefix, const char *fmt, va_list ap)
 		return;
 	}
 	vsnprintf(raw, sizeof(raw), fmt, ap);
+	if (err) {
+		report_message(raw);
+	} else {
+		report_clear();
+	}
 	pl = strlen(prefix);
 	if (pl >= sizeof(safe) - 2) {
 		return;
@@ -73,7 +83,7 @@ log_error(const char *fmt, ...)
 	}
 	snprintf(prefix, sizeof(prefix), "%s: ", log_progname);
 	va_start(ap, fmt);
-	log_emit(prefix, fmt, ap);
+	log_emit(1, prefix, fmt, ap);
 	va_end(ap);
 }
 
@@ -86,7 +96,7 @@ log_plain(const char *fmt, ...)
 		return;
 	}
 	va_start(ap, fmt);
-	log_emit("", fmt, ap);
+	log_emit(1, "", fmt, ap);
 	va_end(ap);
 }
 
@@ -99,7 +109,7 @@ log_info(const char *fmt, ...)
 		return;
 	}
 	va_start(ap, fmt);
-	log_emit("", fmt, ap);
+	log_emit(0, "", fmt, ap);
 	va_end(ap);
 }
 
@@ -113,7 +123,7 @@ name(const char *fmt, ...)				\
 		return;					\
 	}						\
 	va_start(ap, fmt);				\
-	log_emit(pfx, fmt, ap);				\
+	log_emit(0, pfx, fmt, ap);				\
 	va_end(ap);					\
 }
 

@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "report.h"
 #include "sanitize.h"
 #include "xmalloc.h"
 
@@ -382,7 +383,9 @@ progress_enabled(void)
 void
 progress_start(const char *name, uint64_t total)
 {
-	if (!pm_enabled) {
+	/* The meter's feed also counts for the report (report.h), whose
+	 * total line replaces the drawing under --progress=total. */
+	if (!pm_enabled && !report_active()) {
 		return;
 	}
 	free(pm_name);
@@ -394,8 +397,11 @@ progress_start(const char *name, uint64_t total)
 	pm_bps = 0;
 	pm_winch = 0;
 	pm_active = 1;
-	pm_read_cols();
-	pm_refresh(0);
+	report_progress(pm_name, 0, total);
+	if (pm_enabled) {
+		pm_read_cols();
+		pm_refresh(0);
+	}
 }
 
 void
@@ -405,6 +411,10 @@ progress_update(uint64_t done)
 		return;
 	}
 	pm_counter = done;
+	report_progress(pm_name, done, pm_total);
+	if (!pm_enabled) {
+		return;
+	}
 	/* Called for every block: only the clock read is on this path. */
 	if (!pm_winch && pm_now() < pm_next) {
 		return;
@@ -419,7 +429,8 @@ progress_end(void)
 		return;
 	}
 	pm_active = 0;
-	if (pm_can_output()) {
+	report_progress(pm_name, pm_counter, pm_total);
+	if (pm_enabled && pm_can_output()) {
 		/* Only redraw if the last line does not show the end yet. */
 		if (pm_cur != pm_counter || pm_cur != pm_total) {
 			pm_refresh(1);

@@ -7,6 +7,11 @@
  * move (cheap: it redraws at most once a second, or at once after
  * SIGWINCH), progress_end() when the file is done (final 100% line and
  * newline).  One meter at a time per process.
+ *
+ * The same calls feed report.h's byte counts (the --json progress
+ * events, the total line) whenever report_active(), drawn or not: the
+ * callers call them when their `progress` option is set, which cli sets
+ * for either.
  */
 #ifndef SCP_UTIL_PROGRESS_H
 #define SCP_UTIL_PROGRESS_H
@@ -14,8 +19,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Globally enables or disables the meter (call once from cli: enabled
- * when !-q && isatty(STDOUT_FILENO)).  Installs the SIGWINCH handler. */
+/* Globally enables or disables drawing the meter (call once from cli:
+ * enabled when !-q && isatty(STDOUT_FILENO) and --progress=file).
+ * Installs the SIGWINCH handler. */
 void progress_enable(int on);
 int progress_enabled(void);
 

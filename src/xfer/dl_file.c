@@ -19,6 +19,7 @@
 #include "../fs/outfile.h"
 #include "../util/err.h"
 #include "../util/log.h"
+#include "../util/report.h"
 #include "../util/xmalloc.h"
 
 /*
@@ -155,8 +156,8 @@ download_stopped(struct outfile *of, int r, const char *rpath,
  * else the file is STAT-ed.
  * 0 copied, 1 error reported, <0 session unusable.
  */
-int
-download_file(struct sftp_session *s, const char *rpath,
+static int
+download_one(struct sftp_session *s, const char *rpath,
     const struct sftp_attr *given, int dirfd, const char *lname,
     const char *ldisp, int ofl)
 {
@@ -333,4 +334,17 @@ download_file(struct sftp_session *s, const char *rpath,
 		return 1;
 	}
 	return 0;
+}
+
+/* The file's result is final here, whatever the way (split or not). */
+int
+download_file(struct sftp_session *s, const char *rpath,
+    const struct sftp_attr *given, int dirfd, const char *lname,
+    const char *ldisp, int ofl)
+{
+	int r = download_one(s, rpath, given, dirfd, lname, ldisp, ofl);
+
+	report_end(rpath, ldisp, REPORT_SIZE_FED, REPORT_BYTES_FED,
+	    r == 0 ? REPORT_OK : REPORT_FAILED, NULL);
+	return r;
 }

@@ -180,6 +180,7 @@ struct dl_dir {
 struct dl_job {
 	uint32_t magic;		/* replies are routed by owner pointer */
 	enum dl_kind kind;
+	int synced;		/* ran at the head (dl_run_sync): reported */
 	enum dl_state state;
 	struct dl_job *next;
 	int started, passed, failed;

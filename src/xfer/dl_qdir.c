@@ -21,6 +21,7 @@
 #include "../util/buf.h"
 #include "../util/err.h"
 #include "../util/log.h"
+#include "../util/report.h"
 #include "../util/strvec.h"
 #include "../util/xmalloc.h"
 
@@ -289,6 +290,7 @@ dl_entry_job(struct dl_engine *e, struct dl_dir *d,
 		kind = DLJ_DIR;
 	} else if (sftp_attr_is_reg(&ent->a)) {
 		kind = dl_small(e, &ent->a) ? DLJ_FILE : DLJ_BIG;
+		report_plan(sub, ent->a.size);
 	} else {
 		note = 1;
 	}

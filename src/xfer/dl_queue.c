@@ -18,6 +18,7 @@
 #include "../util/buf.h"
 #include "../util/err.h"
 #include "../util/log.h"
+#include "../util/report.h"
 #include "../util/strvec.h"
 #include "../util/xmalloc.h"
 
@@ -326,6 +327,8 @@ dl_retire(struct dl_engine *e)
 				return r;
 			}
 			j->state = DLS_DONE;
+			/* download_file() reported it (report.h). */
+			j->synced = 1;
 			if (!j->passed) {
 				j->passed = 1;
 				e->npassed++;
@@ -344,6 +347,11 @@ dl_retire(struct dl_engine *e)
 		}
 		for (i = 0; i < j->msgs.n; i++) {
 			log_error("%s", j->msgs.v[i]);
+		}
+		if (j->kind == DLJ_FILE && !j->synced) {
+			report_end(j->rpath, j->ldisp, j->size, j->failed ?
+			    0 : j->size, j->failed ? REPORT_FAILED : REPORT_OK,
+			    NULL);
 		}
 		if (j->failed) {
 			e->errs = 1;

@@ -14,6 +14,7 @@
 #include "../transport/io.h"
 #include "../util/err.h"
 #include "../util/log.h"
+#include "../util/report.h"
 #include "../util/xmalloc.h"
 
 
@@ -199,6 +200,18 @@ file_start(struct xjob *j)
 	return 0;
 }
 
+/* A retiring file's result, for report.h: its messages (j->msgs) are
+ * printed next, at retirement. */
+static void
+file_report(struct xfile *f)
+{
+	if (f->j.done) {
+		report_end(f->spath, f->dpath, f->size, f->total, f->j.failed ?
+		    REPORT_FAILED : REPORT_OK, f->j.failed && f->j.msgs.n > 0 ?
+		    f->j.msgs.v[f->j.msgs.n - 1] : NULL);
+	}
+}
+
 /* The meter shows the head's progress; a file done before it became
  * the head shows its whole meter at once. */
 static void
@@ -207,6 +220,7 @@ file_head(struct xjob *j)
 	struct xfile *f = (struct xfile *)j;
 
 	if (f->size == 0 || !f->data_started) {
+		file_report(f);
 		return;
 	}
 	if (!f->metered) {
@@ -219,6 +233,7 @@ file_head(struct xjob *j)
 		f->metered = 0;
 		f->data_started = 0;
 	}
+	file_report(f);
 }
 
 static int
@@ -235,6 +250,7 @@ file_stopped(struct xjob *j, int code)
 		f->metered = 0;
 	}
 	log_error("copy \"%s\" to \"%s\" interrupted", f->spath, f->dpath);
+	report_end(f->spath, f->dpath, f->size, f->total, REPORT_FAILED, NULL);
 	return 1;
 }
 

@@ -20,6 +20,7 @@
 #include "../transport/io.h"
 #include "../util/err.h"
 #include "../util/log.h"
+#include "../util/report.h"
 #include "../util/xmalloc.h"
 
 /*
@@ -176,10 +177,9 @@ sftp_upload_room(struct sftp_session *s, const char *rpath, uint64_t size)
 	return 0;
 }
 
-/* 0 copied, 1 per-file error (printed), <0 session unusable. */
-int
-sftp_upload_file_sync(struct sftp_session *s, const char *lpath,
-    const char *rpath, int fresh)
+static int
+upload_one(struct sftp_session *s, const char *lpath, const char *rpath,
+    int fresh)
 {
 	struct sftp_rfile rf;
 	struct sftp_attr a;
@@ -312,5 +312,18 @@ sftp_upload_file_sync(struct sftp_session *s, const char *lpath,
 	if (io_cancelled()) {
 		return SCP_E_INTR;
 	}
+	return r;
+}
+
+/* 0 copied, 1 per-file error (printed), <0 session unusable.  The
+ * file's result is final here, whatever the way (split or not). */
+int
+sftp_upload_file_sync(struct sftp_session *s, const char *lpath,
+    const char *rpath, int fresh)
+{
+	int r = upload_one(s, lpath, rpath, fresh);
+
+	report_end(lpath, rpath, REPORT_SIZE_FED, REPORT_BYTES_FED,
+	    r == 0 ? REPORT_OK : REPORT_FAILED, NULL);
 	return r;
 }

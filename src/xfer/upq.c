@@ -36,6 +36,7 @@
 #include "../util/buf.h"
 #include "../util/err.h"
 #include "../util/log.h"
+#include "../util/report.h"
 #include "../util/strvec.h"
 #include "../util/xmalloc.h"
 
@@ -332,6 +333,10 @@ head_retire(struct sftp_session *s, struct sftp_upq *q)
 		sftp_meter_start(s, j->lpath, j->size);
 		sftp_meter_update(s, j->size);
 		sftp_meter_end(s);
+	}
+	if (j->kind == UJ_FILE) {
+		report_end(j->lpath, j->rpath, j->size, j->failed ? 0 : j->size,
+		    j->failed ? REPORT_FAILED : REPORT_OK, NULL);
 	}
 	head_pop(q);
 	return 0;

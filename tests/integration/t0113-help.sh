@@ -18,7 +18,8 @@ help_opts () {
 # -X sub-options, are not options).
 man_opts () {
 	sed -n 's/^\.It Fl //p' "$MAN" |
-	    sed 's/ Ns = Ns Ar /=/; s/ Ar / /; s/\\-/-/g; s/^/-/' | sort
+	    sed 's/ Ns Oo = Ns Ar \([^ ]*\) Oc/[=\1]/; s/ Ns = Ns Ar /=/;
+	    s/ Ar / /; s/\\-/-/g; s/^/-/' | sort
 }
 
 test_expect_success_ours 'scp --help: exit 0, text on stdout, nothing on stderr' '

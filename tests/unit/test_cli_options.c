@@ -379,7 +379,8 @@ test_help_text(void **state)
 	    "-i identity_file", "-J destination", "-l limit", "-O",
 	    "-o ssh_option", "-P port", "-p", "-q", "-R", "-r", "-S program",
 	    "-s", "-T", "-v", "-X sftp_option", "--fsync", "--help",
-	    "--inplace", "--resume", "--timeout=seconds", "-d", "-f", "-t",
+	    "--inplace", "--json[=fd]", "--progress=mode", "--resume",
+	    "--timeout=seconds", "-d", "-f", "-t",
 	    "-1", "-2", NULL };
 	char *text = NULL, *line, *save = NULL, *nl;
 	size_t len = 0, n = 0, usage_len;

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -17,6 +18,7 @@
 #include "../../transport/io.h"
 #include "../../util/err.h"
 #include "../../util/log.h"
+#include "../../util/report.h"
 
 enum {
 	A_REC,		/* reading a record line */
@@ -61,6 +63,11 @@ watch_answer(struct scp_relay_watch *w, int ok)
 		return;
 	}
 	w->a_await = 0;
+	if (!ok) {
+		/* The sink refused the file: its message is the reason. */
+		report_end(w->a_name, NULL, w->a_fsize, 0, REPORT_FAILED,
+		    w->b_line);
+	}
 	if (w->a_state != A_REC || !ok) {
 		return;
 	}
@@ -87,6 +94,8 @@ watch_record(struct scp_relay_watch *w)
 		}
 		w->a_size = cd.size;
 		w->a_await = 1;
+		snprintf(w->a_name, sizeof(w->a_name), "%s", cd.name);
+		w->a_fsize = cd.size;
 		break;
 	case 'D':
 	case 'E':
@@ -131,6 +140,7 @@ feed_source(struct scp_relay_watch *w, const unsigned char *p, size_t n)
 	case A_STATUS:
 		if (p[0] == 0) {
 			w->a_state = A_REC;
+			w->a_fin = 1;
 		} else if (p[0] == 1 || p[0] == 2) {
 			w->a_len = 0;
 			w->a_state = A_STMSG;
@@ -148,6 +158,9 @@ feed_source(struct scp_relay_watch *w, const unsigned char *p, size_t n)
 			if (w->a_state == A_STMSG) {
 				w->a_state = A_REC;
 				watch_msg(w, w->a_line);
+				/* The source could not read the file. */
+				report_end(w->a_name, NULL, w->a_fsize,
+				    w->a_fsize, REPORT_FAILED, w->a_line);
 			} else {
 				watch_record(w);
 			}
@@ -166,6 +179,11 @@ feed_sink(struct scp_relay_watch *w, const unsigned char *p)
 	switch (w->b_state) {
 	case B_ANSWER:
 		if (p[0] == 0) {
+			if (w->a_fin) {
+				w->a_fin = 0;
+				report_end(w->a_name, NULL, w->a_fsize,
+				    w->a_fsize, REPORT_OK, NULL);
+			}
 			watch_answer(w, 1);
 			return 1;
 		}
@@ -186,6 +204,12 @@ feed_sink(struct scp_relay_watch *w, const unsigned char *p)
 		} else if (r > 0) {
 			w->b_state = w->b_kind == 1 ? B_ANSWER : B_OFF;
 			watch_msg(w, w->b_line);
+			if (w->a_fin) {
+				/* The sink could not keep the file. */
+				w->a_fin = 0;
+				report_end(w->a_name, NULL, w->a_fsize,
+				    w->a_fsize, REPORT_FAILED, w->b_line);
+			}
 			watch_answer(w, 0);
 		}
 		return 1;

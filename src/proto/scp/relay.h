@@ -28,6 +28,11 @@ struct scp_relay_watch {
 	uint64_t a_left;	/* data bytes of the current C record */
 	uint64_t a_size;	/* size of a C record the sink has not answered */
 	int a_await;		/* a C record waits for the sink's answer */
+	/* The file being relayed, for report.h: its name and size, and
+	 * whether its data passed and the sink's last answer is due. */
+	char a_name[SCP_RELAY_LINE];
+	uint64_t a_fsize;
+	int a_fin;
 	/* Sink to source. */
 	int b_state;
 	char b_line[SCP_RELAY_LINE];

@@ -22,6 +22,7 @@
 #include "../../transport/io.h"
 #include "../../util/err.h"
 #include "../../util/log.h"
+#include "../../util/report.h"
 #include "../../util/progress.h"
 #include "../../util/strvec.h"
 #include "../../util/xmalloc.h"
@@ -287,7 +288,7 @@ sink_cd(struct sink *s, const struct sink_dest *dst, struct sink_times *tm,
 	const char *why;
 	char *np;
 	mode_t mode;
-	int r;
+	int r, errs;
 
 	if (scp_record_parse_cd(s->line, &rec, &why) != 0) {
 		return sink_screwup(s, why);
@@ -311,7 +312,10 @@ sink_cd(struct sink *s, const struct sink_dest *dst, struct sink_times *tm,
 		}
 		r = sink_dir(s, dst, rec.name, np, mode, tm, depth);
 	} else {
+		errs = c->errs;
 		r = sink_file(s, dst, rec.name, np, &rec, tm);
+		report_end(rec.name, np, rec.size, REPORT_BYTES_FED,
+		    r != 0 || c->errs != errs ? REPORT_FAILED : REPORT_OK, NULL);
 	}
 	free(np);
 	return r;

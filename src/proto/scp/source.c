@@ -16,6 +16,7 @@
 #include "../../transport/io.h"
 #include "../../util/err.h"
 #include "../../util/log.h"
+#include "../../util/report.h"
 #include "../../util/progress.h"
 #include "../../util/xmalloc.h"
 #include "record.h"
@@ -258,7 +259,8 @@ out:
 }
 
 static int
-source_path(struct scp_conn *c, const char *name, int depth)
+source_entry(struct scp_conn *c, const char *name, int depth, int *isdir,
+    uint64_t *size)
 {
 	struct stat st;
 	int fd, fl, r;
@@ -277,6 +279,7 @@ source_path(struct scp_conn *c, const char *name, int depth)
 		fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
 	}
 	if (S_ISDIR(st.st_mode) && c->o->recursive) {
+		*isdir = 1;
 		return source_dir(c, name, fd, &st, depth);
 	}
 	if (!S_ISREG(st.st_mode)) {
@@ -289,8 +292,25 @@ source_path(struct scp_conn *c, const char *name, int depth)
 		scp_run_err(c, "%s: Negative file size", name);
 		return c->broken ? SCP_E_CLOSED : 0;
 	}
+	*size = (uint64_t)st.st_size;
 	r = source_file(c, name, fd, &st);
 	close(fd);
+	return r;
+}
+
+/* One operand or directory entry; a file's result is final here
+ * (report.h; the target is the peer's to name). */
+static int
+source_path(struct scp_conn *c, const char *name, int depth)
+{
+	uint64_t size = 0;
+	int r, errs = c->errs, isdir = 0;
+
+	r = source_entry(c, name, depth, &isdir, &size);
+	if (!isdir) {
+		report_end(name, NULL, size, REPORT_BYTES_FED, r != 0 ||
+		    c->errs != errs ? REPORT_FAILED : REPORT_OK, NULL);
+	}
 	return r;
 }
 
