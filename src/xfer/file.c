@@ -311,6 +311,8 @@ xfile_new(struct xfile_ctx *c, const char *spath,
 		f->sa.perm = 0666;
 	}
 	f->size = (f->sa.flags & SSH2_FILEXFER_ATTR_SIZE) ? f->sa.size : 0;
+	/* Queued ahead of its data: the totals count it now. */
+	report_plan(spath, f->size);
 	strvec_init(&f->cmsgs);
 	f->fresh = fresh;
 	f->inplace = c->inplace;

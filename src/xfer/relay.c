@@ -19,7 +19,6 @@
 #include "../transport/io.h"
 #include "../util/err.h"
 #include "../util/log.h"
-#include "../util/report.h"
 #include "../util/strvec.h"
 #include "../util/xmalloc.h"
 #include "relay_int.h"
@@ -62,7 +61,6 @@ relay_file(struct relay *rl, const char *spath, const struct sftp_attr *a,
 		return xeng_note(rl->g, 1, "download \"%s\": not a regular "
 		    "file", spath);
 	}
-	report_plan(spath, (a->flags & SSH2_FILEXFER_ATTR_SIZE) ? a->size : 0);
 	return xfile_add(rl->g, &rl->fc, spath, a, dpath, fresh);
 }
 
