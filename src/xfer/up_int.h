@@ -207,6 +207,10 @@ int sftp_upq_rmdir(struct sftp_session *s, const char *path);
 #define SFTP_UPQ_DIRECT	2
 int sftp_upq_note(struct sftp_session *s, int error, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* The same for source `src` that cannot be copied at all: an error,
+ * and the file's failed result (report.h) when it retires. */
+int sftp_upq_note_src(struct sftp_session *s, const char *src,
+    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 int sftp_upq_opend(struct sftp_session *s, int errs, const char *failmsg);
 
 /*

@@ -204,7 +204,7 @@ sftp_upload(struct sftp_session *s, const char *src, const char *target,
 	if (stat(src, &st) == -1) {
 		/* One file's failure, in walk order (OpenSSH is fatal here:
 		 * docs/SAFETY.md "Failures"). */
-		r = sftp_upq_note(s, 1, "stat local \"%s\": %s", src,
+		r = sftp_upq_note_src(s, src, "stat local \"%s\": %s", src,
 		    strerror(errno));
 		goto walked;
 	}

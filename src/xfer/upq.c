@@ -337,6 +337,8 @@ head_retire(struct sftp_session *s, struct sftp_upq *q)
 	if (j->kind == UJ_FILE) {
 		report_end(j->lpath, j->rpath, j->size, j->failed ? 0 : j->size,
 		    j->failed ? REPORT_FAILED : REPORT_OK, NULL);
+	} else if (j->kind == UJ_NOTE && j->lpath != NULL) {
+		report_end(j->lpath, NULL, 0, 0, REPORT_FAILED, NULL);
 	}
 	head_pop(q);
 	return 0;
@@ -583,21 +585,51 @@ sftp_upq_setstat(struct sftp_session *s, const char *rpath,
 	return upq_pump(s, s->upq, 0);
 }
 
-int
-sftp_upq_note(struct sftp_session *s, int error, const char *fmt, ...)
+static int
+note_v(struct sftp_session *s, int error, const char *src, const char *fmt,
+    va_list ap) __attribute__((format(printf, 4, 0)));
+
+static int
+note_v(struct sftp_session *s, int error, const char *src, const char *fmt,
+    va_list ap)
 {
 	struct ujob *j;
-	va_list ap;
 
 	if (upq_spec_skip(upq_get(s))) {
 		return upq_pump(s, s->upq, 0);
 	}
 	j = upq_job_new(s, UJ_NOTE);
-	va_start(ap, fmt);
 	job_vmsg(j, fmt, ap);
-	va_end(ap);
 	j->failed = error;
+	if (src != NULL) {
+		j->lpath = xstrdup(src);
+	}
 	return upq_pump(s, s->upq, 0);
+}
+
+int
+sftp_upq_note(struct sftp_session *s, int error, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = note_v(s, error, NULL, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+int
+sftp_upq_note_src(struct sftp_session *s, const char *src,
+    const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = note_v(s, 1, src, fmt, ap);
+	va_end(ap);
+	return r;
 }
 
 int

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "../../util/report.h"
 #include "../../util/err.h"
 #include "../../util/log.h"
 #include "../../util/strvec.h"
@@ -557,6 +558,7 @@ glob_source_plain(struct sftp_session *s, const char *src, const char *path,
 	strvec_push(out, path);
 	if (rs != 0) {
 		log_error("%s: %s", src, strerror(ENOENT));
+		report_end(src, NULL, 0, 0, REPORT_FAILED, NULL);
 		return 1;
 	}
 	return 0;
@@ -614,6 +616,8 @@ sftp_glob_source_pre(struct sftp_session *s, const char *src,
 	if ((r = sftp_do_stat(s, out->v[out->n - 1], 0, &a)) != 0) {
 		if (r == SCP_E_PEER) {
 			log_error("%s: %s", src, strerror(ENOENT));
+			/* A missing source is one failed file (issue 16). */
+			report_end(src, NULL, 0, 0, REPORT_FAILED, NULL);
 			return 1;
 		}
 		return r;
