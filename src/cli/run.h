@@ -139,14 +139,20 @@ void sftp_cli_upload_finish(struct cli *x);
  * the run would exit 255, nothing written on either side), after every
  * writer of the pipe is gone (ssh has exited, so all it printed is
  * read) or 2 s passed.
- * Under -q a sshd without the subsystem is not seen (ssh prints
- * nothing): that run still ends with 255.
+ *
+ * Under -q, ssh would print nothing for sshd's refusal: a watched ssh
+ * gets -oLogLevel=FATAL instead of -q (sshargs_connection) and the tap
+ * drops what ssh prints beyond what `ssh -q` would (sshtap.c,
+ * tap_line_quiet), so the user sees the same.  A LogLevel of the
+ * user's own (-o) still wins; if it is QUIET, sshd's refusal is not
+ * seen and the run ends with 255 as before.
  */
 
 /*
  * A tap for the first ssh of an SFTP connection, or NULL when the
- * fallback is not allowed (-s, -D) or no pipe or thread could be had.
- * Give tap_fd() to the children, tap_release() it.
+ * fallback is not allowed (sshargs_tapped(): -s, -D) or no pipe or
+ * thread could be had (then, under -q, ssh's fatal messages reach the
+ * real stderr).  Give tap_fd() to the children, tap_release() it.
  */
 struct tap *sftp_tap_open(const struct scp_options *o);
 /* 1 if the server refused the subsystem (see above); waits as said
