@@ -15,6 +15,7 @@
 #include "../xfer/xfer.h"
 #include "../transport/children.h"
 #include "../transport/ssh_child.h"
+#include "../transport/tap.h"
 #include "operand.h"
 #include "options.h"
 #include "../transport/pool.h"
@@ -137,7 +138,8 @@ void sftp_cli_upload_finish(struct cli *x);
  * legacy protocol.  ssh's exit status cannot tell a refused subsystem
  * from a failed login: measured with OpenSSH 9.2's ssh,
  *   sshd without "Subsystem sftp":  255, "subsystem request failed on
- *       channel N" (ssh's error(); nothing at all under -q);
+ *       channel N" (ssh's fatal(): printed from LogLevel FATAL up,
+ *       nothing at all under -q);
  *   Dropbear 2022.83 with its compiled-in /usr/lib/sftp-server missing
  *       (it runs it through the user's shell, as sshd does a Subsystem
  *       path):  127, "sh: 1: /usr/lib/sftp-server: not found" (the
@@ -145,31 +147,32 @@ void sftp_cli_upload_finish(struct cli *x);
  *   a wrong key, refused login, unreachable host:  255, "Permission
  *       denied (publickey)." and the like.
  * Nor can the SFTP stream: every case ends before VERSION.  So the
- * signal is ssh's stderr: the first ssh of an SFTP connection is
- * started with fd 2 a pipe that a thread forwards, byte for byte and
- * at once, to the real stderr, watching for those two lines.  It is
- * asked only when the session died before VERSION (where the run
- * would exit 255, nothing written on either side), after every writer
- * of the pipe is gone (ssh has exited, so all it printed is read) or
- * 2 s passed.  Under -q a sshd without the subsystem is not seen (ssh
- * prints nothing): that run still ends with 255.
+ * signal is ssh's stderr: the first ssh of an SFTP connection (and the
+ * pool's other processes) get as stderr a tap (transport/tap.h), a pipe
+ * that a thread forwards to the real stderr, watching for those two
+ * lines.  It is asked only when the session died before VERSION (where
+ * the run would exit 255, nothing written on either side), after every
+ * writer of the pipe is gone (ssh has exited, so all it printed is
+ * read) or 2 s passed.
+ *
+ * Under -q, ssh would print nothing for sshd's refusal: a watched ssh
+ * gets -oLogLevel=FATAL instead of -q (sshargs_connection) and the tap
+ * drops what ssh prints beyond what `ssh -q` would (sshtap.c,
+ * tap_line_quiet), so the user sees the same.  A LogLevel of the
+ * user's own (-o) still wins; if it is QUIET, sshd's refusal is not
+ * seen and the run ends with 255 as before.
  */
-struct ssh_tap;
 
 /*
- * Makes fd 2 a watched pipe until ssh_tap_end(): start the child in
- * between.  Returns the tap, or NULL (nothing changed) when a pipe or
- * thread cannot be had.  *saved is the real stderr for ssh_tap_end().
+ * A tap for the first ssh of an SFTP connection, or NULL when the
+ * fallback is not allowed (sshargs_tapped(): -s, -D) or no pipe or
+ * thread could be had (then, under -q, ssh's fatal messages reach the
+ * real stderr).  Give tap_fd() to the children, tap_release() it.
  */
-struct ssh_tap *ssh_tap_begin(int *saved);
-/* Puts the real stderr back on fd 2 (saved -1: nothing to do). */
-void ssh_tap_end(int saved);
+struct tap *sftp_tap_open(const struct scp_options *o);
 /* 1 if the server refused the subsystem (see above); waits as said
- * there.  NULL-safe (0). */
-int ssh_tap_refused(struct ssh_tap *t);
-/* The caller is done with `t` (the thread forwards until EOF).
- * NULL-safe. */
-void ssh_tap_release(struct ssh_tap *t);
+ * there, closing our write end first.  NULL-safe (0). */
+int ssh_tap_refused(struct tap *t);
 
 /* --- localcopy.c -------------------------------------------------- */
 

@@ -45,7 +45,7 @@ struct sftp_dest {
 	int lazy;
 	int probed;		/* the probe channel was started */
 	size_t asked;		/* most sessions the policy asked for */
-	struct ssh_tap *tap;	/* the first ssh's stderr, or NULL */
+	struct tap *tap;	/* the first ssh's stderr, or NULL */
 };
 
 /* The upload connection's (x->upsess is its first session). */
@@ -64,29 +64,19 @@ sftp_setup_failed(void)
 
 /*
  * The automatic legacy fallback (issue 16; the signal and what was
- * measured are in run.h above struct ssh_tap).  Not with -s (the user
- * asked for SFTP), not with -D (a local program, no subsystem), and only
- * where the run would otherwise exit 255 because the first session died
- * before VERSION: no byte of any file was written on either side.
- */
-static struct ssh_tap *
-sftp_tap_begin(const struct cli *x, int *saved)
-{
-	*saved = -1;
-	if (x->o->mode_forced || x->o->sftp_direct != NULL) {
-		return NULL;
-	}
-	return ssh_tap_begin(saved);
-}
-
-/*
+ * measured are in run.h above sftp_tap_open()).  Not with -s (the user
+ * asked for SFTP), not with -D (a local program, no subsystem): no tap
+ * then (sftp_tap_open).  Only where the run would otherwise exit 255
+ * because the first session died before VERSION: no byte of any file
+ * was written on either side.
+ *
  * 1 when the connection `t` watched was refused the sftp subsystem: the
  * rest of the run uses the legacy protocol (the caller retries its
  * operand), said once (not under -q).  Waits for ssh's last words
  * first, so call it before the children are killed.
  */
 static int
-sftp_fallback(struct cli *x, struct ssh_tap *t)
+sftp_fallback(struct cli *x, struct tap *t)
 {
 	static int said;
 
@@ -119,11 +109,11 @@ sftp_reap(struct cli *x, struct ssh_child *c, int r)
  */
 static int
 sftp_connect(struct cli *x, struct ssh_child *c, const struct operand *op,
-    struct sftp_session **s, struct ssh_tap **tap)
+    struct sftp_session **s, struct tap **tap)
 {
 	struct strvec av;
 	char *desc;
-	int saved, r;
+	int r;
 
 	strvec_init(&av);
 	sshargs_connection(&av, x->o, SSHARGS_SFTP, op->host, op->user,
@@ -134,9 +124,12 @@ sftp_connect(struct cli *x, struct ssh_child *c, const struct operand *op,
 		log_plain("%s", desc);
 		free(desc);
 	}
-	*tap = sftp_tap_begin(x, &saved);
-	r = children_start(c, av.v);
-	ssh_tap_end(saved);
+	*tap = sftp_tap_open(x->o);
+	r = children_start_err(c, av.v, *tap != NULL ? tap_fd(*tap) : -1);
+	/* ssh has it now: EOF once it exited. */
+	if (*tap != NULL) {
+		tap_close_writer(*tap);
+	}
 	if (r == -1) {
 		cli_fatal("fork: %s", strerror(errno));
 	}
@@ -201,6 +194,7 @@ sftp_pool_cfg_init(struct sftp_pool_cfg *c, const struct scp_options *o,
 		    "sftp");
 	}
 	c->fo = fo;
+	c->pc.err_fd = -1;
 	c->pc.argv = &c->argv;
 	c->pc.ssh_args = &o->ssh_args;
 	c->pc.trace = c->trace;
@@ -353,17 +347,20 @@ sftp_dest_open(struct cli *x, struct sftp_dest *d, const struct operand *op,
 {
 	const struct scp_options *o = x->o;
 	uint64_t big;
-	int r, saved, upload = d == &up_dest;
+	int r, logfd = -1, upload = d == &up_dest;
 
 	memset(d, 0, sizeof(*d));
 	d->x = x;
 	d->op = op;
 	sftp_pool_cfg_init(&d->cfg, o, &x->fopts, op->host, op->user,
 	    op->port);
-	/* fd 2 is the tap's pipe while the first ssh starts (and, for a
-	 * pool that waits for VERSION, until it came: our messages then
-	 * pass through the tap too, in order). */
-	d->tap = sftp_tap_begin(x, &saved);
+	/* The pool's processes write to the tap; so do our messages while
+	 * it opens (for a pool that waits for VERSION, until it came), so
+	 * that ssh's last words and ours keep their order. */
+	if ((d->tap = sftp_tap_open(o)) != NULL) {
+		d->cfg.pc.err_fd = tap_fd(d->tap);
+		logfd = log_set_fd(tap_fd(d->tap));
+	}
 	if ((big = sftp_auto_possible(x, upload)) > 0) {
 		r = pool_open_master(&d->pool, &d->cfg.pc);
 		d->lazy = r == 0 && d->pool.ctlpath != NULL;
@@ -393,7 +390,13 @@ sftp_dest_open(struct cli *x, struct sftp_dest *d, const struct operand *op,
 		    o->sftp_channels > 0 ? o->sftp_channels : 1,
 		    o->sftp_connections > 0 ? o->sftp_connections : 0);
 	}
-	ssh_tap_end(saved);
+	if (d->tap != NULL) {
+		(void)log_set_fd(logfd);
+		/* No process is started later (pool.h): EOF once they
+		 * exited. */
+		d->cfg.pc.err_fd = -1;
+		tap_close_writer(d->tap);
+	}
 	if (r == SCP_E_SPAWN) {
 		cli_fatal("fork: %s", strerror(errno));
 	}
@@ -419,7 +422,7 @@ sftp_dest_close(struct cli *x, struct sftp_dest *d, int r)
 		x->errs++;
 	}
 	sftp_pool_cfg_release(&d->cfg);
-	ssh_tap_release(d->tap);
+	tap_release(d->tap);
 	d->tap = NULL;
 }
 
@@ -436,7 +439,7 @@ sftp_up_connect(struct cli *x, const struct operand *targ)
 	}
 	if (sftp_dest_open(x, &up_dest, targ, &x->upsess) != 0) {
 		if (sftp_fallback(x, up_dest.tap)) {
-			ssh_tap_release(up_dest.tap);
+			tap_release(up_dest.tap);
 			up_dest.tap = NULL;
 			return 1;
 		}
@@ -527,7 +530,7 @@ sftp_cli_download(struct cli *x, const struct operand *src,
 
 	if (sftp_dest_open(x, &d, src, &s) != 0) {
 		if (sftp_fallback(x, d.tap)) {
-			ssh_tap_release(d.tap);
+			tap_release(d.tap);
 			legacy_download(x, src, target);
 			return;
 		}
@@ -591,7 +594,7 @@ sftp_cli_relay(struct cli *x, const struct operand *src,
 {
 	struct sftp_session *from;
 	struct ssh_child c;
-	struct ssh_tap *tap;
+	struct tap *tap;
 	int r;
 
 	/* Destination first, once; then one origin connection per
@@ -614,14 +617,14 @@ sftp_cli_relay(struct cli *x, const struct operand *src,
 	if (sftp_connect(x, &c, src, &from, &tap) != 0) {
 		if (sftp_fallback(x, tap)) {
 			/* The whole run is legacy now, this target too. */
-			ssh_tap_release(tap);
+			tap_release(tap);
 			sftp_up_drop(x);
 			legacy_relay(x, src, targ);
 			return;
 		}
 		sftp_setup_failed();
 	}
-	ssh_tap_release(tap);
+	tap_release(tap);
 	r = xfer_relay(from, src->path, x->upsess, targ->path,
 	    x->o->noperands > 2);
 	if (r < 0 && r != SCP_E_INTR &&

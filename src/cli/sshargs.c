@@ -30,6 +30,67 @@ sshargs_scp_command(const struct scp_options *o, int flag,
 	return cmd;
 }
 
+/* Whether ssh option `arg` of o->ssh_args is followed by its value
+ * there (options.c pushes -o -c -i -F -J and their values apart): the
+ * value, even "-q", is not an option. */
+static int
+sshargs_has_value(const char *arg)
+{
+	return arg[0] == '-' && arg[1] != '\0' && arg[2] == '\0' &&
+	    strchr("ociFJ", arg[1]) != NULL;
+}
+
+/*
+ * The user's ssh options without -q, then -oLogLevel=FATAL: the level
+ * at which ssh still prints the subsystem's refusal (clientloop.c
+ * fatal()s it) and nothing that -q hides but its fatal messages, which
+ * the tap drops (run.h).  After the user's options, so their own
+ * LogLevel wins (ssh keeps the first value it sees).
+ */
+static void
+sshargs_push_unquiet(struct strvec *out, const struct strvec *args)
+{
+	size_t i;
+
+	for (i = 0; i < args->n; i++) {
+		if (sshargs_has_value(args->v[i]) && i + 1 < args->n) {
+			strvec_push(out, args->v[i++]);
+			strvec_push(out, args->v[i]);
+		} else if (strcmp(args->v[i], "-q") != 0) {
+			strvec_push(out, args->v[i]);
+		}
+	}
+	strvec_push(out, "-oLogLevel=FATAL");
+}
+
+int
+sshargs_tapped(const struct scp_options *o)
+{
+	return !o->mode_forced && o->sftp_direct == NULL;
+}
+
+int
+sshargs_tap_quiet(const struct scp_options *o)
+{
+	size_t i;
+	int quiet = 0;
+
+	if (!sshargs_tapped(o)) {
+		return 0;
+	}
+	/* ssh takes -q and -v in order: the last one decides. */
+	for (i = 0; i < o->ssh_args.n; i++) {
+		if (sshargs_has_value(o->ssh_args.v[i])) {
+			i++;
+		} else if (strcmp(o->ssh_args.v[i], "-q") == 0) {
+			quiet = 1;
+		} else if (strcmp(o->ssh_args.v[i], "-v") == 0) {
+			quiet = 0;
+		}
+	}
+	return quiet;
+}
+
 void
 sshargs_connection(struct strvec *out, const struct scp_options *o,
     enum sshargs_kind kind, const char *host, const char *user, int port,
@@ -59,7 +120,11 @@ sshargs_connection(struct strvec *out, const struct scp_options *o,
 	strvec_push(out, "-oClearAllForwardings=yes");
 	strvec_push(out, "-oRemoteCommand=none");
 	strvec_push(out, "-oRequestTTY=no");
-	strvec_pushv(out, &o->ssh_args);
+	if (kind == SSHARGS_SFTP && sshargs_tap_quiet(o)) {
+		sshargs_push_unquiet(out, &o->ssh_args);
+	} else {
+		strvec_pushv(out, &o->ssh_args);
+	}
 	/* Last, so an earlier -A or -oForwardAgent=yes wins (ssh keeps the
 	 * first value it sees). */
 	strvec_push(out, "-oForwardAgent=no");

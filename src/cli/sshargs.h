@@ -32,6 +32,9 @@ char *sshargs_scp_command(const struct scp_options *o, int flag,
  *   -oRemoteCommand=none -oRequestTTY=no <user options>
  *   -oForwardAgent=no [-p PORT] [-l USER] [-oBatchMode=yes] [-s]
  *   -- HOST COMMAND
+ * With SSHARGS_SFTP and sshargs_tap_quiet(), -q is left out of the
+ * user options and -oLogLevel=FATAL follows them (so a LogLevel the
+ * user gave with -o comes first, and wins).
  * `port` -1 means o->port (-P) if given.  `command` is "sftp" for
  * SSHARGS_SFTP, else a sshargs_scp_command() string.  With -D
  * (o->sftp_direct) and SSHARGS_SFTP the argv is OpenSSH's
@@ -40,6 +43,21 @@ char *sshargs_scp_command(const struct scp_options *o, int flag,
 void sshargs_connection(struct strvec *out, const struct scp_options *o,
     enum sshargs_kind kind, const char *host, const char *user, int port,
     const char *command);
+
+/*
+ * Whether an SFTP connection's ssh is watched for the legacy fallback
+ * (run.h, sftp_tap_open): not with -s (the user asked for SFTP) nor -D
+ * (a local program, no subsystem).
+ */
+int sshargs_tapped(const struct scp_options *o);
+
+/*
+ * Whether a watched ssh gets -oLogLevel=FATAL in place of -q (run.h):
+ * when sshargs_tapped() and ssh would have been quiet, i.e. -q is in
+ * the ssh options and no -v after it (ssh's -v after -q turns debug
+ * output back on, which then shows as today).
+ */
+int sshargs_tap_quiet(const struct scp_options *o);
 
 /*
  * The "Executing: ..." line OpenSSH prints with -v for a connection

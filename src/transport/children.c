@@ -78,7 +78,13 @@ children_unregister(struct ssh_child *c)
 int
 children_start(struct ssh_child *c, char *const argv[])
 {
-	if (ssh_child_start(c, argv) == -1) {
+	return children_start_err(c, argv, -1);
+}
+
+int
+children_start_err(struct ssh_child *c, char *const argv[], int err)
+{
+	if (ssh_child_start_err(c, argv, err) == -1) {
 		return -1;
 	}
 	children_register(c);

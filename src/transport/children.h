@@ -28,6 +28,9 @@
  * Same returns as ssh_child_start(): 0, or -1 with errno.
  */
 int children_start(struct ssh_child *c, char *const argv[]);
+/* children_start() with `err` as the child's stderr (-1: inherited;
+ * see ssh_child_start_err()). */
+int children_start_err(struct ssh_child *c, char *const argv[], int err);
 int children_start_fds(struct ssh_child *c, char *const argv[], int in,
     int out);
 

@@ -187,7 +187,7 @@ pool_start(struct pool *p, enum pool_role role)
 	} else {
 		log_debug("pool: starting %s", pool_role_name(role));
 	}
-	if (children_start(&m->child, av.v) == -1) {
+	if (children_start_err(&m->child, av.v, p->cfg->err_fd) == -1) {
 		saved = errno;
 		strvec_clear(&av);
 		free(m);

@@ -85,6 +85,12 @@ struct pool_config {
 	/* Printed (log_plain) when the first member starts, as the caller
 	 * prints it for a plain connection; NULL: nothing. */
 	const char *trace;
+	/* The stderr of every process the pool starts (the first ssh and
+	 * the extra connections; a tap's write end, tap.h), or -1 for the
+	 * inherited one.  Borrowed: open until pool_open() or
+	 * pool_open_master() returned (no process is started later:
+	 * channels have none). */
+	int err_fd;
 	int verbose;		/* -v: members keep ssh's messages */
 	int direct;		/* -D: argv runs a local sftp server */
 

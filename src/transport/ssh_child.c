@@ -8,9 +8,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* Only async-signal-safe calls between fork and exec. */
+/* Only async-signal-safe calls between fork and exec.  `err` -1: the
+ * inherited stderr. */
 static void
-child_exec(char *const argv[], int in, int out)
+child_exec(char *const argv[], int in, int out, int err)
 {
 	const char *msg;
 
@@ -28,10 +29,17 @@ child_exec(char *const argv[], int in, int out)
 			_exit(1);
 		}
 	}
-	if (in > STDERR_FILENO && in != out) {
+	/* dup2 clears O_CLOEXEC on fd 2 only: the original (a tap's
+	 * write end) still closes at exec. */
+	if (err != -1 && err != STDERR_FILENO) {
+		if (dup2(err, STDERR_FILENO) == -1) {
+			_exit(1);
+		}
+	}
+	if (in > STDERR_FILENO && in != out && in != err) {
 		close(in);
 	}
-	if (out > STDERR_FILENO) {
+	if (out > STDERR_FILENO && out != err) {
 		close(out);
 	}
 	execvp(argv[0], argv);
@@ -45,6 +53,12 @@ child_exec(char *const argv[], int in, int out)
 
 int
 ssh_child_start(struct ssh_child *c, char *const argv[])
+{
+	return ssh_child_start_err(c, argv, -1);
+}
+
+int
+ssh_child_start_err(struct ssh_child *c, char *const argv[], int err)
 {
 	int sv[2];
 	pid_t pid;
@@ -62,7 +76,7 @@ ssh_child_start(struct ssh_child *c, char *const argv[])
 	if (pid == 0) {
 		close(sv[0]);
 		/* dup2 clears CLOEXEC on the copies. */
-		child_exec(argv, sv[1], sv[1]);
+		child_exec(argv, sv[1], sv[1], err);
 	}
 	close(sv[1]);
 	c->pid = pid;
@@ -89,7 +103,7 @@ ssh_child_start_fds(struct ssh_child *c, char *const argv[], int in,
 		if (out == STDOUT_FILENO) {
 			fcntl(out, F_SETFD, 0);
 		}
-		child_exec(argv, in, out);
+		child_exec(argv, in, out, -1);
 	}
 	c->pid = pid;
 	return 0;

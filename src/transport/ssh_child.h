@@ -24,6 +24,13 @@ struct ssh_child {
 int ssh_child_start(struct ssh_child *c, char *const argv[]);
 
 /*
+ * ssh_child_start() with `err` as the child's stderr (a tap's write
+ * end, transport/tap.h; it may be O_CLOEXEC, the child's fd 2 is not),
+ * or the inherited one for -1.  The caller still owns `err`.
+ */
+int ssh_child_start_err(struct ssh_child *c, char *const argv[], int err);
+
+/*
  * Starts argv[0] with the given descriptors as its stdin and stdout
  * (the -3 legacy relay wires two ssh processes together this way).
  * c->fd is set to -1.  The caller still owns and closes in/out.

@@ -1,5 +1,6 @@
 #include "log.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -11,6 +12,11 @@
 static const char *log_progname = "scp";
 static enum log_level log_level = LOG_INFO;
 static int log_remote;
+/* The pool's threads log while the caller may switch it: held across
+ * each write, so once log_set_fd() returned no one writes to the old
+ * descriptor (the caller may close it, and its number be reused). */
+static pthread_mutex_t log_fd_mu = PTHREAD_MUTEX_INITIALIZER;
+static int log_fd = -1;
 
 void
 log_init(const char *progname, enum log_level level, int remote)
@@ -20,6 +26,18 @@ log_init(const char *progname, enum log_level level, int remote)
 	}
 	log_level = level;
 	log_remote = remote;
+}
+
+int
+log_set_fd(int fd)
+{
+	int old;
+
+	pthread_mutex_lock(&log_fd_mu);
+	old = log_fd;
+	log_fd = fd;
+	pthread_mutex_unlock(&log_fd_mu);
+	return old;
 }
 
 enum log_level
@@ -47,6 +65,7 @@ log_emit(int err, const char *prefix, const char *fmt, va_list ap)
 {
 	char raw[2048], safe[8192];
 	size_t n, pl;
+	int fd;
 
 	/* Never true; it tells GCC's UBSan-instrumented flow analysis so. */
 	if (fmt == NULL) {
@@ -67,9 +86,12 @@ log_emit(int err, const char *prefix, const char *fmt, va_list ap)
 	n = strlen(safe);
 	safe[n++] = '\n';
 	fflush(stdout);
-	while (write(STDERR_FILENO, safe, n) == -1) {
+	pthread_mutex_lock(&log_fd_mu);
+	fd = log_fd != -1 ? log_fd : STDERR_FILENO;
+	while (write(fd, safe, n) == -1) {
 		break;
 	}
+	pthread_mutex_unlock(&log_fd_mu);
 }
 
 void

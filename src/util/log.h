@@ -33,6 +33,15 @@ void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_debug2(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_debug3(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/*
+ * Where the log_* messages go: `fd`, or stderr for -1 (the default).
+ * Returns the previous setting.  For a moment only (the caller owns
+ * `fd` and sets -1 back before closing it): src/cli sends its messages
+ * through a tap (transport/tap.h) while ssh's stderr goes there, so
+ * both keep their order.  log_raw() always writes to stderr.
+ */
+int log_set_fd(int fd);
+
 /* Raw, already-safe text to stderr (usage text), never sanitised. */
 void log_raw(const char *s);
 

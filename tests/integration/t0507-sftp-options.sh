@@ -56,10 +56,18 @@ test_expect_success '-v prints Executing: and passes -v to ssh' '
 	in_log -s -- ours sftp
 '
 
-test_expect_success '-q passes -q to ssh' '
+# The fallback watches ssh (src/cli/run.h): -q becomes a LogLevel that
+# still reports the subsystem's refusal, after the user's options; with
+# -s nothing is watched and ssh gets -q.
+test_expect_success '-q: ssh gets -oLogLevel=FATAL, or -q with -s' '
 	: >"$SSHLOG" &&
 	run_scp -q -S "$WRAP" f ours:$TRASH/s5 &&
-	cmp f s5 && in_log -q
+	cmp f s5 && in_log -oLogLevel=FATAL -oForwardAgent=no &&
+	! grep -qx -- -q "$SSHLOG" &&
+	: >"$SSHLOG" &&
+	run_scp -s -q -S "$WRAP" f ours:$TRASH/s5s &&
+	cmp f s5s && in_log -q -oForwardAgent=no &&
+	! grep -q LogLevel "$SSHLOG"
 '
 
 test_expect_success '-P and -l user reach ssh' '

@@ -1,8 +1,9 @@
 #!/bin/sh
 # The automatic legacy fallback (doc/scp.1 "-O"; src/cli/run.h above
-# struct ssh_tap for the signal): a server that refuses the sftp
+# sftp_tap_open() for the signal): a server that refuses the sftp
 # subsystem gets the operand again with the legacy protocol, said once;
-# -s, a wrong key and -q keep today's behaviour.  Two such servers: an
+# -s and a wrong key keep today's behaviour, -q falls back as silently
+# as `ssh -q` would have failed.  Two such servers: an
 # OpenSSH sshd without a Subsystem line ("subsystem request failed",
 # ssh exits 255) and a Dropbear whose sftp-server is hidden ("sh: 1:
 # /usr/lib/sftp-server: not found", ssh exits 127).  Both run our scp
@@ -84,11 +85,13 @@ for h in $hosts; do
 	"
 
 	# Dropbear's refusal is the server's stderr, which -q does not
-	# silence; sshd's is ssh's own line, which -q does (below).
+	# silence (so neither does the tap); sshd's is ssh's own line,
+	# which -q does (below).
 	if [ $h = dbn ]; then
 		test_expect_success "$h: -q falls back silently" "
 			expect_rc 0 run_peer -q f $h:$TRASH/quiet.$h &&
-			! grep -F -e '$MSG' err && cmp f quiet.$h
+			! grep -F -e '$MSG' err && cmp f quiet.$h &&
+			grep_err sftp-server
 		"
 	fi
 
@@ -105,13 +108,48 @@ for h in $hosts; do
 	"
 done
 
-# -q: ssh prints nothing when sshd refuses, so the fallback cannot see
-# it (run.h): exit 255 as before.
-test_expect_success 'nos: -q, no word from ssh: 255 as before' '
-	expect_rc 255 run_peer -q g nos:$TRASH/q2 || {
-		# Allowed to improve: then it must have copied.
-		cmp g q2
-	}
+# -q: ssh -q would print nothing when sshd refuses; a watched ssh gets
+# -oLogLevel=FATAL instead and the tap drops ssh's own lines (run.h):
+# the copy falls back, and says no more than under -q before.
+test_expect_success 'nos: -q falls back, ssh silent, no message' '
+	expect_rc 0 run_peer -q g nos:$TRASH/q2 && cmp g q2 &&
+	! grep -F -e "$MSG" err && ! grep_err "request failed" &&
+	mkdir -p q.down &&
+	expect_rc 0 run_peer -q nos:$TRASH/f nos:$TRASH/g q.down/ &&
+	cmp f q.down/f && cmp g q.down/g &&
+	! grep -F -e "$MSG" err && ! grep_err "request failed" &&
+	expect_rc 0 run_peer -q -3 nos:$TRASH/f nos:$TRASH/q3 && cmp f q3 &&
+	! grep -F -e "$MSG" err && ! grep_err "request failed" &&
+	expect_rc 0 run_peer -q -r tree nos:$TRASH/tree.q &&
+	same_tree tree tree.q && ! grep_err "request failed"
+'
+
+test_expect_success 'nos: -q -s does not fall back, says nothing more' '
+	expect_rc 255 run_peer -q -s g nos:$TRASH/q4 && test ! -e q4 &&
+	! grep -F -e "$MSG" err && ! grep_err "request failed"
+'
+
+# A LogLevel of the user's own wins over ours (sshargs.c): QUIET hides
+# the refusal again, so 255 as with -q before; ERROR shows nothing more
+# under -q (the tap drops ssh's lines) and falls back.
+test_expect_success 'nos: -q with the user'"'"'s own LogLevel' '
+	expect_rc 255 run_peer -q -o LogLevel=QUIET g nos:$TRASH/q5 &&
+	test ! -e q5 && ! grep_err "request failed" &&
+	expect_rc 0 run_peer -q -o LogLevel=DEBUG g nos:$TRASH/q6 &&
+	cmp g q6 && ! grep_err "request failed" && ! grep_err "debug1"
+'
+
+test_expect_success '-q: a wrong key fails at once with 255, silent, no retry' '
+	start=$(now) &&
+	expect_rc 255 timeout -k 5 60 "$SCP" -q -F "$TRASH/ssh_config_wrongkey" \
+	    f nos:$TRASH/wkq </dev/null &&
+	! grep_err "Permission denied" &&
+	! grep -F -e "$MSG" err && test ! -e wkq &&
+	expect_rc 255 timeout -k 5 60 "$SCP" -q -F "$TRASH/ssh_config_wrongkey" \
+	    nos:$TRASH/f wkq </dev/null &&
+	! grep_err "Permission denied" &&
+	! grep -F -e "$MSG" err && test ! -e wkq &&
+	test $(($(now) - start)) -lt 10
 '
 
 test_expect_success 'a wrong key fails at once with 255, no retry' '

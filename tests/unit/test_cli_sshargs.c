@@ -71,6 +71,74 @@ test_sftp(void **state)
 	options_free(&o);
 }
 
+/* Builds kind's argv for `args` and compares it with `want`. */
+static void
+check_conn(const char *const *args, enum sshargs_kind kind,
+    const char *const *want)
+{
+	struct scp_options o;
+	struct strvec sv;
+
+	parse_opts(&o, args);
+	strvec_init(&sv);
+	sshargs_connection(&sv, &o, kind, "h", NULL, -1,
+	    kind == SSHARGS_SFTP ? "sftp" : "scp -t /t");
+	assert_argv(&sv, want);
+	strvec_clear(&sv);
+	options_free(&o);
+}
+
+/*
+ * -q and the fallback's tap (run.h above sftp_tap_open): an SFTP ssh
+ * that is watched gets -oLogLevel=FATAL after the user's options
+ * instead of -q (their own LogLevel comes first and wins); with -s, in
+ * legacy mode, or with a -v after the -q, -q stays where it was.  A
+ * value "-q" (here -i's) is not the option.
+ */
+static void
+test_sftp_quiet(void **state)
+{
+	static const char *const a1[] = { "-q", "-o", "LogLevel=ERROR",
+	    "a", "h:/t", NULL };
+	static const char *const w1[] = { BASE, "-o", "LogLevel=ERROR",
+	    "-oLogLevel=FATAL", "-oForwardAgent=no", "-s", "--", "h", "sftp",
+	    NULL };
+	static const char *const a2[] = { "-s", "-q", "a", "h:/t", NULL };
+	static const char *const w2[] = { BASE, "-q", "-oForwardAgent=no",
+	    "-s", "--", "h", "sftp", NULL };
+	static const char *const w3[] = { BASE, "-q", "-oForwardAgent=no",
+	    "--", "h", "scp -t /t", NULL };
+	static const char *const a4[] = { "-v", "-q", "a", "h:/t", NULL };
+	static const char *const w4[] = { BASE, "-v", "-oLogLevel=FATAL",
+	    "-oForwardAgent=no", "-s", "--", "h", "sftp", NULL };
+	static const char *const a5[] = { "-q", "-v", "a", "h:/t", NULL };
+	static const char *const w5[] = { BASE, "-q", "-v",
+	    "-oForwardAgent=no", "-s", "--", "h", "sftp", NULL };
+	static const char *const a6[] = { "-i", "-q", "a", "h:/t", NULL };
+	static const char *const w6[] = { BASE, "-i", "-q",
+	    "-oForwardAgent=no", "-s", "--", "h", "sftp", NULL };
+	struct scp_options o;
+
+	(void)state;
+	check_conn(a1, SSHARGS_SFTP, w1);
+	check_conn(a2, SSHARGS_SFTP, w2);
+	check_conn(a2 + 1, SSHARGS_LEGACY, w3);
+	check_conn(a4, SSHARGS_SFTP, w4);
+	check_conn(a5, SSHARGS_SFTP, w5);
+	check_conn(a6, SSHARGS_SFTP, w6);
+	parse_opts(&o, a1);
+	assert_int_equal(sshargs_tapped(&o), 1);
+	assert_int_equal(sshargs_tap_quiet(&o), 1);
+	options_free(&o);
+	parse_opts(&o, a2);
+	assert_int_equal(sshargs_tapped(&o), 0);
+	assert_int_equal(sshargs_tap_quiet(&o), 0);
+	options_free(&o);
+	parse_opts(&o, a6);
+	assert_int_equal(sshargs_tap_quiet(&o), 0);
+	options_free(&o);
+}
+
 /* legacy: ... -oForwardAgent=no -l u -- h 'scp -t /t/x' */
 static void
 test_legacy(void **state)
@@ -311,6 +379,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sftp),
+		cmocka_unit_test(test_sftp_quiet),
 		cmocka_unit_test(test_legacy),
 		cmocka_unit_test(test_legacy_flags),
 		cmocka_unit_test(test_legacy_second),
