@@ -74,19 +74,13 @@ void
 jbuf_addf(struct jbuf *b, const char *fmt, ...)
 {
 	va_list ap;
-	int n;
+	char *m;
 
 	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
+	m = xvasprintf(fmt, ap);
 	va_end(ap);
-	if (n < 0) {
-		return;
-	}
-	jbuf_grow(b, (size_t)n);
-	va_start(ap, fmt);
-	vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	b->len += (size_t)n;
+	jbuf_adds(b, m);
+	free(m);
 }
 
 /*
