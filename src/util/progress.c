@@ -15,6 +15,8 @@
 
 #include "progress.h"
 
+#include "clock.h"
+
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -56,15 +58,6 @@ static double pm_next;		/* no periodic redraw before this time */
 static double pm_stalled;
 static int64_t pm_bps;		/* integer, as OpenSSH's bytes_per_second */
 static unsigned int pm_cols = PM_DEFAULT_COLS;
-
-static double
-pm_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void
 pm_sigwinch(int sig)
@@ -308,7 +301,7 @@ pm_refresh(int final)
 	double now, elapsed;
 	int finished;
 
-	now = pm_now();
+	now = clock_mono();
 	/* Set before the checks so a background job costs no syscalls
 	 * until the next tick. */
 	pm_next = now + PM_INTERVAL;
@@ -392,7 +385,7 @@ progress_start(const char *name, uint64_t total)
 	pm_name = xstrdup(name != NULL ? name : "");
 	pm_total = total;
 	pm_counter = pm_cur = 0;
-	pm_start = pm_last_update = pm_now();
+	pm_start = pm_last_update = clock_mono();
 	pm_stalled = 0;
 	pm_bps = 0;
 	pm_winch = 0;
@@ -416,7 +409,7 @@ progress_update(uint64_t done)
 		return;
 	}
 	/* Called for every block: only the clock read is on this path. */
-	if (!pm_winch && pm_now() < pm_next) {
+	if (!pm_winch && clock_mono() < pm_next) {
 		return;
 	}
 	pm_refresh(0);

@@ -5,6 +5,8 @@
  */
 #include "report.h"
 
+#include "clock.h"
+
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -32,15 +34,6 @@ static int rp_begun;
 static uint64_t rp_cur_size, rp_cur_bytes, rp_fed_size;
 static double rp_cur_t0, rp_last_progress;
 static char *rp_last_msg;	/* last error line since the last end */
-
-static double
-rp_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* One write per line (so a reader never sees half of one); a failed
  * write turns JSON off: a script that closed its pipe stops nothing. */
@@ -135,7 +128,7 @@ report_init(int json_fd, int total)
 {
 	rp_json_fd = json_fd;
 	rp_total = total != 0;
-	rp_t0 = rp_now();
+	rp_t0 = clock_mono();
 }
 
 void
@@ -164,7 +157,7 @@ report_start(const char *protocol, const char *direction,
 		return;
 	}
 	rp_started = 1;
-	rp_t0 = rp_now();
+	rp_t0 = clock_mono();
 	if (rp_json_fd < 0) {
 		return;
 	}
@@ -232,7 +225,7 @@ report_begin(const char *source, const char *target, uint64_t size)
 	rp_set(&rp_dst, target);
 	rp_begun = 1;
 	rp_cur_size = size;
-	rp_cur_t0 = rp_now();
+	rp_cur_t0 = clock_mono();
 	rp_last_progress = rp_cur_t0;
 	if (rp_json_fd >= 0) {
 		rp_open(&b, "begin");
@@ -260,7 +253,7 @@ report_progress(const char *name, uint64_t done, uint64_t size)
 		 * the total line only (no begin event without a source). */
 		rp_set(&rp_src, name);
 	}
-	now = rp_now();
+	now = clock_mono();
 	if (rp_json_fd >= 0 && now - rp_last_progress >= RP_PROGRESS_EVERY) {
 		rp_last_progress = now;
 		rp_open(&b, "progress");
@@ -295,7 +288,7 @@ report_end(const char *source, const char *target, uint64_t size,
 	if (message == NULL && status != REPORT_OK) {
 		message = rp_last_msg;
 	}
-	secs = rp_now() - rp_cur_t0;
+	secs = clock_mono() - rp_cur_t0;
 	if (rp_json_fd >= 0) {
 		rp_open(&b, "end");
 		rp_field_str(&b, "source", source);
@@ -378,7 +371,7 @@ report_summary(int exit_status)
 		rp_field_u64(&b, "failed", rp_failed);
 		rp_field_u64(&b, "bytes", rp_bytes);
 		rp_field_u64(&b, "errors", rp_errors);
-		jbuf_addf(&b, ",\"seconds\":%.3f", rp_now() - rp_t0);
+		jbuf_addf(&b, ",\"seconds\":%.3f", clock_mono() - rp_t0);
 		jbuf_addf(&b, ",\"exit\":%d", exit_status);
 		rp_emit(&b);
 	}

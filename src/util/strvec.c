@@ -44,15 +44,19 @@ strvec_push(struct strvec *sv, const char *s)
 }
 
 void
+strvec_vpushf(struct strvec *sv, const char *fmt, va_list ap)
+{
+	strvec_take(sv, xvasprintf(fmt, ap));
+}
+
+void
 strvec_pushf(struct strvec *sv, const char *fmt, ...)
 {
 	va_list ap;
-	char *s;
 
 	va_start(ap, fmt);
-	s = xvasprintf(fmt, ap);
+	strvec_vpushf(sv, fmt, ap);
 	va_end(ap);
-	strvec_take(sv, s);
 }
 
 void

@@ -7,6 +7,7 @@
 #ifndef SCP_UTIL_STRVEC_H
 #define SCP_UTIL_STRVEC_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 struct strvec {
@@ -20,6 +21,8 @@ void strvec_init(struct strvec *sv);
 void strvec_push(struct strvec *sv, const char *s);
 void strvec_pushf(struct strvec *sv, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+void strvec_vpushf(struct strvec *sv, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 /* Appends copies of every string of `other`. */
 void strvec_pushv(struct strvec *sv, const struct strvec *other);
 /* Frees every string and the vector; leaves it initialised and empty. */

@@ -8,6 +8,7 @@
  */
 #include "report.h"
 
+#include "clock.h"
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -24,15 +25,6 @@
 static double tl_t0, tl_next;
 static int tl_drawn;		/* a line is on the screen */
 static int tl_any;		/* something was drawn this run */
-
-static double
-tl_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* 1023 B, 1.5 KiB-style sizes in 6 columns at most: "999B" "12.3MB". */
 static void
@@ -184,7 +176,7 @@ static void
 tl_draw(const struct report_totals *t, int final)
 {
 	char line[TL_LINE_BYTES + 4];
-	double now = tl_now(), el;
+	double now = clock_mono(), el;
 
 	if (tl_t0 == 0) {
 		tl_t0 = now;
@@ -207,7 +199,7 @@ tl_draw(const struct report_totals *t, int final)
 void
 total_update(const struct report_totals *t, int force)
 {
-	double now = tl_now();
+	double now = clock_mono();
 
 	if (tl_t0 == 0) {
 		tl_t0 = now;

@@ -5,7 +5,22 @@
  */
 #include "ep_int.h"
 
+#include <stdarg.h>
+
 #include "../util/err.h"
+
+void
+xop_say(struct xop *op, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (op->msgs == NULL) {
+		return;
+	}
+	va_start(ap, fmt);
+	strvec_vpushf(op->msgs, fmt, ap);
+	va_end(ap);
+}
 
 struct sftp_session *
 xep_session(struct xep *e)

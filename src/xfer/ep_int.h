@@ -37,6 +37,11 @@ struct xsink {
 	struct xep *e;
 };
 
+/* A composite operation's message: pushed to op->msgs (none kept when
+ * the caller gave none). */
+void xop_say(struct xop *op, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 /* ep_sftp_sink.c: XOP_CREATE and XOP_COMMIT on an SFTP endpoint (the
  * composite chains of docs/SAFETY.md's SFTP upload).  0 or the fatal
  * code. */

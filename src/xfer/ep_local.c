@@ -12,7 +12,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -43,26 +42,6 @@ struct local_sink {
 	uint64_t fail_off;
 	uint64_t contig;	/* bytes from 0 surely written, no hole */
 };
-
-static void
-say(struct xop *op, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-say(struct xop *op, const char *fmt, ...)
-{
-	va_list ap;
-	char *m;
-
-	if (op->msgs == NULL) {
-		return;
-	}
-	va_start(ap, fmt);
-	m = xvasprintf(fmt, ap);
-	va_end(ap);
-	strvec_push(op->msgs, m);
-	free(m);
-}
 
 static void
 sink_free(struct local_sink *k)
@@ -97,7 +76,7 @@ create(struct xop *op, struct xep *e)
 	    (int64_t)op->a.mtime : 0;
 	if (outfile_open_src(&k->of, dirfd, op->path, mode, ofl, &src) !=
 	    0) {
-		say(op, "open local \"%s\": %s", disp, strerror(errno));
+		xop_say(op, "open local \"%s\": %s", disp, strerror(errno));
 		op->rc = SCP_E_PEER;
 		op->fx = SSH2_FX_FAILURE;
 		op->sk = NULL;
@@ -150,7 +129,7 @@ commit(struct xop *op)
 	op->sk = NULL;
 	if (k->wfail) {
 		/* A full disk: what arrived stays for --resume. */
-		say(op, "write local \"%s\": %s", k->disp, strerror(k->werr));
+		xop_say(op, "write local \"%s\": %s", k->disp, strerror(k->werr));
 		keep = outfile_truncate(&k->of, kept(k)) == 0;
 		outfile_abort(&k->of, keep);
 		op->rc = SCP_E_PEER;
@@ -169,7 +148,7 @@ commit(struct xop *op)
 	if ((op->flags & XCM_FSYNC) && k->of.fd != -1) {
 		log_debug("syncing \"%s\"", k->disp);
 		if (fsync(k->of.fd) == -1) {
-			say(op, "fsync \"%s\": %s", k->disp, strerror(errno));
+			xop_say(op, "fsync \"%s\": %s", k->disp, strerror(errno));
 			outfile_abort(&k->of, 0);
 			op->rc = SCP_E_PEER;
 			goto out;
@@ -182,7 +161,7 @@ commit(struct xop *op)
 	}
 	if (outfile_commit(&k->of, op->off, k->preserve &&
 	    (k->sa.flags & SSH2_FILEXFER_ATTR_ACMODTIME) ? ts : NULL) != 0) {
-		say(op, "write local \"%s\": %s", k->disp, strerror(errno));
+		xop_say(op, "write local \"%s\": %s", k->disp, strerror(errno));
 		op->rc = SCP_E_PEER;
 	}
 out:

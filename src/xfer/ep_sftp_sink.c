@@ -11,7 +11,6 @@
  */
 #include "ep_int.h"
 
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,26 +35,6 @@ struct sftp_sink {
 	uint64_t fail_off;
 	int ok, rc, keep;
 };
-
-static void
-say(struct sftp_sink *k, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-say(struct sftp_sink *k, const char *fmt, ...)
-{
-	va_list ap;
-	char *m;
-
-	if (k->op->msgs == NULL) {
-		return;
-	}
-	va_start(ap, fmt);
-	m = xvasprintf(fmt, ap);
-	va_end(ap);
-	strvec_push(k->op->msgs, m);
-	free(m);
-}
 
 static const char *
 fx(const struct xop *op)
@@ -187,7 +166,7 @@ sink_opened(struct sftp_sink *k)
 	int existed = 0, islink = 0, preserve = k->flags & XCR_PRESERVE;
 
 	if (k->o_open.rc != 0) {
-		say(k, "dest open \"%s\": %s", k->dpath, fx(&k->o_open));
+		xop_say(k->op, "dest open \"%s\": %s", k->dpath, fx(&k->o_open));
 		create_done(k, SCP_E_PEER);
 		return;
 	}
@@ -305,7 +284,7 @@ static void
 cleanup(struct sftp_sink *k)
 {
 	if (k->keep) {
-		say(k, "partial data kept in \"%s\" (--resume)", k->tmp);
+		xop_say(k->op, "partial data kept in \"%s\" (--resume)", k->tmp);
 	} else if (!k->ok && k->tmp != NULL && !io_cancelled()) {
 		k->o_remove.path = k->tmp;
 		(void)sub(k, &k->o_remove, XOP_REMOVE, done_remove);
@@ -320,7 +299,7 @@ done_rename(struct xop *op)
 	struct sftp_sink *k = op->ctx;
 
 	if (op->rc == SCP_E_PEER) {
-		say(k, "rename \"%s\" to \"%s\": %s", k->tmp, k->dpath, fx(op));
+		xop_say(k->op, "rename \"%s\" to \"%s\": %s", k->tmp, k->dpath, fx(op));
 		k->ok = 0;
 	}
 	cleanup(k);
@@ -334,21 +313,21 @@ closed(struct sftp_sink *k)
 		k->keep = 0;
 	}
 	if (k->o_trunc.tag && k->o_trunc.rc != 0) {
-		say(k, "remote ftruncate \"%s\": %s", k->dpath, fx(&k->o_trunc));
+		xop_say(k->op, "remote ftruncate \"%s\": %s", k->dpath, fx(&k->o_trunc));
 		k->ok = 0;
 	}
 	if (k->o_attr.tag && k->o_attr.rc != 0) {
-		say(k, "remote fsetstat \"%s\": %s", k->dpath, fx(&k->o_attr));
+		xop_say(k->op, "remote fsetstat \"%s\": %s", k->dpath, fx(&k->o_attr));
 		/* OpenSSH reports this but keeps the file. */
 		k->rc = 1;
 	}
 	if (k->o_fsync.tag && k->o_fsync.rc != 0) {
 		/* As OpenSSH's do_fsync(): reported, the file is kept. */
-		say(k, "remote fsync: %s", fx(&k->o_fsync));
+		xop_say(k->op, "remote fsync: %s", fx(&k->o_fsync));
 		k->rc = 1;
 	}
 	if (k->o_close.rc != 0) {
-		say(k, "close remote \"%s\": %s", k->dpath, fx(&k->o_close));
+		xop_say(k->op, "close remote \"%s\": %s", k->dpath, fx(&k->o_close));
 		k->ok = 0;
 	}
 	if (k->tmp != NULL && k->ok) {
@@ -390,7 +369,7 @@ xsink_sftp_commit(struct xep *e, struct xop *op)
 	k->ok = (op->flags & XCM_WHOLE) != 0;
 	k->o_keep.tag = k->o_trunc.tag = k->o_attr.tag = k->o_fsync.tag = 0;
 	if (k->wfail) {
-		say(k, "write remote \"%s\": %s", k->dpath,
+		xop_say(k->op, "write remote \"%s\": %s", k->dpath,
 		    sftp_fx2txt(k->wstatus));
 		k->ok = 0;
 		/* A full disk: keep what was written, cut below the first

@@ -143,7 +143,6 @@ static void
 file_opened(struct xfile *f)
 {
 	struct xfile_ctx *c = f->c;
-	size_t i;
 
 	if (f->o_sopen.rc != 0) {
 		strvec_pushf(&f->j.msgs, "remote open \"%s\": %s", f->spath,
@@ -165,9 +164,7 @@ file_opened(struct xfile *f)
 		return;
 	}
 	if (f->o_create.rc != 0) {
-		for (i = 0; i < f->cmsgs.n; i++) {
-			strvec_push(&f->j.msgs, f->cmsgs.v[i]);
-		}
+		strvec_pushv(&f->j.msgs, &f->cmsgs);
 		f->ok = 0;
 		f->pending = 0;
 		f->o_sclose.h = &f->sh;

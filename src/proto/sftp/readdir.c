@@ -27,14 +27,14 @@ say(struct strvec *msgs, const char *fmt, ...)
 	char *m;
 
 	va_start(ap, fmt);
-	m = xvasprintf(fmt, ap);
-	va_end(ap);
 	if (msgs != NULL) {
-		strvec_push(msgs, m);
+		strvec_vpushf(msgs, fmt, ap);
 	} else {
+		m = xvasprintf(fmt, ap);
 		log_error("%s", m);
+		free(m);
 	}
-	free(m);
+	va_end(ap);
 }
 
 void
