@@ -15,7 +15,6 @@
 
 #include "progress.h"
 
-#include "clock.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -27,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "report.h"
 #include "sanitize.h"
 #include "xmalloc.h"
@@ -87,8 +87,8 @@ pm_read_cols(void)
 }
 
 /* A failed write to the terminal is not worth failing a copy over. */
-static void
-pm_write(const char *p, size_t n)
+void
+progress_write(const char *p, size_t n)
 {
 	struct pollfd pfd;
 	ssize_t r;
@@ -344,7 +344,7 @@ pm_refresh(int final)
 	progress_format(line + 1, sizeof(line) - 1, pm_cols, pm_name,
 	    pm_cur, pm_total, now - pm_start, (double)pm_bps, pm_stalled,
 	    finished || final);
-	pm_write(line, strlen(line));
+	progress_write(line, strlen(line));
 	pm_last_update = now;
 }
 
@@ -428,7 +428,7 @@ progress_end(void)
 		if (pm_cur != pm_counter || pm_cur != pm_total) {
 			pm_refresh(1);
 		}
-		pm_write("\n", 1);
+		progress_write("\n", 1);
 	}
 	free(pm_name);
 	pm_name = NULL;

@@ -30,6 +30,10 @@ void progress_start(const char *name, uint64_t total);
 /* `done` is the number of bytes transferred so far for this file. */
 void progress_update(uint64_t done);
 void progress_end(void);
+/* Writes a meter line to stdout (the terminal), waiting out a
+ * non-blocking descriptor; failures are ignored (total.c draws
+ * through it too). */
+void progress_write(const char *p, size_t n);
 
 /*
  * Formats one meter line (without the leading '\r') as it would be drawn

@@ -5,7 +5,6 @@
  */
 #include "report.h"
 
-#include "clock.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -14,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "json.h"
 #include "xmalloc.h"
 

@@ -8,14 +8,14 @@
  */
 #include "report.h"
 
-#include "clock.h"
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
+#include "progress.h"
 #include "sanitize.h"
 
 #define TL_INTERVAL	0.25	/* seconds between redraws */
@@ -155,24 +155,6 @@ tl_cols(void)
 }
 
 static void
-tl_write(const char *p, size_t n)
-{
-	ssize_t r;
-
-	while (n > 0) {
-		r = write(STDOUT_FILENO, p, n);
-		if (r < 0 && errno == EINTR) {
-			continue;
-		}
-		if (r <= 0) {
-			return;
-		}
-		p += r;
-		n -= (size_t)r;
-	}
-}
-
-static void
 tl_draw(const struct report_totals *t, int final)
 {
 	char line[TL_LINE_BYTES + 4];
@@ -192,7 +174,7 @@ tl_draw(const struct report_totals *t, int final)
 	    el > 0 ? (double)t->bytes_done / el : 0, el, final);
 	/* Erase what a longer previous line left. */
 	memcpy(line + strlen(line), "\033[K", 4);
-	tl_write(line, strlen(line));
+	progress_write(line, strlen(line));
 	tl_drawn = tl_any = 1;
 }
 
@@ -218,7 +200,7 @@ void
 total_clear(void)
 {
 	if (tl_drawn) {
-		tl_write("\r\033[K", 4);
+		progress_write("\r\033[K", 4);
 		tl_drawn = 0;
 		tl_next = 0;	/* redraw at the next update */
 	}
@@ -234,7 +216,7 @@ total_finish(const struct report_totals *t)
 	}
 	tl_draw(t, 1);
 	if (tl_drawn) {
-		tl_write("\n", 1);
+		progress_write("\n", 1);
 	}
 	tl_drawn = 0;
 }
