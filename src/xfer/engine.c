@@ -140,6 +140,23 @@ xjob_fatal_code(const struct xjob *j)
 	return j->eng != NULL ? j->eng->fatal : 0;
 }
 
+/* 1 if barrier job `j` may not start yet. */
+static int
+barred(const struct xeng *g, const struct xjob *j)
+{
+	size_t i;
+
+	if (g->head != j) {
+		return 1;
+	}
+	for (i = 0; i < g->nep; i++) {
+		if (xep_outstanding(g->ep[i]) > 0) {
+			return 1;
+		}
+	}
+	return 0;
+}
+
 /* Starts queued jobs while slots are free; 0 or the fatal code. */
 static int
 start_more(struct xeng *g)
@@ -149,6 +166,9 @@ start_more(struct xeng *g)
 
 	while (g->fatal == 0 && (j = g->cursor) != NULL &&
 	    (j->started || !j->active || g->nactive < g->max_active)) {
+		if (!j->started && j->barrier && barred(g, j)) {
+			break;
+		}
 		g->cursor = j->next;
 		if (j->started) {
 			/* Passed before jobs were inserted ahead of it. */

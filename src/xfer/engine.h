@@ -43,6 +43,10 @@ struct xjob {
 	struct xeng *eng;
 	struct xjob *next;
 	int active;		/* counts toward the in-flight budget */
+	/* Starts only at the head with nothing outstanding on any
+	 * endpoint: its start may block on an endpoint's session (the
+	 * sequential code of a split file or --resume). */
+	int barrier;
 	int started;
 	int done;		/* may retire */
 	int failed;		/* one error, counted at retirement */

@@ -43,7 +43,11 @@ enum xop_kind {
 	XOP_READ,	/* h, off, len -> data, dlen (valid in done only) */
 	XOP_WRITE,	/* sk or h, off, wdata, wlen (copied when sent) */
 	XOP_FSETSTAT,	/* h, a */
-	XOP_SETSTAT,	/* path, a */
+	/* path, a; on a local endpoint with XCR_AT and no path, the
+	 * directory `dirfd` itself (XSS_UMASK: a mode restored after the
+	 * directory was made writable, less the umask); a refusal pushed
+	 * its message to *msgs if given. */
+	XOP_SETSTAT,
 	XOP_FSYNC,	/* h */
 	XOP_CLOSE,	/* h */
 	XOP_RENAME,	/* path -> path2, replacing path2 */
@@ -83,6 +87,16 @@ enum xop_kind {
 	 * completes; until then the caller may still xep_sink_drop() it.
 	 */
 	XOP_COMMIT,
+	/*
+	 * A sink directory at `path` (relative to `dirfd` with XCR_AT;
+	 * `path2`, if set, names it in messages; XCR_NOFOLLOW: never
+	 * through a link), made if missing with the source's mode in `a`
+	 * plus owner rwx (its files go in before its own mode is set)
+	 * -> made (1: we made it, so nothing of ours is inside), fd (a
+	 * local endpoint: the directory's descriptor, the caller's to
+	 * close; else -1).  A refusal (SCP_E_PEER) pushed its messages.
+	 */
+	XOP_DIR,
 };
 
 /* XOP_CREATE flags. */
@@ -95,6 +109,8 @@ enum xop_kind {
 /* XOP_COMMIT flags. */
 #define XCM_WHOLE	0x01	/* every byte arrived: put it in place */
 #define XCM_FSYNC	0x02	/* --fsync before it is put in place */
+/* XOP_SETSTAT flags. */
+#define XSS_UMASK	0x40	/* local: the mode less the umask */
 
 struct xsink;
 
@@ -125,6 +141,7 @@ struct xop {
 	const uint8_t *data;	/* READ: valid only inside done() */
 	size_t dlen;
 	char *rpath;		/* REALPATH */
+	int made, fd;		/* DIR */
 	struct xop *qnext;	/* the endpoint's */
 };
 

@@ -58,6 +58,9 @@ void xsink_sftp_drop(struct xsink *sk);
  * xlist_sftp_forget() frees the listings in progress (the endpoint
  * forgets what is outstanding). */
 int xlist_sftp_start(struct xep *e, struct xop *op);
+/* XOP_DIR on an SFTP endpoint (kept with the listings).  0 or the fatal
+ * code. */
+int xdir_sftp_start(struct xep *e, struct xop *op);
 void xlist_sftp_forget(struct xep *e);
 
 #endif

@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -168,6 +169,87 @@ out:
 	sink_free(k);
 }
 
+/*
+ * A sink directory (OpenSSH's download_dir): made writable for its
+ * files, or used as it is when it exists; opened without following a
+ * link where a peer named it.
+ */
+static void
+mkdir_local(struct xop *op)
+{
+	const char *disp = op->path2 != NULL ? op->path2 : op->path;
+	int dirfd = (op->flags & XCR_AT) ? op->dirfd : AT_FDCWD;
+	mode_t mode = 0777, tmpmode;
+	struct stat st;
+	int fd;
+
+	op->made = 0;
+	op->fd = -1;
+	if (op->a.flags & SSH2_FILEXFER_ATTR_PERMISSIONS) {
+		mode = op->a.perm & 01777;
+	}
+	tmpmode = mode | S_IRWXU;
+	if (mkdirat(dirfd, op->path, tmpmode) == 0) {
+		op->made = 1;
+	} else if (errno != EEXIST) {
+		xop_say(op, "mkdir %s: %s", disp, strerror(errno));
+		goto fail;
+	}
+	fd = openat(dirfd, op->path, O_RDONLY | O_DIRECTORY | O_NOCTTY |
+	    O_CLOEXEC | ((op->flags & XCR_NOFOLLOW) ? O_NOFOLLOW : 0));
+	if (fd == -1 || fstat(fd, &st) == -1) {
+		/* A link where a directory should be is not one. */
+		xop_say(op, "open local \"%s\": %s", disp,
+		    errno == ELOOP ? strerror(ENOTDIR) : strerror(errno));
+		if (fd != -1) {
+			close(fd);
+		}
+		goto fail;
+	}
+	op->fd = fd;
+	return;
+fail:
+	op->rc = SCP_E_PEER;
+	op->fx = SSH2_FX_FAILURE;
+}
+
+/* A directory's own times and mode, once its files are in. */
+static void
+setstat_local(struct xop *op)
+{
+	const char *disp = op->path2 != NULL ? op->path2 : op->path;
+	struct timespec ts[2];
+	mode_t mode;
+
+	if (!(op->flags & XCR_AT) || op->path != NULL) {
+		log_error("internal error: local setstat of a path");
+		op->rc = SCP_E_PEER;
+		return;
+	}
+	if (op->a.flags & SSH2_FILEXFER_ATTR_ACMODTIME) {
+		memset(ts, 0, sizeof(ts));
+		ts[0].tv_sec = (time_t)op->a.atime;
+		ts[1].tv_sec = (time_t)op->a.mtime;
+		if (futimens(op->dirfd, ts) == -1) {
+			xop_say(op, "local set times on \"%s\": %s", disp,
+			    strerror(errno));
+			op->rc = SCP_E_PEER;
+		}
+	}
+	if (op->a.flags & SSH2_FILEXFER_ATTR_PERMISSIONS) {
+		/* setuid/setgid are never kept: ownership is not. */
+		mode = op->a.perm & 01777;
+		if (op->flags & XSS_UMASK) {
+			mode &= ~outfile_get_umask();
+		}
+		if (fchmod(op->dirfd, mode) == -1) {
+			xop_say(op, "local chmod directory \"%s\": %s", disp,
+			    strerror(errno));
+			op->rc = SCP_E_PEER;
+		}
+	}
+}
+
 static int
 ep_start(struct xep *e, struct xop *op)
 {
@@ -187,6 +269,12 @@ ep_start(struct xep *e, struct xop *op)
 		break;
 	case XOP_COMMIT:
 		commit(op);
+		break;
+	case XOP_DIR:
+		mkdir_local(op);
+		break;
+	case XOP_SETSTAT:
+		setstat_local(op);
 		break;
 	default:
 		/* Not asked of a local sink yet (a local source comes with

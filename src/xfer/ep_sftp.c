@@ -142,6 +142,9 @@ ep_start(struct xep *e, struct xop *op)
 	if (op->kind == XOP_LIST) {
 		return xlist_sftp_start(e, op);
 	}
+	if (op->kind == XOP_DIR) {
+		return xdir_sftp_start(e, op);
+	}
 	/* The helpers register their request for the session: make it
 	 * this operation's. */
 	sftp_req_owner(s, op);
@@ -326,6 +329,10 @@ complete(struct xep *e, struct xop *op, uint8_t type, struct buf *b)
 	}
 	if (op->kind == XOP_WRITE && op->sk != NULL) {
 		xsink_sftp_wrote(op->sk, op);
+	}
+	if (op->kind == XOP_SETSTAT && op->rc != 0 && op->msgs != NULL) {
+		strvec_pushf(op->msgs, "remote setstat \"%s\": %s", op->path,
+		    sftp_fx2txt(op->fx));
 	}
 	op->done(op);
 	return 0;

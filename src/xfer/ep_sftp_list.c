@@ -1,5 +1,6 @@
 /*
- * Listings on an SFTP endpoint (ep.h's XOP_LIST): OPENDIR, then
+ * Directories on an SFTP endpoint: a sink directory made if missing
+ * (ep.h's XOP_DIR: STAT, then MKDIR), and listings (XOP_LIST): OPENDIR, then
  * LIST_AHEAD READDIRs in flight on the handle (the server answers them
  * in order, so a listing of a few hundred names costs one round trip),
  * another for each NAME until EOF, then CLOSE, whose errors are
@@ -139,9 +140,69 @@ xlist_sftp_start(struct xep *e, struct xop *op)
 	l->next = e->lists;
 	e->lists = l;
 	l->o_open.path = op->path;
+	if (op->h != NULL) {
+		/* Opened already: as if its OPENDIR had just answered. */
+		l->o_open.oh = *op->h;
+		l->o_open.rc = 0;
+		l->o_open.ctx = l;
+		done_open(&l->o_open);
+		return xep_dead(e) ? SCP_E_CLOSED : 0;
+	}
 	return start(l, &l->o_open, XOP_OPENDIR, done_open);
 }
 
+/* ---- a sink directory: STAT, and MKDIR when it is not there ---- */
+
+/* XOP_DIR is kept with the listings (its STAT in o_open, its MKDIR in
+ * o_close), so a stopped transfer frees it the same way. */
+static void
+mkd_mkdir(struct xop *o)
+{
+	struct xlist *l = o->ctx;
+	struct xop *op = l->op;
+
+	if (o->rc != 0) {
+		xop_say(op, "remote mkdir \"%s\": %s", op->path,
+		    sftp_fx2txt(o->fx));
+		l->rc = SCP_E_PEER;
+		l->fx = o->fx;
+	} else {
+		op->made = 1;
+	}
+	finish(l);
+}
+
+static void
+mkd_stat(struct xop *o)
+{
+	struct xlist *l = o->ctx;
+	struct xop *op = l->op;
+
+	if (o->rc == 0 && sftp_attr_is_dir(&o->a)) {
+		finish(l);
+		return;
+	}
+	memset(&l->o_close.a, 0, sizeof(l->o_close.a));
+	l->o_close.a.flags = SSH2_FILEXFER_ATTR_PERMISSIONS;
+	l->o_close.a.perm = (op->a.perm & 0777) | 0700;
+	l->o_close.path = op->path;
+	(void)start(l, &l->o_close, XOP_MKDIR, mkd_mkdir);
+}
+
+int
+xdir_sftp_start(struct xep *e, struct xop *op)
+{
+	struct xlist *l = xcalloc(1, sizeof(*l));
+
+	l->e = e;
+	l->op = op;
+	l->next = e->lists;
+	e->lists = l;
+	op->made = 0;
+	op->fd = -1;
+	l->o_open.path = op->path;
+	return start(l, &l->o_open, XOP_STAT, mkd_stat);
+}
 void
 xlist_sftp_forget(struct xep *e)
 {

@@ -9,6 +9,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "transfer.h"
 #include "../transport/io.h"
@@ -58,6 +59,10 @@ static void
 file_end(struct xfile *f)
 {
 	f->phase = F_END;
+	if (!f->ok && f->in_dir && f->c->download) {
+		strvec_pushf(&f->j.msgs, "Download of file %s to %s failed",
+		    f->spath, f->dpath);
+	}
 	xjob_finish(&f->j, !f->ok);
 }
 
@@ -130,11 +135,16 @@ file_open_dst(struct xfile *f)
 	struct xop *o = &f->o_create;
 
 	f->dst_sent = 1;
-	o->path = f->dpath;
-	o->path2 = NULL;
+	o->path = f->dname;
+	o->path2 = f->dpath;
 	o->a = f->sa;
 	o->flags = (f->fresh ? XCR_FRESH : 0) |
 	    (f->inplace ? XCR_INPLACE : 0) | (c->preserve ? XCR_PRESERVE : 0);
+	if (f->in != NULL) {
+		/* A peer's name in a directory we hold open. */
+		o->flags |= XCR_AT | XCR_NOFOLLOW;
+		o->dirfd = f->in->fd;
+	}
 	o->msgs = &f->cmsgs;
 	(void)xfile_op(f, c->dst, o, XOP_CREATE, done_open);
 }
@@ -238,7 +248,6 @@ file_stopped(struct xjob *j, int code)
 {
 	struct xfile *f = (struct xfile *)j;
 
-	(void)code;
 	if (f->phase == F_END) {
 		return 0;
 	}
@@ -246,7 +255,17 @@ file_stopped(struct xjob *j, int code)
 		sftp_meter_end(f->c->meter);
 		f->metered = 0;
 	}
-	log_error("copy \"%s\" to \"%s\" interrupted", f->spath, f->dpath);
+	if (f->c->download) {
+		/* Named only where its partial stays (ep_local's rule). */
+		if (code == SCP_E_INTR || code == SCP_E_CLOSED ||
+		    code == SCP_E_TIMEOUT || code == SCP_E_SYS) {
+			log_error("download \"%s\" to \"%s\" interrupted",
+			    f->spath, f->dpath);
+		}
+	} else {
+		log_error("copy \"%s\" to \"%s\" interrupted", f->spath,
+		    f->dpath);
+	}
 	report_end(f->spath, f->dpath, f->size, f->total, REPORT_FAILED, NULL);
 	return 1;
 }
@@ -273,8 +292,10 @@ file_free(struct xjob *j)
 	xfile_unstarve(f);
 	xfile_blks_free(f);
 	strvec_clear(&f->cmsgs);
+	xsdir_put(f->in);
 	free(f->spath);
 	free(f->dpath);
+	free(f->dname);
 	free(f);
 }
 
@@ -284,6 +305,37 @@ static const struct xjob_ops file_ops = {
 	.stopped = file_stopped,
 	.free = file_free,
 };
+
+struct xsdir *
+xsdir_new(int fd)
+{
+	struct xsdir *d = xcalloc(1, sizeof(*d));
+
+	d->fd = fd;
+	d->refs = 1;
+	return d;
+}
+
+struct xsdir *
+xsdir_get(struct xsdir *d)
+{
+	if (d != NULL) {
+		d->refs++;
+	}
+	return d;
+}
+
+void
+xsdir_put(struct xsdir *d)
+{
+	if (d == NULL || --d->refs > 0) {
+		return;
+	}
+	if (d->fd != -1) {
+		close(d->fd);
+	}
+	free(d);
+}
 
 int
 xfile_add(struct xeng *g, struct xfile_ctx *c, const char *spath,
@@ -296,12 +348,23 @@ struct xjob *
 xfile_new(struct xfile_ctx *c, const char *spath,
     const struct sftp_attr *sa, const char *dpath, int fresh)
 {
+	return xfile_new_in(c, spath, sa, NULL, dpath, dpath, fresh, 0);
+}
+
+struct xjob *
+xfile_new_in(struct xfile_ctx *c, const char *spath,
+    const struct sftp_attr *sa, struct xsdir *in, const char *name,
+    const char *disp, int fresh, int in_dir)
+{
 	struct xfile *f = xcalloc(1, sizeof(*f));
 
 	xjob_init(&f->j, &file_ops, 1);
 	f->c = c;
 	f->spath = xstrdup(spath);
-	f->dpath = xstrdup(dpath);
+	f->dpath = xstrdup(disp);
+	f->dname = xstrdup(name);
+	f->in = xsdir_get(in);
+	f->in_dir = in_dir;
 	f->sa = *sa;
 	if (!(f->sa.flags & SSH2_FILEXFER_ATTR_PERMISSIONS)) {
 		f->sa.flags |= SSH2_FILEXFER_ATTR_PERMISSIONS;

@@ -28,6 +28,10 @@ struct xfile_ctx {
 	struct xep *src, *dst;
 	struct sftp_session *meter;	/* whose options draw the meter */
 	int preserve, inplace, fsync;
+	/* A download's words (OpenSSH's do_download): a file cut off by a
+	 * stop is named only when its partial is kept, and a failed file
+	 * in a directory adds "Download of file ... failed". */
+	int download;
 	int copy;		/* src == dst and it copies itself */
 	size_t inflight, cap;	/* READs and WRITEs in flight, all files */
 	uint32_t rnreq, wnreq;	/* per file */
@@ -49,5 +53,32 @@ int xfile_add(struct xeng *g, struct xfile_ctx *c, const char *spath,
  * fails. */
 struct xjob *xfile_new(struct xfile_ctx *c, const char *spath,
     const struct sftp_attr *sa, const char *dpath, int fresh);
+
+/*
+ * A sink directory of a local sink: its descriptor, which jobs create
+ * their entries relative to (never through a link), shared by the jobs
+ * inside it and closed with the last reference.
+ */
+struct xsdir {
+	int fd;
+	int refs;
+};
+
+/* Takes `fd`; one reference.  Never fails. */
+struct xsdir *xsdir_new(int fd);
+/* Another reference (NULL-safe); returns `d`. */
+struct xsdir *xsdir_get(struct xsdir *d);
+/* Drops one (NULL-safe); the last closes the descriptor. */
+void xsdir_put(struct xsdir *d);
+
+/*
+ * xfile_new() for a sink file named `name` in local sink directory `in`
+ * (a reference is taken), or, with `in` NULL, at sink path `name`;
+ * `disp` names it in messages and events.  `in_dir`: a file found in a
+ * listing (a download then says "Download of file ... failed").
+ */
+struct xjob *xfile_new_in(struct xfile_ctx *c, const char *spath,
+    const struct sftp_attr *sa, struct xsdir *in, const char *name,
+    const char *disp, int fresh, int in_dir);
 
 #endif

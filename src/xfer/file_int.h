@@ -25,7 +25,10 @@ struct xblk;
 struct xfile {
 	struct xjob j;
 	struct xfile_ctx *c;
-	char *spath, *dpath;
+	char *spath, *dpath;	/* dpath: how messages name the sink */
+	char *dname;		/* the sink's name in `in`, or its path */
+	struct xsdir *in;
+	int in_dir;
 	struct sftp_attr sa;
 	uint64_t size;
 	int fresh, inplace;

@@ -2,7 +2,7 @@
  * The remote-to-remote relay (-3 in SFTP mode, xfer.h) on the engine:
  * the operands (globs, the target, each match's name) run here and
  * queue a file job (file.c) for a file and a directory job
- * (relay_walk.c) for a -r tree, whose listing and entries are jobs too,
+ * (walk.c) for a -r tree, whose listing and entries are jobs too,
  * so that many files and listings are in flight and every word comes
  * out in walk order.
  */
@@ -120,7 +120,8 @@ relay_match(struct relay *rl, const char *src, const char *dst)
 		return xeng_note(rl->g, 1, "download \"%s\": path "
 		    "canonicalization failed", src);
 	}
-	r = relay_dir_add(rl, canon, &a, dst);
+	r = xeng_add(rl->g, xwalk_dir(&rl->w, canon, &a, NULL, dst, dst, NULL,
+	    0));
 	free(canon);
 	return r;
 }
@@ -228,6 +229,11 @@ xfer_relay(struct sftp_session *from, const char *src,
 	rl.g = xeng_new(eps, from == to ? 1 : 2, relay_max_files(&rl),
 	    RELAY_MAX_JOBS);
 	xfile_ctx_init(&rl.fc, rl.efrom, rl.eto, to->o, from);
+	rl.w.g = rl.g;
+	rl.w.fc = &rl.fc;
+	rl.w.src = rl.efrom;
+	rl.w.dst = rl.eto;
+	rl.w.preserve = to->o->preserve;
 	r = relay_run(&rl, src, target, multiple);
 	if (r == 0 && (xeng_errors(rl.g) > 0 || rl.errs > 0)) {
 		r = 1;
