@@ -140,21 +140,25 @@ xjob_fatal_code(const struct xjob *j)
 	return j->eng != NULL ? j->eng->fatal : 0;
 }
 
-/* 1 if barrier job `j` may not start yet. */
+/* 1 if any endpoint has operations outstanding. */
 static int
-barred(const struct xeng *g, const struct xjob *j)
+busy(const struct xeng *g)
 {
 	size_t i;
 
-	if (g->head != j) {
-		return 1;
-	}
 	for (i = 0; i < g->nep; i++) {
 		if (xep_outstanding(g->ep[i]) > 0) {
 			return 1;
 		}
 	}
 	return 0;
+}
+
+/* 1 if barrier job `j` may not start yet. */
+static int
+barred(const struct xeng *g, const struct xjob *j)
+{
+	return g->head != j || busy(g);
 }
 
 /* Starts queued jobs while slots are free; 0 or the fatal code. */
@@ -293,7 +297,9 @@ step(struct xeng *g)
 	if ((r = pump(g)) < 0) {
 		return r;
 	}
-	if (r > 0 || g->head == NULL) {
+	/* With every job retired, what an endpoint still finishes on its
+	 * own (a listing's CLOSE) is waited for. */
+	if (r > 0 || (g->head == NULL && !busy(g))) {
 		retire(g);
 		return g->fatal;
 	}
@@ -301,7 +307,7 @@ step(struct xeng *g)
 		return g->fatal;
 	}
 	retire(g);
-	if (g->head == NULL || g->fatal != 0) {
+	if ((g->head == NULL && !busy(g)) || g->fatal != 0) {
 		return g->fatal;
 	}
 	if ((r = wait_any(g)) != 0) {
@@ -414,7 +420,7 @@ xeng_drain(struct xeng *g)
 {
 	int r;
 
-	while (g->fatal == 0 && g->head != NULL) {
+	while (g->fatal == 0 && (g->head != NULL || busy(g))) {
 		(void)step(g);
 	}
 	if ((r = g->fatal) != 0) {

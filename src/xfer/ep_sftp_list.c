@@ -54,10 +54,14 @@ finish(struct xlist *l)
 	op->done(op);
 }
 
+/* The listing was answered at its end; its CLOSE only frees it. */
 static void
 done_close(struct xop *op)
 {
-	finish(op->ctx);
+	struct xlist *l = op->ctx;
+
+	unlink_list(l);
+	free(l);
 }
 
 static int
@@ -104,10 +108,23 @@ done_readdir(struct xop *o)
 			return;
 		}
 	}
-	/* The ones sent past the end say EOF: the CLOSE after them. */
+	/*
+	 * The ones sent past the end say EOF: the CLOSE after them.  The
+	 * listing is complete now; its caller need not wait a round trip
+	 * for the CLOSE (whose errors sftp_do_readdir ignores too), which
+	 * the endpoint keeps until answered.
+	 */
 	if (l->ended && l->pending == 0) {
+		struct xop *op = l->op;
+
 		l->o_close.h = &l->o_open.oh;
-		(void)start(l, &l->o_close, XOP_CLOSE, done_close);
+		l->op = NULL;
+		if (start(l, &l->o_close, XOP_CLOSE, done_close) != 0) {
+			return;
+		}
+		op->rc = l->rc;
+		op->fx = l->fx;
+		op->done(op);
 	}
 }
 

@@ -30,6 +30,7 @@ struct xblk {
 
 static void file_fill(struct xfile *f);
 static void file_data_done(struct xfile *f);
+static void done_eclose(struct xop *op);
 
 static void
 starve(struct xfile *f)
@@ -215,7 +216,11 @@ done_read(struct xop *op)
 			f->data_end = end;
 		}
 		file_meter(f);
-		if (op->dlen < op->len) {
+		if (f->eclose_sent && (op->dlen < op->len ||
+		    end > f->size)) {
+			/* Short, or grown: not on this handle (closed). */
+			f->redo = 1;
+		} else if (op->dlen < op->len) {
 			/* Short block: ask for the rest. */
 			if (send_read(f, end, op->len - (uint32_t)op->dlen) !=
 			    0) {
@@ -255,7 +260,7 @@ file_fill(struct xfile *f)
 		f->max_req = 0;
 	}
 	while (f->max_req > 0 && f->nreads < f->max_req &&
-	    f->nwrites < c->wnreq) {
+	    f->nwrites < c->wnreq && !f->eclose_sent) {
 		if (c->inflight >= c->cap) {
 			starve(f);
 			return;
@@ -265,15 +270,77 @@ file_fill(struct xfile *f)
 		}
 		f->offset += f->buflen;
 	}
-	if (f->max_req == 0 && f->nreads == 0 && f->nwrites == 0) {
+	if (f->early && !f->eclose_sent && f->offset > f->size) {
+		/* Every block and the probe are out: the CLOSE follows
+		 * them, answered in the same round trip. */
+		f->eclose_sent = 1;
+		f->o_sclose.h = &f->sh;
+		f->o_sclose.kind = XOP_CLOSE;
+		f->o_sclose.ctx = f;
+		f->o_sclose.done = done_eclose;
+		if (xjob_start_op(&f->j, c->src, &f->o_sclose) != 0) {
+			return;
+		}
+	}
+	if ((f->max_req == 0 || f->eclose_sent) && f->nreads == 0 &&
+	    f->nwrites == 0 && (!f->eclose_sent || f->eclosed)) {
 		file_data_done(f);
 	}
+}
+
+static void
+done_eclose(struct xop *op)
+{
+	struct xfile *f = op->ctx;
+
+	f->eclosed = 1;
+	file_fill(f);
+}
+
+static void
+done_reopen(struct xop *op)
+{
+	struct xfile *f = op->ctx;
+
+	if (op->rc != 0) {
+		strvec_pushf(&f->j.msgs, "remote open \"%s\": %s", f->spath,
+		    xfile_fx(op));
+		f->ok = 0;
+		xfile_close(f, 0);
+		return;
+	}
+	f->sh = op->oh;
+	f->phase = F_DATA;
+	f->offset = f->total = f->data_end = 0;
+	f->eof_at = UINT64_MAX;
+	f->buflen = xep_read_len(f->c->src);
+	f->max_req = 1;
+	file_fill(f);
+}
+
+/* The small file changed under its closed handle: again, from 0. */
+static void
+file_redo(struct xfile *f)
+{
+	f->early = f->eclose_sent = f->eclosed = f->redo = 0;
+	f->o_sopen.path = f->spath;
+	f->o_sopen.flags = SSH2_FXF_READ;
+	memset(&f->o_sopen.a, 0, sizeof(f->o_sopen.a));
+	f->o_sopen.kind = XOP_OPEN;
+	f->o_sopen.ctx = f;
+	f->o_sopen.done = done_reopen;
+	(void)xjob_start_op(&f->j, f->c->src, &f->o_sopen);
 }
 
 static void
 file_data_done(struct xfile *f)
 {
 	xfile_unstarve(f);
+	if (f->redo && !f->read_error && !f->wfail) {
+		f->phase = F_OPEN;
+		file_redo(f);
+		return;
+	}
 	f->phase = F_CLOSE;
 	if (!f->read_error && !f->wfail &&
 	    (f->data_end > f->eof_at || f->total != f->data_end)) {
@@ -296,7 +363,9 @@ file_data_done(struct xfile *f)
 		    (unsigned long long)f->data_end);
 		f->ok = 0;
 	}
-	xfile_close(f, 1);
+	/* An early CLOSE went already (its errors ignored, as a late
+	 * one's are). */
+	xfile_close(f, !f->eclose_sent);
 }
 
 static void
@@ -339,6 +408,7 @@ xfile_start_data(struct xfile *f)
 		}
 		f->max_req = (uint32_t)((f->size + f->buflen - 1) / f->buflen) +
 		    1;
+		f->early = !c->copy;
 	}
 	f->eof_at = UINT64_MAX;
 	if (c->copy) {

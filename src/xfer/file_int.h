@@ -50,6 +50,14 @@ struct xfile {
 	int ok;
 	int data_started, metered;
 	int dst_sent;		/* the sink's CREATE went out */
+	/*
+	 * A small file asked for whole: the source's CLOSE goes right
+	 * after its READs (early), answered with them (eclosed).  A short
+	 * block or data past the end cannot be asked for on a closed
+	 * handle: the file is read again from the start (redo) on a new
+	 * one, as a big file is.
+	 */
+	int early, eclose_sent, eclosed, redo;
 	/* READs and WRITEs in flight (file_data.c): an engine stopped by
 	 * a fatal error never completes them, file_free() frees them. */
 	struct xblk *blks;
