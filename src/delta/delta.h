@@ -112,9 +112,11 @@ uint32_t delta_sig_blocks(const struct delta_sig *sig);
 void delta_sig_free(struct delta_sig *sig);
 
 /*
- * Called with each piece of a delta as it is made, in order.  Returns 0
- * to go on, or a negative SCP_E_* code that stops delta_make() and is
- * what it returns.  `p` is valid for the call only.
+ * Called with each piece of a delta as it is made, in order, and with
+ * p NULL and n 0 after a turn of librsync that made nothing (a tick, so
+ * a caller can keep time).  Returns 0 to go on, or a negative SCP_E_*
+ * code that stops delta_make() and is what it returns.  `p` is valid
+ * for the call only.
  */
 typedef int delta_emit_fn(void *arg, const uint8_t *p, size_t n);
 
@@ -125,6 +127,16 @@ typedef int delta_emit_fn(void *arg, const uint8_t *p, size_t n);
  * (magic "rs\x026", commands, an end command); its size is not bounded
  * here (about the file's size when nothing matches).  One delta at a
  * time per signature: librsync counts its lookups in it.
+ *
+ * Time is the caller's to bound.  A signature can hold the rolling sum
+ * of a block the new file repeats (a block of zeros: anyone can compute
+ * it) with a wrong strong sum: then every position of such a run costs
+ * a strong sum of one block, block-length times the normal work (16 MiB
+ * of zeros against 1 KiB blocks: 47 s instead of 0.5 s), and no check
+ * of the signature can tell that decoy from an honest sum.  So a turn
+ * is given at most 256 MiB / block length bytes (4 KiB to 64 KiB), emit
+ * is called after every one, and a sender that finds the delta slower
+ * than sending the file returns an error from emit and copies whole.
  */
 int delta_make(struct delta_sig *sig, int fd, delta_emit_fn *emit,
     void *arg);

@@ -39,12 +39,23 @@ int delta_rs_err(rs_result r);
 
 /*
  * Runs `job` over the content of `fd` (pread from offset 0 to EOF),
- * giving what it writes to `emit`.  New input is offered only once the
- * job has room to write, so librsync never holds more than a chunk and
- * a few blocks.  Returns 0 when the job is done, emit's own error, or
- * one from reading or from the job.  Does not free the job.
+ * giving what it writes to `emit`, which is called once per turn of the
+ * job (with n == 0 when the turn wrote nothing).  A turn is offered at
+ * most `offer` bytes of input, which bounds its work, and new input is
+ * offered only once the job has room to write, so librsync never holds
+ * more than a chunk and a few blocks.  Returns 0 when the job is done,
+ * emit's own error, or one from reading or from the job.  Does not free
+ * the job.
  */
-int delta_drive(rs_job_t *job, int fd, delta_emit_fn *emit, void *arg);
+int delta_drive(rs_job_t *job, int fd, size_t offer, delta_emit_fn *emit,
+    void *arg);
+
+/*
+ * The most bytes a delta turn may hash when every position of its input
+ * is a false match (see delta_make() in delta.h): 256 MiB, a fraction
+ * of a second.
+ */
+#define DELTA_TURN_WORK	((uint64_t)256 << 20)
 
 /*
  * The most slots librsync's lookup table may probe from any starting

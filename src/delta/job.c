@@ -72,14 +72,15 @@ delta_pread(int fd, void *p, size_t n, uint64_t off, size_t *got)
 }
 
 int
-delta_drive(rs_job_t *job, int fd, delta_emit_fn *emit, void *arg)
+delta_drive(rs_job_t *job, int fd, size_t offer, delta_emit_fn *emit,
+    void *arg)
 {
 	rs_buffers_t b = { 0 };
 	rs_result res;
 	char *in = NULL, *out = NULL;
 	uint64_t off = 0;
-	size_t got, made, before;
-	int r, full = 0, fresh;
+	size_t got, made, given, pos = 0, len = 0;
+	int r, full = 0, eof = 0;
 
 	if ((in = malloc(DELTA_CHUNK)) == NULL ||
 	    (out = malloc(DELTA_CHUNK)) == NULL) {
@@ -92,19 +93,20 @@ delta_drive(rs_job_t *job, int fd, delta_emit_fn *emit, void *arg)
 		 * buffer: offering more while its output is full would
 		 * let that grow with the file.
 		 */
-		fresh = 0;
-		if (b.avail_in == 0 && !b.eof_in && !full) {
+		if (pos == len && !eof && !full) {
 			if ((r = delta_pread(fd, in, DELTA_CHUNK, off,
 			    &got)) != 0) {
 				goto out;
 			}
-			b.next_in = in;
-			b.avail_in = got;
-			b.eof_in = got == 0;
+			pos = 0;
+			len = got;
+			eof = got == 0;
 			off += got;
-			fresh = 1;
 		}
-		before = b.avail_in;
+		given = len - pos < offer ? len - pos : offer;
+		b.next_in = in + pos;
+		b.avail_in = given;
+		b.eof_in = eof;
 		b.next_out = out;
 		b.avail_out = DELTA_CHUNK;
 		res = rs_job_iter(job, &b);
@@ -112,16 +114,19 @@ delta_drive(rs_job_t *job, int fd, delta_emit_fn *emit, void *arg)
 			r = delta_rs_err(res);
 			goto out;
 		}
+		pos += given - b.avail_in;
 		made = DELTA_CHUNK - b.avail_out;
 		full = b.avail_out == 0;
-		if (made > 0 && (r = emit(arg, (uint8_t *)out, made)) != 0) {
+		/* Once per turn, also for nothing: the caller's tick. */
+		if ((r = emit(arg, made > 0 ? (uint8_t *)out : NULL,
+		    made)) != 0) {
 			goto out;
 		}
 		if (res == RS_DONE) {
 			break;
 		}
-		/* Blocked with nothing taken, made or newly offered. */
-		if (made == 0 && b.avail_in == before && !fresh) {
+		/* At EOF, blocked with nothing taken or made: stuck. */
+		if (eof && made == 0 && b.avail_in == given) {
 			r = SCP_E_FATAL;
 			goto out;
 		}

@@ -79,6 +79,9 @@ sig_emit(void *arg, const uint8_t *p, size_t n)
 {
 	struct sig_out *so = arg;
 
+	if (n == 0) {
+		return 0;
+	}
 	/* A base that grows while it is read is still bounded. */
 	if (n > DELTA_SIG_MAX - so->made) {
 		return SCP_E_TOOBIG;
@@ -110,7 +113,7 @@ delta_sig_make(int fd, struct buf *out)
 		r = SCP_E_NOMEM;
 		goto out;
 	}
-	r = delta_drive(job, fd, sig_emit, &so);
+	r = delta_drive(job, fd, DELTA_CHUNK, sig_emit, &so);
 out:
 	if (job != NULL) {
 		rs_job_free(job);

@@ -163,6 +163,7 @@ test_delta_patch_bytewise(void **state)
 
 struct emit_log {
 	size_t calls;
+	size_t ticks;	/* calls for a turn that made nothing */
 	size_t total;
 	size_t biggest;
 	int fail_at;	/* call number that fails, 0 none */
@@ -173,8 +174,11 @@ emit_count(void *arg, const uint8_t *p, size_t n)
 {
 	struct emit_log *e = arg;
 
-	(void)p;
+	assert_true((p == NULL) == (n == 0));
 	e->calls++;
+	if (n == 0) {
+		e->ticks++;
+	}
 	e->total += n;
 	if (n > e->biggest) {
 		e->biggest = n;
@@ -185,17 +189,25 @@ emit_count(void *arg, const uint8_t *p, size_t n)
 	return 0;
 }
 
-/* Streamed: pieces of at most 64 KiB, and the callback can stop it. */
+/*
+ * Streamed: pieces of at most 64 KiB, a call after every turn of
+ * librsync even when it made nothing, and the callback can stop it.
+ */
 static void
 test_delta_streamed(void **state)
 {
 	size_t n = 3 << 20;
 	uint8_t *a = dh_random(n, 6), *b = dh_random(n, 7);
 	struct delta_sig *s = dh_sig_of(a, n);
-	struct emit_log e = { 0, 0, 0, 0 };
-	int fd = dh_memfile(b, n);
+	struct emit_log e = { 0, 0, 0, 0, 0 };
+	int fd = dh_memfile(b, n), afd = dh_memfile(a, n);
 
 	(void)state;
+	/* All one copy: the turns before its end make nothing. */
+	assert_int_equal(delta_make(s, afd, emit_count, &e), 0);
+	assert_true(e.ticks >= n / (64 * 1024) - 1);
+	assert_true(e.total < 64);
+	memset(&e, 0, sizeof(e));
 	/* Nothing in common: a literal copy of the whole new file. */
 	assert_int_equal(delta_make(s, fd, emit_count, &e), 0);
 	assert_true(e.calls >= n / (64 * 1024));
@@ -215,6 +227,7 @@ test_delta_streamed(void **state)
 	}
 	delta_sig_free(s);
 	close(fd);
+	close(afd);
 	free(a);
 	free(b);
 }
