@@ -195,8 +195,7 @@ delta_sig_load(const void *p, size_t len, struct delta_sig **sigp)
 		r = SCP_E_NOMEM;
 		goto out;
 	}
-	/* librsync reads but never writes its input (char * for zlib's
-	 * sake). */
+	/* next_in is not const, but librsync never writes through it. */
 	b.next_in = (char *)(uintptr_t)p;
 	b.avail_in = len;
 	b.eof_in = 1;
