@@ -14,6 +14,12 @@ have ssh-keygen || need="$need openssh-client"
 [ -x /usr/sbin/sshd ] || need="$need openssh-server"
 [ -x /usr/lib/openssh/sftp-server ] || need="$need openssh-sftp-server"
 pkg-config --exists cmocka 2>/dev/null || need="$need libcmocka-dev"
+# SHA-256 for --verify (src/util/digest.c) and rsync's algorithm for
+# --delta (src/delta): OpenSSL's libcrypto and librsync (issue 15).
+pkg-config --exists libcrypto 2>/dev/null || need="$need libssl-dev"
+# Debian 12's librsync-dev ships no pkg-config file: look for the header.
+pkg-config --exists librsync 2>/dev/null || [ -f /usr/include/librsync.h ] ||
+    need="$need librsync-dev"
 have useradd || need="$need passwd"
 # Test helpers: python3 (exec with SIGINT restored), GNU time (peak RSS).
 have python3 || need="$need python3-minimal"

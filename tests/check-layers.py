@@ -22,7 +22,8 @@ RULES = {
     "transport": ["util"],
     "proto/scp": ["util", "fs", "transport/io.h"],
     "proto/sftp": ["util", "fs", "transport/io.h"],
-    "xfer": ["util", "fs", "transport/io.h", "proto/sftp"],
+    "delta": ["util", "fs"],
+    "xfer": ["util", "fs", "transport/io.h", "proto/sftp", "delta"],
     "cli": ["*"],
 }
 

@@ -334,3 +334,31 @@ conv dl_tree_trickle $((0x21)) 0 '\200\001'
 # "x\ny" (table indexes in conv_reply.c), model attributes.
 conv dl_glob_hostile $((0x10)) 0 '\000\000\000\004\005\005\000\006\000\007\000\012\000\013\000'
 conv dl_tree_hostile $((0x21)) 0 '\000\000\000\000\000\000\004\005\005\000\006\000\007\000\012\000\013\000'
+
+# ---- fuzz_delta_sig, fuzz_delta_patch: librsync signatures and deltas ----
+# The real ones (signatures of the fixed files of fuzz_delta.h, deltas
+# between them) come from librsync itself, through delta_seeds in the
+# fuzz build (tests/fuzz/README.md); without that build they are kept.
+seeds=${SCP_FUZZ_BUILD:-$here/../../build-fuzz}/tests/fuzz/delta_seeds
+mkdir -p "$c/fuzz_delta_sig" "$c/fuzz_delta_patch"
+if [ -x "$seeds" ]; then
+	"$seeds" "$c"
+else
+	echo "mkcorpus: $seeds not built: delta seeds from librsync kept" >&2
+fi
+# Hand-made signatures: the MD4 kind we refuse, a flood of one rolling
+# sum (300 blocks, strong sums 16 digits each).
+seed fuzz_delta_sig md4 'rs\001\066\000\000\001\000\000\000\000\020\001\002\003\004abcdefghijklmnop'
+{ printf 'rs\001G\000\000\004\000\000\000\000\020'; i=0
+  while [ $i -lt 300 ]; do printf '\022\064\126\170%016d' $i; i=$((i + 1)); done
+} > "$c/fuzz_delta_sig/flood"
+# Hand-made deltas (piece byte, then "rs\002\066" and commands): a bad
+# magic, a copy past the 4096-byte base, eight copies of it (past the
+# 16 KiB bound), bytes after the end, a 2^40-byte literal cut short, a
+# reserved command.
+seed fuzz_delta_patch bad_magic '\077rs\001\066\000'
+seed fuzz_delta_patch copy_past_end '\077rs\002\066\112\017\340\000\100\000'
+seed fuzz_delta_patch amplify '\077rs\002\066\106\000\020\000\106\000\020\000\106\000\020\000\106\000\020\000\106\000\020\000\106\000\020\000\106\000\020\000\106\000\020\000\000'
+seed fuzz_delta_patch trailing '\003rs\002\066\003abc\000junk'
+seed fuzz_delta_patch huge_literal '\077rs\002\066\104\000\000\001\000\000\000\000\000ab'
+seed fuzz_delta_patch reserved '\077rs\002\066\125'

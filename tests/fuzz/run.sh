@@ -20,8 +20,8 @@ case $2 in
 esac
 here=$(cd "$(dirname "$0")" && pwd)
 build=$(cd "$1" && pwd) || exit 2
-targets="fuzz_scp_record fuzz_brace fuzz_operand fuzz_sftp_msg fuzz_scp_sink fuzz_scp_relay fuzz_sftp_conv fuzz_json"
-ntargets=8
+targets="fuzz_scp_record fuzz_brace fuzz_operand fuzz_sftp_msg fuzz_scp_sink fuzz_scp_relay fuzz_sftp_conv fuzz_json fuzz_delta_sig fuzz_delta_patch"
+ntargets=10
 each=$(($2 / ntargets))
 if [ "$each" -lt 3 ]; then
 	each=3
