@@ -330,7 +330,16 @@ static void
 ep_forget(struct xep *e)
 {
 	struct ep_local *el = (struct ep_local *)e;
+	struct xop *op;
 
+	/* A directory opened for a completion that will not run is ours
+	 * to close (its caller never sees the descriptor). */
+	for (op = el->qhead; op != NULL; op = op->qnext) {
+		if (op->kind == XOP_DIR && op->rc == 0 && op->fd != -1) {
+			close(op->fd);
+			op->fd = -1;
+		}
+	}
 	el->qhead = el->qtail = NULL;
 	e->out = 0;
 	e->ready = 0;

@@ -83,27 +83,61 @@ done_close(struct xop *op)
 	file_end(f);
 }
 
+static void
+file_commit(struct xfile *f)
+{
+	struct xfile_ctx *c = f->c;
+	struct xop *o = &f->o_commit;
+
+	o->sk = f->sk;
+	o->flags = (f->ok ? XCM_WHOLE : 0) | (c->fsync ? XCM_FSYNC : 0);
+	o->off = f->data_end;
+	o->msgs = &f->j.msgs;
+	(void)xfile_op(f, c->dst, o, XOP_COMMIT, done_close);
+}
+
+/*
+ * A download's source is closed before its file goes in place (OpenSSH's
+ * do_download): a CLOSE refused, or a session that breaks before the
+ * answer, leaves no new file under the final name.
+ */
+static void
+done_sclose_first(struct xop *op)
+{
+	struct xfile *f = op->ctx;
+
+	f->pending--;
+	xfile_sclosed(f, op);
+	file_commit(f);
+}
+
+void
+xfile_sclosed(struct xfile *f, const struct xop *op)
+{
+	if (op->rc != 0 && f->c->download && f->ok) {
+		strvec_pushf(&f->j.msgs, "close remote \"%s\": %s", f->spath,
+		    xfile_fx(op));
+		f->ok = 0;
+	}
+}
+
 /* The sink's messages come out after the file job's own, in order. */
 void
 xfile_close(struct xfile *f, int sclose)
 {
 	struct xfile_ctx *c = f->c;
-	struct xop *o = &f->o_commit;
 
 	f->phase = F_CLOSE;
 	f->pending = 0;
 	if (sclose) {
 		f->o_sclose.h = &f->sh;
 		if (xfile_op(f, c->src, &f->o_sclose, XOP_CLOSE,
-		    done_close) != 0) {
+		    c->download ? done_sclose_first : done_close) != 0 ||
+		    c->download) {
 			return;
 		}
 	}
-	o->sk = f->sk;
-	o->flags = (f->ok ? XCM_WHOLE : 0) | (c->fsync ? XCM_FSYNC : 0);
-	o->off = f->data_end;
-	o->msgs = &f->j.msgs;
-	(void)xfile_op(f, c->dst, o, XOP_COMMIT, done_close);
+	file_commit(f);
 }
 
 /* ---- opening ---- */

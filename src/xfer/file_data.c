@@ -294,6 +294,7 @@ done_eclose(struct xop *op)
 	struct xfile *f = op->ctx;
 
 	f->eclosed = 1;
+	f->eclose_rc = op->rc != 0;
 	file_fill(f);
 }
 
@@ -363,8 +364,10 @@ file_data_done(struct xfile *f)
 		    (unsigned long long)f->data_end);
 		f->ok = 0;
 	}
-	/* An early CLOSE went already (its errors ignored, as a late
-	 * one's are). */
+	/* An early CLOSE went already, and was answered. */
+	if (f->eclose_sent && f->eclose_rc) {
+		xfile_sclosed(f, &f->o_sclose);
+	}
 	xfile_close(f, !f->eclose_sent);
 }
 

@@ -57,7 +57,7 @@ struct xfile {
 	 * handle: the file is read again from the start (redo) on a new
 	 * one, as a big file is.
 	 */
-	int early, eclose_sent, eclosed, redo;
+	int early, eclose_sent, eclosed, eclose_rc, redo;
 	/* READs and WRITEs in flight (file_data.c): an engine stopped by
 	 * a fatal error never completes them, file_free() frees them. */
 	struct xblk *blks;
@@ -72,6 +72,9 @@ const char *xfile_fx(const struct xop *op);
 /* Closes the source (`sclose`) and commits the sink file, whole if
  * f->ok: the job ends there. */
 void xfile_close(struct xfile *f, int sclose);
+/* The source's CLOSE `op` was answered: a download fails the file on a
+ * refusal ("close remote"). */
+void xfile_sclosed(struct xfile *f, const struct xop *op);
 /* The data phase, once both ends are open. */
 void xfile_start_data(struct xfile *f);
 /* Frees the blocks still in flight (the job is freed unfinished). */
