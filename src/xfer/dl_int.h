@@ -6,19 +6,19 @@
  *
  * Who owns what:
  *   download.c  sftp_download(): the operand (glob, destination checks,
- *               each match's local name), then the sequential loop or
- *               the queue, fed the matches and what the glob learnt
+ *               each match's local name), then the engine (dl_walk.c)
+ *               or, with --resume, the sequential loop
+ *   dl_walk.c   the operand's matches as engine jobs (engine.h): file
+ *               jobs (file.h), the -r walk (walk.h), jobs that ask
+ *               REALPATH/STAT first, a split file at the head
  *   dl_read.c   READs of an open remote handle: the pipelined window
  *               into a sink, single READs
  *   dl_file.c   one file, sequentially: STAT, OPEN, --resume's checks,
- *               the local file's commit; the partial-file rule on a stop
+ *               the split over sessions, the local file's commit; the
+ *               partial-file rule on a stop
  *   dl_tree.c   one tree, sequentially (--resume)
- *   dl_queue.c  the queue: jobs' life, bounds, start, listing ahead,
- *               retiring at the head, abort, the reply loop
- *   dl_qfile.c  the queue's small-file jobs
- *   dl_qdir.c   the queue's directory jobs, and symlinks in listings
  *
- * download_* names the sequential code, dl_* the queue.  Return values
+ * download_* names the sequential code.  Return values
  * are those of sftp_int.h, and for a whole file, tree or job: 0 done, 1
  * an error reported (printed, or kept in the job's messages until it
  * retires) and the transfer goes on, <0 the session is unusable.

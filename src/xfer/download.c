@@ -6,10 +6,9 @@
  * the destination checks ("Multiple files match pattern...", creating
  * the target directory), the local name given to each match (match_name),
  * and the choice between the sequential loop (--resume: dl_file.c,
- * dl_tree.c) and the queue of many files in flight (dl_queue.c), which
- * it feeds the matches one at a time (dl_feed) together with what the
- * glob already learnt about them (struct sftp_srcinfo), and whose
- * top-level jobs needing REALPATH it runs (dl_run_top).  dl_int.h maps
+ * dl_tree.c) and the engine's many files in flight (dl_walk.c), which
+ * it gives the matches together with what the glob already learnt about
+ * them (struct sftp_srcinfo).  dl_int.h maps
  * the other download files.
  *
  * Local files are written through src/fs/outfile.h: atomically (temporary

@@ -370,7 +370,7 @@ int sftp_reply_next(struct sftp_session *s, const void *owner,
 /*
  * The next reply to any outstanding request, in the order the replies
  * arrived (buffered ones first), with the owner it was registered for:
- * the engines of many files in flight (src/xfer: upq.c, dl_queue.c) dispatch
+ * the engines of many files in flight (src/xfer: upq.c, the engine's ep_sftp.c) dispatch
  * on it.  SCP_E_FORMAT if none is outstanding.
  */
 int sftp_reply_any(struct sftp_session *s, const void **owner,
