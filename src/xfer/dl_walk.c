@@ -28,16 +28,25 @@
 #include "../util/report.h"
 #include "../util/xmalloc.h"
 
-/* Jobs in flight (files and listings each hold a handle), queued. */
-#define DLW_MAX_ACTIVE	1024
-#define DLW_MAX_QUEUED	2048
-/* READs in flight over all files: a wave of small files, each its
- * block and the probe past its end (requests are small: the way out
- * never fills while replies wait to be read). */
-#define DLW_MAX_REQS	(4 * SFTP_MAX_NREQ)
+/*
+ * Jobs in flight (files and listings each hold a handle) and queued,
+ * and READs outstanding over all files (each a wave of small files'
+ * blocks and probes; requests are small, so the way out never fills
+ * while replies wait to be read).  On a short link a wave of 256 files
+ * keeps the server busy and the request table small (a reply costs a
+ * scan of it); once a timed round trip says the link is long
+ * (sftp_rtt_long), four times that, so 500 small files go in one wave.
+ */
+#define DLW_SHORT_ACTIVE	256
+#define DLW_LONG_ACTIVE		1024
+#define DLW_MAX_QUEUED		2048
+#define DLW_SHORT_REQS		SFTP_MAX_NREQ
+#define DLW_LONG_REQS		(4 * SFTP_MAX_NREQ)
 
 struct dlrun {
 	struct sftp_session *s;
+	size_t max_handles;	/* the server's bound on active jobs */
+	int long_link;		/* raised to the long link's bounds */
 	struct xeng *g;
 	struct xfile_ctx fc;
 	struct xwalk w;
@@ -106,6 +115,25 @@ static const struct xjob_ops dsync_ops = {
 	.free = dsync_free,
 };
 
+/* The engine's bounds, as the link is known to be short or long. */
+static size_t
+dl_active(const struct dlrun *d, size_t n)
+{
+	return d->max_handles != 0 && d->max_handles < n + 2 ?
+	    (d->max_handles > 3 ? d->max_handles - 2 : 1) : n;
+}
+
+static void
+dl_bounds(struct dlrun *d)
+{
+	if (d->long_link || !sftp_rtt_long(d->s)) {
+		return;
+	}
+	d->long_link = 1;
+	xeng_set_max_active(d->g, dl_active(d, DLW_LONG_ACTIVE));
+	d->fc.cap = DLW_LONG_REQS;
+}
+
 /* The walk's file job: split files go the sequential way. */
 static struct xjob *
 dl_file_job(struct xwalk *w, const char *spath, const struct sftp_attr *a,
@@ -116,6 +144,7 @@ dl_file_job(struct xwalk *w, const char *spath, const struct sftp_attr *a,
 	uint64_t size = (a->flags & SSH2_FILEXFER_ATTR_SIZE) ? a->size : 0;
 	struct dsync *k;
 
+	dl_bounds(d);
 	if (!sftp_multi_possible(d->s, size)) {
 		return xfile_new_in(w->fc, spath, a, in, name, disp, fresh,
 		    in_dir);
@@ -477,7 +506,7 @@ download_pipelined(struct sftp_session *s, const struct strvec *g,
 	struct dlrun d;
 	struct xep *eps[2];
 	unsigned char *dups;
-	size_t i, nact = DLW_MAX_ACTIVE;
+	size_t i;
 	int r;
 
 	/* The sizes come with VERSION; only a file big enough to split
@@ -496,13 +525,12 @@ download_pipelined(struct sftp_session *s, const struct strvec *g,
 	d.tdir = dst_is_dir ? xsdir_new(dfd) : NULL;
 	eps[0] = xep_sftp(s);
 	eps[1] = xep_local();
-	if (s->max_handles != 0 && s->max_handles < nact + 2) {
-		nact = s->max_handles > 3 ? s->max_handles - 2 : 1;
-	}
-	d.g = xeng_new(eps, 2, nact, DLW_MAX_QUEUED);
+	d.max_handles = s->max_handles;
+	d.g = xeng_new(eps, 2, dl_active(&d, DLW_SHORT_ACTIVE),
+	    DLW_MAX_QUEUED);
 	xfile_ctx_init(&d.fc, eps[0], eps[1], s->o, s);
 	d.fc.download = 1;
-	d.fc.cap = DLW_MAX_REQS;
+	d.fc.cap = DLW_SHORT_REQS;
 	d.w.g = d.g;
 	d.w.fc = &d.fc;
 	d.w.src = eps[0];
@@ -513,6 +541,7 @@ download_pipelined(struct sftp_session *s, const struct strvec *g,
 	d.w.ctx = &d;
 	dups = dl_dups(&d, g);
 	for (i = 0, r = 0; i < g->n && r == 0; i++) {
+		dl_bounds(&d);
 		r = dl_match(&d, g, i, pre, dups[i]);
 		if (r == 0 && pre != NULL && pre->pend.n != 0) {
 			/* The end of the glob's last listing, answered

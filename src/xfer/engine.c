@@ -429,6 +429,15 @@ xeng_drain(struct xeng *g)
 	return r;
 }
 
+void
+xeng_set_max_active(struct xeng *g, size_t max_active)
+{
+	g->max_active = max_active > 0 ? max_active : 1;
+	if (g->max_queued <= g->max_active) {
+		g->max_queued = g->max_active + 1;
+	}
+}
+
 size_t
 xeng_errors(const struct xeng *g)
 {

@@ -90,6 +90,10 @@ void xeng_insert(struct xeng *g, struct xjob *after, struct xjob *j);
 /* Runs until every queued job retired.  0 or a negative SCP_E_*. */
 int xeng_drain(struct xeng *g);
 
+/* Changes the bound on active jobs (the link turned out long): more
+ * start at the next step.  Never fails. */
+void xeng_set_max_active(struct xeng *g, size_t max_active);
+
 /* Errors counted so far (failed jobs retired). */
 size_t xeng_errors(const struct xeng *g);
 
