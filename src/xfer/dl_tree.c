@@ -3,7 +3,7 @@
  * --resume): the local directory made or reused, the listing sorted, each
  * entry copied in turn (symlinks followed, loops refused), then the
  * directory's times and mode once its files are in.  The queue's
- * directory jobs (walk.c) do the same in the same order.
+ * directory jobs (dl_qdir.c) do the same in the same order.
  */
 #include "dl_int.h"
 

@@ -6,9 +6,10 @@
  * the destination checks ("Multiple files match pattern...", creating
  * the target directory), the local name given to each match (match_name),
  * and the choice between the sequential loop (--resume: dl_file.c,
- * dl_tree.c) and the engine's many files in flight (dl_walk.c), which
- * it gives the matches together with what the glob already learnt about
- * them (struct sftp_srcinfo).  dl_int.h maps
+ * dl_tree.c) and the queue of many files in flight (dl_queue.c), which
+ * it feeds the matches one at a time (dl_feed) together with what the
+ * glob already learnt about them (struct sftp_srcinfo), and whose
+ * top-level jobs needing REALPATH it runs (dl_run_top).  dl_int.h maps
  * the other download files.
  *
  * Local files are written through src/fs/outfile.h: atomically (temporary
@@ -71,6 +72,196 @@ match_name(struct sftp_session *s, const char *match, int *fatal)
 		return NULL;
 	}
 	return base;
+}
+
+/*
+ * Whether a REALPATH answer looks canonical: absolute, no "." or ".."
+ * and no empty component.  Only then are the STAT and OPENDIR of the
+ * name as typed taken for those of `p` (an honest server's answers); a
+ * strange answer goes dl_run_top()'s way, which asks about it.
+ */
+static int
+dl_canon_plausible(const char *p)
+{
+	const char *c, *e;
+	size_t n;
+
+	if (*p != '/') {
+		return 0;
+	}
+	for (c = p + 1; *c != '\0'; c = *e == '\0' ? e : e + 1) {
+		e = strchr(c, '/');
+		if (e == NULL) {
+			e = c + strlen(c);
+		}
+		n = (size_t)(e - c);
+		if (n == 0 || (n == 1 && c[0] == '.') ||
+		    (n == 2 && c[0] == '.' && c[1] == '.')) {
+			return 0;
+		}
+	}
+	return 1;
+}
+
+/*
+ * A directory operand whose REALPATH, STAT and OPENDIR came with its
+ * glob: dl_run_top()'s DIR job without its round trips, or NULL when
+ * that needs more than the glob learnt (it runs as usual then).
+ */
+static struct dl_job *
+dl_top_pre(struct dl_engine *e, const char *m, const char *base,
+    struct sftp_srcinfo *pre)
+{
+	struct dl_job *c;
+	char *name = NULL, *ldisp;
+
+	if (pre->canon == NULL || !dl_canon_plausible(pre->canon) ||
+	    !pre->stat_ok || !sftp_attr_is_dir(&pre->a)) {
+		return NULL;
+	}
+	if (e->dst_is_dir) {
+		/* As match_name(): "." and ".." into the target itself, "/"
+		 * named after REALPATH. */
+		name = name_is_safe(base) ? xstrdup(base) :
+		    name_is_here(base) ? xstrdup(".") :
+		    name_basename(pre->canon);
+		if (!name_is_safe(name) && !name_is_here(name)) {
+			free(name);
+			return NULL;
+		}
+	}
+	ldisp = name != NULL && !name_is_here(name) ?
+	    sftp_path_append(e->target, name) :
+	    xstrdup(e->target);
+	log_debug("Fetching %s to %s", m, ldisp);
+	c = dl_job_new(DLJ_DIR, pre->canon, name != NULL ? name : e->target,
+	    ldisp);
+	free(name);
+	free(ldisp);
+	c->a = pre->a;
+	c->have_attrs = 1;
+	c->dirfd = e->dst_is_dir ? e->dfd : AT_FDCWD;
+	c->nofollow = e->dst_is_dir;
+	c->pre_dir = pre->dir;
+	c->h = pre->h;
+	/* The job owns the handle now. */
+	pre->dir = 0;
+	return c;
+}
+
+/* The next glob match as a job at the tail. */
+void
+dl_feed(struct dl_engine *e)
+{
+	struct sftp_srcinfo *pre = NULL;
+	const struct sftp_attr *known = NULL;
+	const char *m;
+	char *base = NULL, *ldisp;
+	struct dl_job *j;
+	size_t len;
+	int top_dir;
+
+	if (e->gi >= e->g->n) {
+		return;
+	}
+	if (e->pre != NULL && e->pre->plain && e->g->n == 1) {
+		pre = e->pre;
+		known = pre->stat_ok ? &pre->a : NULL;
+	} else if (e->pre != NULL && e->gi < e->pre->nattrs &&
+	    sftp_attr_is_reg(&e->pre->attrs[e->gi])) {
+		/* A regular file as the listing saw it: no STAT. */
+		known = &e->pre->attrs[e->gi];
+	}
+	m = e->g->v[e->gi++];
+	len = strlen(m);
+	top_dir = len > 0 && m[len - 1] == '/' && e->s->o->recursive;
+	if (e->dst_is_dir) {
+		base = name_basename(m);
+	}
+	if (top_dir && pre != NULL &&
+	    (j = dl_top_pre(e, m, base != NULL ? base : "", pre)) != NULL) {
+		e->pf_dirty = 1;
+	} else if (top_dir || (base != NULL && !name_is_safe(base))) {
+		j = dl_job_new(DLJ_TOP, m, "", "");
+		j->top_dir = top_dir;
+	} else {
+		ldisp = base != NULL ? sftp_path_append(e->target, base) :
+		    xstrdup(e->target);
+		log_debug("Fetching %s to %s", m, ldisp);
+		j = dl_job_new(DLJ_FILE, m, base != NULL ? base : e->target,
+		    ldisp);
+		free(ldisp);
+		j->dirfd = e->dst_is_dir ? e->dfd : AT_FDCWD;
+		j->ofl = e->dst_is_dir ? OUTFILE_NOFOLLOW : 0;
+		if (known != NULL) {
+			/* The glob learnt what STAT would say. */
+			j->a = *known;
+			j->have_attrs = 1;
+			dl_file_stated(e, j);
+		}
+	}
+	free(base);
+	dl_insert(e, NULL, j);
+}
+
+/* A glob match whose local name or type needs REALPATH (sftp_download's
+ * loop body): a directory becomes a DIR job right after this one. */
+int
+dl_run_top(struct dl_engine *e, struct dl_job *j)
+{
+	struct sftp_session *s = e->s;
+	struct sftp_attr a;
+	struct dl_job *c;
+	char *name = NULL, *ldisp, *canon = NULL;
+	int r, fatal;
+
+	if (e->dst_is_dir) {
+		if ((name = match_name(s, j->rpath, &fatal)) == NULL) {
+			if (fatal) {
+				return fatal;
+			}
+			e->errs = 1;
+			return 0;
+		}
+	}
+	ldisp = name != NULL && !name_is_here(name) ?
+	    sftp_path_append(e->target, name) :
+	    xstrdup(e->target);
+	log_debug("Fetching %s to %s", j->rpath, ldisp);
+	if (j->top_dir) {
+		if ((r = sftp_do_realpath(s, j->rpath, &canon)) != 0 ||
+		    (r = sftp_do_stat(s, canon, 0, &a)) != 0) {
+			if (r == SCP_E_PEER) {
+				log_error("download \"%s\": path "
+				    "canonicalization failed", j->rpath);
+				e->errs = 1;
+				r = 0;
+			}
+			goto out;
+		}
+		c = dl_job_new(DLJ_DIR, canon, e->dst_is_dir ? name :
+		    e->target, ldisp);
+		c->a = a;
+		c->have_attrs = 1;
+		c->dirfd = e->dst_is_dir ? e->dfd : AT_FDCWD;
+		c->nofollow = e->dst_is_dir;
+		dl_insert(e, j, c);
+		e->pf_dirty = 1;
+	} else {
+		r = download_file(s, j->rpath, NULL,
+		    e->dst_is_dir ? e->dfd : AT_FDCWD,
+		    e->dst_is_dir ? name : e->target, ldisp,
+		    e->dst_is_dir ? OUTFILE_NOFOLLOW : 0);
+		if (r > 0) {
+			e->errs = 1;
+			r = 0;
+		}
+	}
+out:
+	free(canon);
+	free(name);
+	free(ldisp);
+	return r;
 }
 
 int

@@ -1,5 +1,5 @@
 /*
- * Downloads with many files in flight (dl_walk.c on the engine, was dl_queue.c; "Many files in
+ * Downloads with many files in flight (dl_queue.c, "Many files in
  * flight" in docs/protocol-sftp.md) against OpenSSH's own sftp-server on
  * a socketpair: trees of hundreds of files byte-identical, glob operands,
  * and per-file errors reported on the right file, in walk order, while
